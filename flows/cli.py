@@ -1,0 +1,187 @@
+"""The ``alvh`` command line.
+
+Exit codes: 0 success, 1 a job or query failed, 2 usage error, 3 warehouse busy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from flows import settings  # sets Prefect's environment before prefect is imported
+
+SYNTHETIC_NOTICE = (
+    "No source configured (--source or ALVH_SOURCE): using the synthetic market "
+    "(seeded, offline). Use --source dir:PATH or --source live for real data."
+)
+EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 1, 2, 3
+READ_ONLY_TYPES = {"SELECT", "EXPLAIN"}
+
+
+def _add_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", help=f"warehouse file (env ALVH_DB; default {settings.DEFAULT_DB})")
+
+
+def _add_source(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--source",
+        help="dir:PATH (a data folder), live (publishers' downloads), or synthetic[:SEED] "
+        "(env ALVH_SOURCE; default synthetic)",
+    )
+    p.add_argument("--seed", type=int, default=7, help="seed of the synthetic market (default 7)")
+    p.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=None,
+        help="date revisions of macro values are dated by (default today)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alvh",
+        description="Research pipeline for hedged short-volatility books (SPX iron condors "
+        "with a VIX second engine) on DuckDB, Polars, Great Expectations and Prefect.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run the whole pipeline (ingest and derived tables)")
+    _add_source(p)
+    _add_db(p)
+
+    p = sub.add_parser("ingest", help="load market and macro series from a source")
+    _add_source(p)
+    _add_db(p)
+
+    p = sub.add_parser("sql", help="run read-only SQL against the warehouse")
+    p.add_argument("query", help="SQL text (SELECT, DESCRIBE, SHOW, EXPLAIN)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--max-rows", type=int, default=50, help="rows shown by --format table")
+    p.add_argument(
+        "--wait", type=float, default=3.0, help="seconds to wait while a flow is writing"
+    )
+    p.add_argument(
+        "--snapshot",
+        action="store_true",
+        help="query the snapshot published after the last flow (never blocked by a writer)",
+    )
+    _add_db(p)
+    return parser
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    source = settings.configured_source(args.source)
+    if source is None:
+        print(SYNTHETIC_NOTICE, flush=True)
+        source = "synthetic"
+    from flows.ingest import IngestFailed, IngestParams, ingest_flow
+
+    params = IngestParams(
+        source=source,
+        db=settings.db_path(args.db),
+        seed=args.seed,
+        **({"as_of": args.as_of} if args.as_of else {}),
+    )
+    try:
+        ingest_flow(params)
+    except IngestFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        _print_summary(params.db)
+        return EXIT_FAILED
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _print_summary(params.db)
+    return 0
+
+
+def _print_summary(db: Path) -> None:
+    import polars as pl
+
+    from warehouse.db import connect_reader
+    from warehouse.load import read_frame
+
+    con = connect_reader(db)
+    try:
+        frame = read_frame(con, "query/last_ingest_summary")
+    finally:
+        con.close()
+    with pl.Config(
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+        tbl_rows=-1,
+        tbl_cols=-1,
+        tbl_width_chars=160,
+        fmt_str_lengths=60,
+    ):
+        print(frame)
+    print(f"warehouse: {db}   query it: alvh sql \"SELECT * FROM core.vix_daily LIMIT 5\"")
+
+
+def _sql(args: argparse.Namespace) -> int:
+    import duckdb
+    import polars as pl
+
+    from warehouse.db import WarehouseBusy, connect_reader, snapshot_path
+
+    db = settings.db_path(args.db)
+    path = snapshot_path(db) if args.snapshot else db
+    try:
+        con = connect_reader(path, wait_seconds=args.wait)
+    except WarehouseBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        statements = con.extract_statements(args.query)
+        for i, st in enumerate(statements, 1):
+            kind = st.type.name
+            if kind not in READ_ONLY_TYPES:
+                print(
+                    f"error: alvh sql is read-only: statement {i} is {kind}, which is refused. "
+                    "Only SELECT, DESCRIBE, SHOW and EXPLAIN run here; data changes go "
+                    "through the pipeline's commands.",
+                    file=sys.stderr,
+                )
+                return EXIT_FAILED
+        for st in statements:
+            frame = pl.from_arrow(con.sql(st.query).to_arrow_table())
+            assert isinstance(frame, pl.DataFrame)
+            if args.format == "csv":
+                sys.stdout.write(frame.write_csv())
+            elif args.format == "json":
+                sys.stdout.write(frame.write_json() + "\n")
+            else:
+                with pl.Config(
+                    tbl_hide_dataframe_shape=True,
+                    tbl_hide_column_data_types=True,
+                    tbl_rows=args.max_rows,
+                    tbl_cols=-1,
+                    tbl_width_chars=200,
+                    fmt_str_lengths=80,
+                ):
+                    print(frame)
+                if frame.height > args.max_rows:
+                    print(f"({frame.height} rows; showing {args.max_rows}; --max-rows N for more)")
+    except duckdb.Error as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        con.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "sql":
+        return _sql(args)
+    return _ingest(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Where things live, from flags, environment variables and defaults (flows only).
+
+| setting | flag | environment | default |
+| --- | --- | --- | --- |
+| warehouse file | ``--db`` | ``ALVH_DB`` | ``./data/alvh.duckdb`` |
+| source | ``--source`` | ``ALVH_SOURCE`` | synthetic market |
+| shared data folder | | ``ALVH_SHARED_DATA`` | ``../shared/data`` |
+| download cache | | ``ALVH_CACHE`` | ``./data/cache`` |
+| Cboe base URL | | ``ALVH_CBOE_URL`` | ``https://cdn.cboe.com`` |
+| FRED base URL | | ``ALVH_FRED_URL`` | ``https://fred.stlouisfed.org`` |
+| FRED API base URL | | ``ALVH_FRED_API_URL`` | ``https://api.stlouisfed.org`` |
+| FRED API key | | ``FRED_API_KEY`` | none (graph CSVs are used) |
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_DB = Path("data") / "alvh.duckdb"
+
+
+def _setdefault_prefect_env() -> None:
+    """Prefect settings that must be in place before prefect is imported."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def db_path(flag: str | None = None) -> Path:
+    return Path(flag or os.environ.get("ALVH_DB") or DEFAULT_DB)
+
+
+def configured_source(flag: str | None = None) -> str | None:
+    return flag or os.environ.get("ALVH_SOURCE") or None
+
+
+def shared_data() -> Path:
+    return Path(os.environ.get("ALVH_SHARED_DATA", "../shared/data"))
+
+
+def cache_dir(db: Path) -> Path:
+    return Path(os.environ.get("ALVH_CACHE") or db.parent / "cache")
+
+
+def cboe_url() -> str:
+    return os.environ.get("ALVH_CBOE_URL", "https://cdn.cboe.com").rstrip("/")
+
+
+def fred_url() -> str:
+    return os.environ.get("ALVH_FRED_URL", "https://fred.stlouisfed.org").rstrip("/")
+
+
+def fred_api_url() -> str:
+    return os.environ.get("ALVH_FRED_API_URL", "https://api.stlouisfed.org").rstrip("/")
+
+
+def fred_api_key() -> str | None:
+    return os.environ.get("FRED_API_KEY") or None
+
+
+_setdefault_prefect_env()

@@ -1,0 +1,309 @@
+"""Where data comes from: a folder, the publishers' live downloads, or a synthetic market.
+
+Every source answers the same two questions: :meth:`Source.plan` — which inputs exist
+for which series (in precedence order: the first copy of a key wins), and which files
+were seen but not loaded and why; :meth:`Source.read` — one input parsed into a
+:class:`ParsedBatch` (``None`` when a live input turns out not to exist).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import numpy as np
+import polars as pl
+
+from transforms.columns import BY_NAME, LINE, LOCATION, RAW, TRADING_CALENDAR
+from transforms.parse import FileKind, ParsedBatch, ParseError, empty_rejects, identify, parse
+from transforms.parse import cboe, fred
+from transforms.synthetic import synthetic_market
+from transforms.vx import monthly_expiries
+
+from flows import settings
+
+log = logging.getLogger("alvh.sources")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input of one series: a file path, a URL, or a generated table."""
+
+    series: str
+    location: str
+    kind: FileKind | None = None
+    url: str | None = None
+    immutable: bool = False
+
+
+@dataclass
+class Plan:
+    items: dict[str, list[Item]] = field(default_factory=dict)
+    ignored: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, item: Item) -> None:
+        self.items.setdefault(item.series, []).append(item)
+
+
+class Source(ABC):
+    label: str
+
+    @abstractmethod
+    def plan(self, *, holidays: Collection[date]) -> Plan: ...
+
+    @abstractmethod
+    def read(self, item: Item) -> ParsedBatch | None: ...
+
+
+# --------------------------------------------------------------------------- folder
+
+
+class DirSource(Source):
+    """A folder in the layout of ``../shared/data`` and/or publishers' files, any depth.
+
+    Files are recognised by name pattern and header wherever they sit. Curated
+    (normalised) files take precedence over raw publisher files for the same key.
+    """
+
+    def __init__(self, root: Path) -> None:
+        if not root.is_dir():
+            raise FileNotFoundError(f"source folder {root} does not exist or is not a folder")
+        self.root = root
+        self.label = f"dir:{root}"
+
+    def plan(self, *, holidays: Collection[date]) -> Plan:
+        plan = Plan()
+        found: list[tuple[int, str, Item]] = []
+        for path in sorted(self.root.rglob("*")):
+            if not path.is_file() or any(p.startswith(".") for p in path.relative_to(self.root).parts):
+                continue
+            with path.open("rb") as fh:
+                head = fh.read(1 << 16)
+            kind = identify(path.name, head, holidays=holidays)
+            if kind is None:
+                plan.ignored.append((str(path), "not a recognised series file"))
+            elif kind.series is None:
+                plan.ignored.append((str(path), kind.skip or "not loaded"))
+            else:
+                rank = 0 if kind.format.startswith(("normalised", "CPI release", "FOMC")) else 1
+                found.append((rank, str(path), Item(kind.series.name, str(path), kind)))
+        for _, _, item in sorted(found, key=lambda t: (t[0], t[1])):
+            plan.add(item)
+        return plan
+
+    def read(self, item: Item) -> ParsedBatch:
+        assert item.kind is not None
+        return parse(item.kind, Path(item.location).read_bytes(), location=item.location)
+
+
+# --------------------------------------------------------------------------- synthetic
+
+
+class SyntheticSource(Source):
+    """The seeded synthetic market of :mod:`transforms.synthetic` on NYSE sessions."""
+
+    def __init__(self, *, seed: int, start: date, end: date) -> None:
+        self.seed, self.start, self.end = seed, start, end
+        self.label = f"synthetic:seed={seed},{start}..{end}"
+        self._frames: dict[str, pl.DataFrame] | None = None
+
+    def plan(self, *, holidays: Collection[date]) -> Plan:
+        days = pl.date_range(self.start, self.end, eager=True)
+        sessions = [d for d in days.to_list() if d.weekday() < 5 and d not in holidays]
+        self._frames = synthetic_market(
+            sessions=sessions, holidays=holidays, rng=np.random.default_rng(self.seed)
+        )
+        plan = Plan()
+        for name in self._frames:
+            plan.add(Item(name, self.label))
+        return plan
+
+    def read(self, item: Item) -> ParsedBatch:
+        assert self._frames is not None, "plan() first"
+        frame = self._frames[item.series]
+        return ParsedBatch(
+            BY_NAME[item.series],
+            item.location,
+            frame.with_columns(
+                pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(LINE),
+                pl.lit("").alias(RAW),
+                pl.lit(item.location).alias(LOCATION),
+            ),
+            empty_rejects(),
+            frame.height,
+        )
+
+
+# --------------------------------------------------------------------------- live
+
+
+class FetchError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Http:
+    """Downloads with a timeout, retries with exponential backoff, and a file cache.
+
+    Immutable files (expired VX contracts) are served from the cache forever; others
+    are re-downloaded when older than ``max_age``. When a download fails after its
+    retries and a cached copy exists, the copy is used and a warning logged.
+    """
+
+    cache: Path
+    timeout: float = 30.0
+    retries: int = 3
+    backoff: float = 1.0
+    max_age: timedelta = timedelta(hours=12)
+
+    def _cache_file(self, url: str) -> Path:
+        parsed = httpx.URL(url)
+        name = parsed.path.strip("/").replace("/", "__") or "index"
+        if parsed.query:
+            name += "__" + parsed.query.decode().replace("&", "_").replace("=", "-")
+        return self.cache / (parsed.host or "local") / name
+
+    def get(self, url: str, *, shown: str, immutable: bool = False) -> bytes | None:
+        """Bytes at ``url`` (``None`` on 404); ``shown`` is the URL as it may be logged."""
+        cached = self._cache_file(shown)
+        if cached.is_file():
+            age = datetime.now() - datetime.fromtimestamp(cached.stat().st_mtime)
+            if immutable or age < self.max_age:
+                return cached.read_bytes()
+        error = ""
+        for attempt in range(self.retries + 1):
+            try:
+                response = httpx.get(url, timeout=self.timeout, follow_redirects=True)
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}"
+            else:
+                if response.status_code == 404:
+                    return None
+                if response.status_code < 400:
+                    cached.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = cached.with_suffix(".part")
+                    tmp.write_bytes(response.content)
+                    tmp.replace(cached)
+                    return response.content
+                error = f"HTTP {response.status_code}"
+                if response.status_code < 500 and response.status_code != 429:
+                    break
+            if attempt < self.retries:
+                time.sleep(self.backoff * 2**attempt)
+        if cached.is_file():
+            log.warning("download of %s failed (%s); using the cached copy", shown, error)
+            return cached.read_bytes()
+        raise FetchError(f"{shown}: download failed after {self.retries + 1} attempts ({error})")
+
+
+CBOE_INDEX_PATH = "/api/global/us_indices/daily_prices/{index}_History.csv"
+CBOE_VX_PATH = "/data/us/futures/market_statistics/historical_data/VX/VX_{expiry}.csv"
+LIVE_FRED_IDS = ("DTB3", "CPIAUCSL", "CPIAUCNS", "PPIACO", "PPIFIS")
+# Cboe's per-expiry VX files in the current format start with the 2013 contracts.
+FIRST_LIVE_VX_EXPIRY = date(2013, 1, 1)
+
+
+class LiveSource(Source):
+    """Publishers' downloads: Cboe index histories and per-expiry VX files, FRED series.
+
+    SPX, NYSE breadth, FOMC dates and CPI release dates have no publisher download here
+    and are reported absent (point a ``dir:`` source at files for them). VX: the monthly
+    contracts expiring from 2013 to ``as_of`` + 270 days; a contract the publisher does
+    not list (404) is skipped.
+    """
+
+    def __init__(self, *, as_of: date, http: Http) -> None:
+        self.as_of = as_of
+        self.http = http
+        self.api_key = settings.fred_api_key()
+        self.label = "live"
+
+    def plan(self, *, holidays: Collection[date]) -> Plan:
+        plan = Plan()
+        base = settings.cboe_url()
+        for index in ("VIX", "VIX3M", "VVIX"):
+            url = base + CBOE_INDEX_PATH.format(index=index)
+            kind = identify(f"{index}_History.csv", b"", holidays=holidays)
+            assert kind is not None and kind.series is not None
+            plan.add(Item(kind.series.name, url, kind, url))
+        for c in monthly_expiries(FIRST_LIVE_VX_EXPIRY, self.as_of + timedelta(days=270), holidays=holidays):
+            url = base + CBOE_VX_PATH.format(expiry=c.expiry.isoformat())
+            kind = identify(f"VX_{c.expiry.isoformat()}.csv", b"", holidays=holidays)
+            assert kind is not None
+            plan.add(Item("vx_futures", url, kind, url, immutable=c.expiry < self.as_of - timedelta(days=7)))
+        for fred_id in LIVE_FRED_IDS:
+            series = fred.FRED_SERIES[fred_id][0]
+            if self.api_key:
+                query = {"series_id": fred_id, "file_type": "json"}
+                shown = f"{settings.fred_api_url()}/fred/series/observations?{urlencode(query)}"
+                url = f"{settings.fred_api_url()}/fred/series/observations?" + urlencode(
+                    {**query, "api_key": self.api_key}
+                )
+                kind = FileKind(f"FRED API {fred_id}", series, partial(fred.parse_api_json, fred_id=fred_id))
+            else:
+                shown = url = f"{settings.fred_url()}/graph/fredgraph.csv?id={fred_id}"
+                kind = FileKind(f"FRED {fred_id}", series, fred.parse_graph_csv)
+            plan.add(Item(series.name, shown, kind, url))
+        return plan
+
+    def read(self, item: Item) -> ParsedBatch | None:
+        assert item.kind is not None and item.url is not None
+        data = self.http.get(item.url, shown=item.location, immutable=item.immutable)
+        if data is None:
+            return None
+        return parse(item.kind, data, location=item.location)
+
+
+def make_source(spec: str, *, as_of: date, cache: Path, seed: int, start: date, end: date) -> Source:
+    """A source from its ``--source`` spelling: ``dir:PATH``, ``live`` or ``synthetic[:SEED]``."""
+    if spec.startswith("dir:"):
+        return DirSource(Path(spec[4:]).expanduser())
+    if spec == "live":
+        return LiveSource(as_of=as_of, http=Http(cache=cache / "live"))
+    if spec == "synthetic" or spec.startswith("synthetic:"):
+        seed = int(spec.split(":", 1)[1]) if ":" in spec else seed
+        return SyntheticSource(seed=seed, start=start, end=end)
+    raise ValueError(f"unknown source {spec!r}: expected dir:PATH, live or synthetic[:SEED]")
+
+
+def trading_calendar(start: date, end: date) -> pl.DataFrame:
+    """Every weekday in [start, end] with NYSE (XNYS) and CFE (XCBF) session flags."""
+    import exchange_calendars as xc
+
+    days = [d for d in pl.date_range(start, end, eager=True).to_list() if d.weekday() < 5]
+    flags = {}
+    for name in ("XNYS", "XCBF"):
+        cal = xc.get_calendar(name, start=start.isoformat(), end=end.isoformat())
+        flags[name] = {d.date() for d in cal.sessions}
+    return pl.DataFrame(
+        {
+            "date": days,
+            "nyse_open": [d in flags["XNYS"] for d in days],
+            "cfe_open": [d in flags["XCBF"] for d in days],
+        },
+        schema=TRADING_CALENDAR.schema,
+    )
+
+
+__all__ = [
+    "DirSource",
+    "FetchError",
+    "Http",
+    "Item",
+    "LiveSource",
+    "ParseError",
+    "Plan",
+    "Source",
+    "SyntheticSource",
+    "make_source",
+    "trading_calendar",
+    "cboe",
+]

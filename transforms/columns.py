@@ -1,0 +1,247 @@
+"""Names, types and keys of every canonical table.
+
+One place for the column contract: the parsers produce frames of these schemas, the
+warehouse DDL declares the same columns (a test checks it), and the later suites and
+signals read them by these names.
+
+Units: index levels and VX prices are in index points (VX before 2007-03-26 already
+divided by 10, see ``transforms.parse.cboe``), rates in percent, volumes in contracts or
+shares as published. Dates are exchange trade dates; monthly series are keyed by the
+first day of the reference month (FRED convention).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+# Provenance columns carried by a parsed frame until it is loaded.
+LINE = "_line"
+RAW = "_raw"
+LOCATION = "_location"
+ROW_HASH = "row_hash"
+
+
+@dataclass(frozen=True)
+class Series:
+    """A canonical table: its natural key, typed columns and row rules.
+
+    ``prices`` must be strictly positive where present; ``required`` may not be null;
+    ``ohlc`` is true where a high below the low is a malformed row.
+    """
+
+    name: str
+    key: tuple[str, ...]
+    schema: dict[str, pl.DataType]
+    required: tuple[str, ...]
+    prices: tuple[str, ...] = ()
+    ohlc: bool = False
+    description: str = ""
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema)
+
+    @property
+    def value_columns(self) -> list[str]:
+        return [c for c in self.schema if c not in self.key]
+
+
+_OHLC: dict[str, pl.DataType] = {
+    "open": pl.Float64(),
+    "high": pl.Float64(),
+    "low": pl.Float64(),
+    "close": pl.Float64(),
+}
+
+SPX_DAILY = Series(
+    name="spx_daily",
+    key=("date",),
+    schema={"date": pl.Date(), **_OHLC, "volume": pl.Int64()},
+    required=("date", "close"),
+    prices=("open", "high", "low", "close"),
+    ohlc=True,
+    description="S&P 500 index (^GSPC) daily OHLC, index points; volume in shares.",
+)
+
+VIX_DAILY = Series(
+    name="vix_daily",
+    key=("date",),
+    schema={"date": pl.Date(), **_OHLC},
+    required=("date", "close"),
+    prices=("open", "high", "low", "close"),
+    ohlc=True,
+    description="Cboe VIX index daily OHLC, index points.",
+)
+
+VIX3M_DAILY = Series(
+    name="vix3m_daily",
+    key=("date",),
+    schema={"date": pl.Date(), **_OHLC},
+    required=("date", "close"),
+    prices=("open", "high", "low", "close"),
+    ohlc=True,
+    description="Cboe VIX3M (formerly VXV) daily OHLC, index points.",
+)
+
+VVIX_DAILY = Series(
+    name="vvix_daily",
+    key=("date",),
+    schema={"date": pl.Date(), "close": pl.Float64()},
+    required=("date", "close"),
+    prices=("close",),
+    description="Cboe VVIX daily close, index points.",
+)
+
+VX_FUTURES = Series(
+    name="vx_futures",
+    key=("trade_date", "contract"),
+    schema={
+        "trade_date": pl.Date(),
+        "contract": pl.String(),
+        "contract_type": pl.String(),
+        "expiry": pl.Date(),
+        **_OHLC,
+        "settle": pl.Float64(),
+        "change": pl.Float64(),
+        "volume": pl.Int64(),
+        "efp": pl.Int64(),
+        "open_interest": pl.Int64(),
+        "suspect_settle": pl.Boolean(),
+    },
+    required=("trade_date", "contract", "contract_type", "expiry"),
+    prices=("open", "high", "low", "close", "settle"),
+    ohlc=True,
+    description=(
+        "CFE VIX futures, one row per contract per trade date; VIX points, $1,000 per "
+        "point; settle on the expiry date is the final settlement value."
+    ),
+)
+
+NYSE_BREADTH = Series(
+    name="nyse_breadth",
+    key=("date",),
+    schema={
+        "date": pl.Date(),
+        "advancing": pl.Int64(),
+        "declining": pl.Int64(),
+        "unchanged": pl.Int64(),
+        "adv_volume": pl.Int64(),
+        "decl_volume": pl.Int64(),
+        "unch_volume": pl.Int64(),
+        "new_highs": pl.Int64(),
+        "new_lows": pl.Int64(),
+        "total_issues": pl.Int64(),
+        "ad_line": pl.Int64(),
+    },
+    required=("date", "advancing", "declining"),
+    description="NYSE advancing/declining/unchanged issues and volumes; cumulative A/D line.",
+)
+
+MACRO_MONTHLY = Series(
+    name="macro_monthly",
+    key=("series_id", "reference_month"),
+    schema={
+        "series_id": pl.String(),
+        "reference_month": pl.Date(),
+        "value": pl.Float64(),
+        "public_date": pl.Date(),
+        "public_date_rule": pl.String(),
+    },
+    required=("series_id", "reference_month", "value", "public_date", "public_date_rule"),
+    prices=("value",),
+    description=(
+        "CPI and PPI index levels by reference month (first day of the month) with the "
+        "date the value became public and the rule that dated it."
+    ),
+)
+
+CPI_RELEASE_DATES = Series(
+    name="cpi_release_dates",
+    key=("reference_month",),
+    schema={"reference_month": pl.Date(), "release_date": pl.Date(), "note": pl.String()},
+    required=("reference_month", "release_date"),
+    description="BLS CPI release dates by reference month (partial history).",
+)
+
+TBILL_3M_DAILY = Series(
+    name="tbill_3m_daily",
+    key=("date",),
+    schema={"date": pl.Date(), "rate_pct": pl.Float64()},
+    required=("date", "rate_pct"),
+    description="FRED DTB3: 3-month T-bill secondary-market rate, discount basis, percent.",
+)
+
+FOMC_MEETINGS = Series(
+    name="fomc_meetings",
+    key=("date",),
+    schema={
+        "date": pl.Date(),
+        "scheduled": pl.Boolean(),
+        "press_conference": pl.Boolean(),
+        "sep": pl.Boolean(),
+        "event_type": pl.String(),
+    },
+    required=("date", "scheduled"),
+    description="FOMC statement / policy-action dates (announcement days).",
+)
+
+TRADING_CALENDAR = Series(
+    name="trading_calendar",
+    key=("date",),
+    schema={"date": pl.Date(), "nyse_open": pl.Boolean(), "cfe_open": pl.Boolean()},
+    required=("date", "nyse_open", "cfe_open"),
+    description="Every weekday with whether NYSE (XNYS) and CFE (XCBF) held a session.",
+)
+
+VX_TERM_STRUCTURE = Series(
+    name="vx_term_structure",
+    key=("trade_date", "month"),
+    schema={
+        "trade_date": pl.Date(),
+        "month": pl.Int32(),
+        "contract": pl.String(),
+        "expiry": pl.Date(),
+        "days_to_expiry": pl.Int32(),
+        "settle": pl.Float64(),
+    },
+    required=("trade_date", "month", "contract", "expiry", "days_to_expiry", "settle"),
+    description="Monthly VX curve M1..M9 per trade date (expiry strictly after the trade date).",
+)
+
+VX_CONSTANT_MATURITY = Series(
+    name="vx_constant_maturity",
+    key=("trade_date", "tenor_days"),
+    schema={
+        "trade_date": pl.Date(),
+        "tenor_days": pl.Int32(),
+        "settle": pl.Float64(),
+        "near_contract": pl.String(),
+        "far_contract": pl.String(),
+        "near_weight": pl.Float64(),
+    },
+    required=("trade_date", "tenor_days", "settle", "near_contract", "near_weight"),
+    description="Constant-maturity VX future, linear in calendar days between monthlies.",
+)
+
+# Series that sources deliver, in load order.
+INGESTED: tuple[Series, ...] = (
+    TRADING_CALENDAR,
+    SPX_DAILY,
+    VIX_DAILY,
+    VIX3M_DAILY,
+    VVIX_DAILY,
+    VX_FUTURES,
+    NYSE_BREADTH,
+    CPI_RELEASE_DATES,
+    MACRO_MONTHLY,
+    TBILL_3M_DAILY,
+    FOMC_MEETINGS,
+)
+DERIVED: tuple[Series, ...] = (VX_TERM_STRUCTURE, VX_CONSTANT_MATURITY)
+BY_NAME: dict[str, Series] = {s.name: s for s in INGESTED + DERIVED}
+
+# Macro series ids (FRED mnemonics) and which release calendar dates them.
+CPI_SERIES: tuple[str, ...] = ("CPIAUCSL", "CPIAUCNSA")
+PPI_SERIES: tuple[str, ...] = ("PPIACO", "PPIFIS", "WPSFD49207")

@@ -1,0 +1,105 @@
+"""Parsers for FRED downloads: the graph CSV and the API's JSON observations.
+
+Graph CSV: ``observation_date,<SERIES>`` (older downloads: ``DATE,<SERIES>``); a blank
+or ``.`` value is a day or month without an observation and is skipped, not rejected.
+"""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+
+from transforms.columns import MACRO_MONTHLY, TBILL_3M_DAILY, Series
+from transforms.parse.common import (
+    LINE,
+    LOCATION,
+    RAW,
+    ParsedBatch,
+    ParseError,
+    conform,
+    decode,
+    header_of,
+    read_table,
+    typed_rows,
+)
+
+ISO = "%Y-%m-%d"
+
+# FRED id -> (canonical table, series id inside it).
+FRED_SERIES: dict[str, tuple[Series, str]] = {
+    "DTB3": (TBILL_3M_DAILY, "DTB3"),
+    "CPIAUCSL": (MACRO_MONTHLY, "CPIAUCSL"),
+    "CPIAUCNS": (MACRO_MONTHLY, "CPIAUCNSA"),
+    "PPIACO": (MACRO_MONTHLY, "PPIACO"),
+    "PPIFIS": (MACRO_MONTHLY, "PPIFIS"),
+    "WPSFD49207": (MACRO_MONTHLY, "WPSFD49207"),
+}
+DATE_COLUMNS = ("observation_date", "DATE")
+
+
+def fred_id_of_header(text: str) -> str | None:
+    header = header_of(text)
+    if len(header) == 2 and header[0] in DATE_COLUMNS and header[1] in FRED_SERIES:
+        return header[1]
+    return None
+
+
+def _typed(frame: pl.DataFrame, fred_id: str, date_col: str, location: str) -> ParsedBatch:
+    series, series_id = FRED_SERIES[fred_id]
+    blank = pl.col(fred_id).is_null() | pl.col(fred_id).str.strip_chars().is_in(["", "."])
+    observed = frame.filter(~blank)
+    if series is TBILL_3M_DAILY:
+        casts = {"date": (date_col, ISO), "rate_pct": (fred_id, pl.Float64())}
+    else:
+        observed = observed.with_columns(pl.lit(series_id).alias("_series_id"))
+        casts = {
+            "series_id": ("_series_id", pl.String()),
+            "reference_month": (date_col, ISO),
+            "value": (fred_id, pl.Float64()),
+        }
+    good, rejects = typed_rows(observed, casts)  # type: ignore[arg-type]
+    return ParsedBatch(
+        series,
+        location,
+        conform(good, series),
+        rejects,
+        frame.height,
+        rows_skipped=frame.height - observed.height,
+    )
+
+
+def parse_graph_csv(data: bytes, *, location: str) -> ParsedBatch:
+    text = decode(data, location=location)
+    fred_id = fred_id_of_header(text)
+    if fred_id is None:
+        known = ", ".join(FRED_SERIES)
+        raise ParseError(
+            location,
+            f"unexpected header {','.join(header_of(text))[:80]!r}: expected "
+            f"'observation_date,<ID>' with ID one of {known}",
+        )
+    header = header_of(text)
+    frame = read_table(text, location=location, header=header)
+    return _typed(frame, fred_id, header[0], location)
+
+
+def parse_api_json(data: bytes, *, location: str, fred_id: str) -> ParsedBatch:
+    """``/fred/series/observations?file_type=json`` for ``fred_id``."""
+    try:
+        payload = json.loads(data)
+        observations = payload["observations"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ParseError(location, f"not a FRED observations JSON document ({exc})") from exc
+    frame = pl.DataFrame(
+        {
+            "observation_date": [str(o.get("date", "")) for o in observations],
+            fred_id: [str(o.get("value", "")) for o in observations],
+        },
+        schema={"observation_date": pl.String(), fred_id: pl.String()},
+    ).with_columns(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(LINE),
+        pl.concat_str(["observation_date", fred_id], separator=",").alias(RAW),
+        pl.lit(location).alias(LOCATION),
+    )
+    return _typed(frame, fred_id, "observation_date", location)

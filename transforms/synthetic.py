@@ -1,0 +1,289 @@
+"""A seeded synthetic market: every ingested series, mutually consistent, no network.
+
+Model (daily steps on the sessions passed in, dt = 1/252):
+
+* SPX: Heston stochastic variance v (annualised) with mean reversion ``kappa`` to
+  ``theta``, vol-of-variance ``xi`` and correlation ``rho`` to price shocks, plus
+  Poisson jumps (intensity ``jump_rate`` per year, normal log sizes) that also
+  multiply the variance by ``jump_var_mult``.
+* VIX: 100 x sqrt of the model's expected average variance over the next 30 calendar
+  days, times a variance risk premium ``vrp`` (>1). VIX3M the same over 93 days.
+* VX futures (monthly contracts, real CFE expiry rule): 100 x sqrt of the expected
+  30-day variance at expiry (plus a term premium that grows with maturity), so the curve
+  is in contango when v is below theta and inverts when a shock lifts v above it.
+* VVIX: rises with VIX level and recent variance shocks. T-bill: a mean-reverting rate.
+* Breadth: advancing share is a logistic function of the day's SPX return plus noise.
+* CPI / PPI: monthly log changes (AR(1)); released on a business day 10-16 days into
+  the next month (CPI calendar emitted; PPI dated by the lag rule like real data).
+* FOMC: eight scheduled announcement days a year (Wednesdays).
+
+All randomness comes from the ``np.random.Generator`` passed in: the same seed and
+sessions give identical frames.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+from transforms.columns import (
+    CPI_RELEASE_DATES,
+    FOMC_MEETINGS,
+    MACRO_MONTHLY,
+    NYSE_BREADTH,
+    SPX_DAILY,
+    TBILL_3M_DAILY,
+    VIX3M_DAILY,
+    VIX_DAILY,
+    VVIX_DAILY,
+    VX_FUTURES,
+    Series,
+)
+from transforms.vx import monthly_expiries
+
+
+@dataclass(frozen=True)
+class SyntheticParams:
+    spx0: float = 1100.0
+    mu: float = 0.07
+    kappa: float = 4.0
+    theta: float = 0.035
+    xi: float = 0.55
+    rho: float = -0.72
+    v0: float = 0.03
+    jump_rate: float = 1.5
+    jump_mean: float = -0.025
+    jump_sd: float = 0.03
+    jump_var_mult: float = 1.8
+    vrp: float = 1.15
+    term_premium: float = 0.10
+    issues: int = 3000
+    cpi0: float = 215.0
+    ppi0: float = 175.0
+    rate0: float = 2.0
+
+
+DT = 1.0 / 252.0
+
+
+def _expected_avg_var(v: np.ndarray, p: SyntheticParams, days: float) -> np.ndarray:
+    """E[average variance over the next ``days`` calendar days] under the model."""
+    tau = days / 365.0
+    decay = (1.0 - math.exp(-p.kappa * tau)) / (p.kappa * tau)
+    jump_var = p.jump_rate * (p.jump_mean**2 + p.jump_sd**2)
+    return p.theta + (v - p.theta) * decay + jump_var
+
+
+def _ohlc(close: np.ndarray, rng: np.random.Generator, spread: np.ndarray) -> dict[str, np.ndarray]:
+    prev = np.concatenate([[close[0]], close[:-1]])
+    open_ = prev * np.exp(rng.normal(0.0, 0.25, close.size) * spread)
+    hi = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0.0, 0.6, close.size)) * spread)
+    lo = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0.0, 0.6, close.size)) * spread)
+    return {"open": open_, "high": hi, "low": lo, "close": close}
+
+
+def _frame(series: Series, data: dict[str, object]) -> pl.DataFrame:
+    frame = pl.DataFrame(data)
+    exprs = [
+        (pl.col(c).round(2) if t == pl.Float64() and c not in ("value",) else pl.col(c)).cast(t)
+        for c, t in series.schema.items()
+        if c in frame.columns
+    ]
+    return frame.select(exprs).select(
+        [pl.col(c) if c in frame.columns else pl.lit(None, dtype=t).alias(c) for c, t in series.schema.items()]
+    )
+
+
+def _months(first: date, last: date) -> list[date]:
+    out, d = [], date(first.year, first.month, 1)
+    while d <= last:
+        out.append(d)
+        d = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+    return out
+
+
+def _business_day(day: date, sessions: set[date]) -> date:
+    while day not in sessions:
+        day += timedelta(days=1)
+    return day
+
+
+def synthetic_market(
+    *,
+    sessions: Sequence[date],
+    holidays: Collection[date],
+    rng: np.random.Generator,
+    params: SyntheticParams = SyntheticParams(),
+) -> dict[str, pl.DataFrame]:
+    """Canonical frames of every ingested series, keyed by table name."""
+    p = params
+    days = np.array(sessions, dtype="datetime64[D]")
+    n = days.size
+    session_set = set(sessions)
+
+    # --- SPX with stochastic variance and jumps.
+    z1, z2 = rng.standard_normal(n), rng.standard_normal(n)
+    zv = p.rho * z1 + math.sqrt(1 - p.rho**2) * z2
+    jumps = rng.poisson(p.jump_rate * DT, n)
+    jump_size = np.where(jumps > 0, rng.normal(p.jump_mean, p.jump_sd, n), 0.0)
+    v = np.empty(n)
+    logret = np.empty(n)
+    v_prev = p.v0
+    for i in range(n):
+        sd = math.sqrt(max(v_prev, 1e-6) * DT)
+        logret[i] = (p.mu - 0.5 * v_prev) * DT + sd * z1[i] + jump_size[i]
+        v_next = v_prev + p.kappa * (p.theta - v_prev) * DT + p.xi * sd * zv[i]
+        if jumps[i]:
+            v_next *= p.jump_var_mult
+        v_prev = min(max(v_next, 0.004), 1.5)
+        v[i] = v_prev
+    logret[0] = 0.0
+    spx = p.spx0 * np.exp(np.cumsum(logret))
+    daily_sd = np.sqrt(v * DT)
+
+    vix = 100.0 * np.sqrt(_expected_avg_var(v, p, 30) * p.vrp)
+    vix3m = 100.0 * np.sqrt(_expected_avg_var(v, p, 93) * p.vrp)
+    shock = np.abs(np.diff(np.log(vix), prepend=np.log(vix[0])))
+    vvix = 70.0 + 18.0 * np.log(vix / 12.0) + 300.0 * shock + rng.normal(0.0, 2.0, n)
+
+    frames: dict[str, pl.DataFrame] = {}
+    frames["spx_daily"] = _frame(
+        SPX_DAILY,
+        {"date": days, **_ohlc(spx, rng, daily_sd), "volume": rng.integers(2e9, 6e9, n)},
+    )
+    frames["vix_daily"] = _frame(VIX_DAILY, {"date": days, **_ohlc(vix, rng, 0.03 + 0 * vix)})
+    frames["vix3m_daily"] = _frame(VIX3M_DAILY, {"date": days, **_ohlc(vix3m, rng, 0.02 + 0 * vix)})
+    frames["vvix_daily"] = _frame(VVIX_DAILY, {"date": days, "close": np.maximum(vvix, 55.0)})
+
+    # --- VX futures: each monthly contract listed ~9 months before expiry.
+    start, end = sessions[0], sessions[-1]
+    contracts = monthly_expiries(start, end + timedelta(days=300), holidays=holidays)
+    rows: dict[str, list[object]] = {c: [] for c in ("trade_date", "contract", "expiry", "settle", "volume", "open_interest")}
+    day_index = {d: i for i, d in enumerate(sessions)}
+    for c in contracts:
+        listed = c.expiry - timedelta(days=270)
+        live = [d for d in sessions if listed <= d <= c.expiry]
+        if not live:
+            continue
+        idx = np.array([day_index[d] for d in live])
+        dte = np.array([(c.expiry - d).days for d in live], dtype=float)
+        tau = dte / 365.0
+        ev_at_expiry = p.theta + (v[idx] - p.theta) * np.exp(-p.kappa * tau)
+        fut = 100.0 * np.sqrt(_expected_avg_var(ev_at_expiry, p, 30) * p.vrp)
+        fut *= 1.0 + p.term_premium * (1.0 - np.exp(-2.0 * tau))
+        # Final settlement is spot VIX with a small opening-print noise.
+        if live[-1] == c.expiry:
+            fut[-1] = vix[idx[-1]] * math.exp(rng.normal(0.0, 0.01))
+        oi = (40000 * np.exp(-dte / 60.0) + 500).astype(np.int64)
+        rows["trade_date"] += live
+        rows["contract"] += [c.contract] * len(live)
+        rows["expiry"] += [c.expiry] * len(live)
+        rows["settle"] += list(np.round(fut, 3))
+        rows["volume"] += list((oi * rng.uniform(0.05, 0.3, len(live))).astype(np.int64))
+        rows["open_interest"] += list(oi)
+    vx = pl.DataFrame(rows).with_columns(
+        pl.lit("monthly").alias("contract_type"),
+        pl.col("settle").alias("close"),
+        (pl.col("settle") * 0.99).round(3).alias("low"),
+        (pl.col("settle") * 1.01).round(3).alias("high"),
+        pl.col("settle").shift(1).over("contract", order_by="trade_date").alias("open"),
+        pl.col("settle").diff().over("contract", order_by="trade_date").fill_null(0.0).round(4).alias("change"),
+        pl.lit(0, dtype=pl.Int64).alias("efp"),
+        pl.lit(False).alias("suspect_settle"),
+    ).with_columns(pl.coalesce("open", "settle").alias("open"))
+    frames["vx_futures"] = vx.select(
+        [pl.col(c).cast(t) for c, t in VX_FUTURES.schema.items()]
+    ).sort("trade_date", "contract")
+
+    # --- Breadth.
+    z = logret / np.maximum(daily_sd, 1e-6)
+    share = 1.0 / (1.0 + np.exp(-(0.9 * z + rng.normal(0.0, 0.4, n))))
+    unch = rng.integers(60, 160, n)
+    active = p.issues - unch
+    adv = np.round(share * active).astype(np.int64)
+    dec = active - adv
+    vol_total = rng.integers(800_000, 1_600_000, n)
+    frames["nyse_breadth"] = _frame(
+        NYSE_BREADTH,
+        {
+            "date": days,
+            "advancing": adv,
+            "declining": dec,
+            "unchanged": unch,
+            "adv_volume": (vol_total * share).astype(np.int64),
+            "decl_volume": (vol_total * (1 - share)).astype(np.int64),
+            "unch_volume": (vol_total * 0.02).astype(np.int64),
+            "new_highs": rng.poisson(40 + 60 * np.clip(z, 0, None)),
+            "new_lows": rng.poisson(40 + 60 * np.clip(-z, 0, None)),
+            "total_issues": adv + dec + unch,
+            "ad_line": np.cumsum(adv - dec),
+        },
+    )
+
+    # --- Rates and FOMC.
+    rate = np.empty(n)
+    r = p.rate0
+    for i in range(n):
+        r = max(0.0, r + 0.5 * (p.rate0 - r) * DT + 0.6 * math.sqrt(DT) * rng.standard_normal())
+        rate[i] = r
+    frames["tbill_3m_daily"] = _frame(TBILL_3M_DAILY, {"date": days, "rate_pct": rate})
+
+    fomc = []
+    for year in range(start.year, end.year + 1):
+        for month in (1, 3, 5, 6, 7, 9, 11, 12):
+            first = date(year, month, 1)
+            wednesday = first + timedelta(days=(2 - first.weekday()) % 7 + 14)
+            if start <= wednesday <= end and wednesday in session_set:
+                fomc.append(wednesday)
+    frames["fomc_meetings"] = _frame(
+        FOMC_MEETINGS,
+        {
+            "date": fomc,
+            "scheduled": [True] * len(fomc),
+            "press_conference": [True] * len(fomc),
+            "sep": [d.month in (3, 6, 9, 12) for d in fomc],
+            "event_type": ["FOMC announcement"] * len(fomc),
+        },
+    )
+
+    # --- Macro: months fully inside the span, released in the following month.
+    months = _months(start, end)[:-1]
+    m = len(months)
+    infl = np.empty(m)
+    x = 0.0
+    for i in range(m):
+        x = 0.6 * x + rng.normal(0.0, 0.0015)
+        infl[i] = 0.0021 + x
+    ppi_infl = 0.0018 + 1.6 * (infl - 0.0021) + rng.normal(0.0, 0.004, m)
+    cpi_sa = p.cpi0 * np.exp(np.cumsum(infl))
+    season = 1.0 + 0.002 * np.sin(2 * np.pi * np.arange(m) / 12.0)
+    ppi = p.ppi0 * np.exp(np.cumsum(ppi_infl))
+    release = [
+        _business_day(date(d.year + (d.month == 12), d.month % 12 + 1, 1) + timedelta(days=int(rng.integers(10, 16))), session_set)
+        for d in months
+    ]
+    keep = [i for i, r in enumerate(release) if r <= end]
+    months = [months[i] for i in keep]
+    release = [release[i] for i in keep]
+    values = {
+        "CPIAUCSL": cpi_sa[keep],
+        "CPIAUCNSA": (cpi_sa * season)[keep],
+        "PPIACO": ppi[keep],
+        "PPIFIS": (ppi * 1.1 - 60.0)[keep],
+    }
+    frames["macro_monthly"] = pl.concat(
+        [
+            _frame(MACRO_MONTHLY, {"series_id": [sid] * len(months), "reference_month": months, "value": np.round(vals, 3)})
+            for sid, vals in values.items()
+        ]
+    )
+    frames["cpi_release_dates"] = _frame(
+        CPI_RELEASE_DATES,
+        {"reference_month": months, "release_date": release, "note": [None] * len(months)},
+    )
+    return frames

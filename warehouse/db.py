@@ -1,0 +1,152 @@
+"""The DuckDB file: connections, schema migrations, named SQL.
+
+Every statement lives in ``warehouse/sql/<folder>/<name>.sql`` and is run by name with
+bound parameters. Writers migrate on connect (numbered, idempotent schema files; the
+highest applied number is the schema version). DuckDB allows one writing process per
+file and no reader beside it: :func:`connect_reader` waits briefly and then raises
+:class:`WarehouseBusy` naming the process that holds the lock.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+SQL_DIR = Path(__file__).parent / "sql"
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse file open for writing."""
+
+    def __init__(self, path: Path, holder: str) -> None:
+        super().__init__(
+            f"the warehouse {path} is busy: {holder} has it open for writing. "
+            f"Try again when it finishes, or query the last published snapshot "
+            f"{snapshot_path(path)}."
+        )
+        self.path = path
+        self.holder = holder
+
+
+@cache
+def sql(name: str) -> str:
+    """The text of ``warehouse/sql/<name>.sql`` (``name`` like ``load/raw_rows``)."""
+    path = SQL_DIR / f"{name}.sql"
+    if not path.is_file():
+        raise KeyError(f"no SQL file {path}")
+    return path.read_text()
+
+
+def run(
+    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Execute a named statement with bound parameters."""
+    return con.execute(sql(name), dict(params) if params else None)
+
+
+def schema_files() -> list[tuple[int, Path]]:
+    files = []
+    for path in sorted((SQL_DIR / "schema").glob("*.sql")):
+        number = int(path.name.split("_", 1)[0])
+        files.append((number, path))
+    return files
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply schema files newer than the recorded version; return the version."""
+    con.execute(sql("schema/001_operations"))
+    (current,) = run(con, "query/schema_version").fetchall()[0]
+    for number, path in schema_files():
+        if number <= current:
+            continue
+        with transaction(con):
+            con.execute(path.read_text())
+            run(con, "load/schema_version", {"version": number, "name": path.name})
+        current = number
+    return int(current)
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    return int(run(con, "query/schema_version").fetchall()[0][0])
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, or ROLLBACK on any exception (which propagates)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _holder(exc: duckdb.Error) -> str | None:
+    m = _LOCK_HOLDER.search(str(exc))
+    if not m:
+        return None
+    pid = m["pid"]
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        cmdline = m["exe"]
+    return f"process {pid} ({cmdline or m['exe']})"
+
+
+def _open(path: Path, *, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            holder = _holder(exc)
+            if holder is None:
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(path, holder) from None
+            time.sleep(0.2)
+
+
+def connect_writer(path: Path, *, wait_seconds: float = 10.0) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to a migrated warehouse (created if absent)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = _open(path, read_only=False, wait_seconds=wait_seconds)
+    migrate(con)
+    return con
+
+
+def connect_reader(path: Path, *, wait_seconds: float = 3.0) -> duckdb.DuckDBPyConnection:
+    """A read-only connection; waits up to ``wait_seconds`` for a writer to finish."""
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no warehouse at {path}: run `alvh ingest` (or `alvh run`) first, "
+            "or point --db / ALVH_DB at an existing file"
+        )
+    return _open(path, read_only=True, wait_seconds=wait_seconds)
+
+
+def snapshot_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.snapshot{path.suffix}")
+
+
+def publish_snapshot(path: Path) -> Path:
+    """Copy the (closed) warehouse to its snapshot file atomically, for lock-free readers.
+
+    Call only when no connection to ``path`` is open in this process.
+    """
+    target = snapshot_path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.copyfile(path, tmp)
+    tmp.replace(target)
+    return target

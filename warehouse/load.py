@@ -1,0 +1,169 @@
+"""Loads: one transaction per batch (a series in an ingest run).
+
+A batch writes its parsed rows to ``raw.rows``, its rejects to ``quarantine``, its
+resolved rows to ``core.<table>`` (upsert on the natural key), and its outcome to
+``ingest_runs`` — all or nothing. A failure leaves every table as it was; the failure
+itself is then recorded in a separate transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+import polars as pl
+
+from transforms.columns import LINE, LOCATION, Series
+from warehouse.db import run, sql, transaction
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Who is loading: the run, the series, the source and when it started."""
+
+    run_id: str
+    series: str
+    source: str
+    started_at: datetime
+    as_of: date
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    """What a batch did. ``rows_read`` = skipped (no observation, placeholders) +
+    quarantined + superseded (another copy of the key won: a file of higher precedence,
+    or an identical repeat) + inserted + updated + unchanged."""
+
+    rows_read: int
+    rows_skipped: int
+    superseded: int
+    inserted: int
+    updated: int
+    unchanged: int
+    quarantined: int
+
+
+def _merge(con: duckdb.DuckDBPyConnection, name: str, incoming: pl.DataFrame, **params: object) -> tuple[int, int]:
+    """Run a MERGE load file against ``incoming``; (inserted, updated)."""
+    con.register("incoming", incoming)
+    try:
+        actions = run(con, name, params or None).fetchall()
+    finally:
+        con.unregister("incoming")
+    inserted = sum(1 for (a,) in actions if a == "INSERT")
+    return inserted, len(actions) - inserted
+
+
+def _core_rows(frame: pl.DataFrame, series: Series, run_id: str) -> pl.DataFrame:
+    return frame.select(
+        *series.columns,
+        pl.col(LOCATION).alias("source"),
+        pl.lit(run_id).alias("ingest_run_id"),
+    )
+
+
+def _raw_rows(frame: pl.DataFrame, series: Series, run_id: str) -> pl.DataFrame:
+    return frame.select(
+        pl.lit(series.name).alias("series"),
+        pl.col(LOCATION).alias("location"),
+        pl.concat_str([pl.col(k).cast(pl.String) for k in series.key], separator="|").alias(
+            "natural_key"
+        ),
+        pl.col(LINE).cast(pl.Int64).alias("line"),
+        pl.struct(series.columns).struct.json_encode().alias("payload"),
+        pl.lit(run_id).alias("ingest_run_id"),
+    )
+
+
+def load_batch(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    series: Series,
+    info: RunInfo,
+    core: pl.DataFrame,
+    parsed: pl.DataFrame,
+    rejects: pl.DataFrame,
+    locations: Sequence[str],
+    rows_read: int,
+    rows_skipped: int,
+) -> LoadCounts:
+    """Write one batch atomically and record it; return what changed.
+
+    ``core`` holds one row per key (canonical columns + provenance); ``parsed`` every
+    good row of every file (for the raw layer); ``rejects`` the quarantined rows.
+    """
+    quarantine = rejects.select(
+        pl.lit(series.name).alias("series"),
+        "location",
+        "line",
+        "raw",
+        "reason",
+        pl.lit(info.run_id).alias("ingest_run_id"),
+    )
+    with transaction(con):
+        _merge(con, "load/raw_rows", _raw_rows(parsed, series, info.run_id))
+        _merge(con, "load/quarantine", quarantine)
+        params = {"as_of": info.as_of} if series.name == "macro_monthly" else {}
+        inserted, updated = _merge(
+            con, f"load/core_{series.name}", _core_rows(core, series, info.run_id), **params
+        )
+        counts = LoadCounts(
+            rows_read=rows_read,
+            rows_skipped=rows_skipped,
+            superseded=rows_read - rows_skipped - rejects.height - core.height,
+            inserted=inserted,
+            updated=updated,
+            unchanged=core.height - inserted - updated,
+            quarantined=rejects.height,
+        )
+        record_run(con, info, status="succeeded", locations=locations, counts=counts)
+    return counts
+
+
+def record_run(
+    con: duckdb.DuckDBPyConnection,
+    info: RunInfo,
+    *,
+    status: str,
+    locations: Sequence[str] = (),
+    counts: LoadCounts | None = None,
+    error: str | None = None,
+) -> None:
+    """Insert or overwrite the ``ingest_runs`` row of (run, series)."""
+    run(
+        con,
+        "load/ingest_run",
+        {
+            "run_id": info.run_id,
+            "series": info.series,
+            "source": info.source,
+            "locations": list(locations),
+            "started_at": info.started_at,
+            "finished_at": datetime.now(),
+            "rows_read": counts.rows_read if counts else None,
+            "rows_skipped": counts.rows_skipped if counts else None,
+            "rows_superseded": counts.superseded if counts else None,
+            "rows_inserted": counts.inserted if counts else None,
+            "rows_updated": counts.updated if counts else None,
+            "rows_unchanged": counts.unchanged if counts else None,
+            "rows_quarantined": counts.quarantined if counts else None,
+            "status": status,
+            "error": error,
+        },
+    )
+
+
+def record_failure(con: duckdb.DuckDBPyConnection, info: RunInfo, *, error: str, locations: Sequence[str] = ()) -> None:
+    with transaction(con):
+        record_run(con, info, status="failed", locations=locations, error=error)
+
+
+def read_frame(
+    con: duckdb.DuckDBPyConnection, name: str, params: dict[str, object] | None = None
+) -> pl.DataFrame:
+    """Result of a named query as a Polars frame."""
+    frame = pl.from_arrow(con.sql(sql(name), params=params).to_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
