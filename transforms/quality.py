@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from transforms.columns import LINE, LOCATION, RAW, VX_FUTURES, Series
-from transforms.parse.common import REJECT_SCHEMA, as_rejects
+from transforms.parse.common import REJECT_SCHEMA, as_rejects, join_reasons
 
 
 @dataclass(frozen=True)
@@ -89,11 +89,7 @@ def split_malformed(
     if series is VX_FUTURES:
         checks.append(_vx_spike(rules.spike))
     key = list(series.key)
-    with_reason = frame.with_columns(
-        pl.concat_str(checks, separator="; ", ignore_nulls=True).alias("_reason")
-        if checks
-        else pl.lit(None, dtype=pl.String).alias("_reason")
-    )
+    with_reason = frame.with_columns(join_reasons(checks).alias("_reason"))
     # Exact repeats inside one file collapse to their first line.
     deduped = with_reason.unique(
         subset=[*series.columns, LOCATION], keep="first", maintain_order=True
@@ -105,18 +101,16 @@ def split_malformed(
         .filter(pl.col("_n") > 1)
     )
     flagged = deduped.join(conflicts, on=groups, how="left").with_columns(
-        pl.concat_str(
+        join_reasons(
             [
                 pl.col("_reason"),
                 pl.when(pl.col("_n").is_not_null()).then(
                     pl.format("duplicate key with conflicting values (lines {})", pl.col("_lines"))
                 ),
-            ],
-            separator="; ",
-            ignore_nulls=True,
+            ]
         ).alias("_reason")
     )
-    bad = pl.col("_reason").is_not_null() & (pl.col("_reason") != "")
+    bad = pl.col("_reason").is_not_null()
     rejects = as_rejects(flagged.filter(bad), pl.col("_reason"))
     good = flagged.filter(~bad).drop("_reason", "_lines", "_n")
     return good, rejects

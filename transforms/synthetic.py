@@ -5,7 +5,8 @@ Model (daily steps on the sessions passed in, dt = 1/252):
 * SPX: Heston stochastic variance v (annualised) with mean reversion ``kappa`` to
   ``theta``, vol-of-variance ``xi`` and correlation ``rho`` to price shocks, plus
   Poisson jumps (intensity ``jump_rate`` per year, normal log sizes) that also
-  multiply the variance by ``jump_var_mult``.
+  multiply the variance by ``jump_var_mult``; the drift is compensated for the jumps,
+  so ``mu`` is the expected arithmetic return.
 * VIX: 100 x sqrt of the model's expected average variance over the next 30 calendar
   days, times a variance risk premium ``vrp`` (>1). VIX3M the same over 93 days.
 * VX futures (monthly contracts, real CFE expiry rule): 100 x sqrt of the expected
@@ -50,18 +51,18 @@ from transforms.vx import monthly_expiries
 @dataclass(frozen=True)
 class SyntheticParams:
     spx0: float = 1100.0
-    mu: float = 0.07
+    mu: float = 0.09
     kappa: float = 4.0
-    theta: float = 0.035
+    theta: float = 0.026
     xi: float = 0.55
     rho: float = -0.72
-    v0: float = 0.03
-    jump_rate: float = 1.5
+    v0: float = 0.02
+    jump_rate: float = 1.0
     jump_mean: float = -0.025
     jump_sd: float = 0.03
     jump_var_mult: float = 1.8
     vrp: float = 1.15
-    term_premium: float = 0.10
+    term_premium: float = 0.30
     issues: int = 3000
     cpi0: float = 215.0
     ppi0: float = 175.0
@@ -133,10 +134,12 @@ def synthetic_market(
     jump_size = np.where(jumps > 0, rng.normal(p.jump_mean, p.jump_sd, n), 0.0)
     v = np.empty(n)
     logret = np.empty(n)
+    # Jump compensator: ``mu`` is the expected arithmetic return including jumps.
+    compensator = p.jump_rate * (math.exp(p.jump_mean + 0.5 * p.jump_sd**2) - 1.0)
     v_prev = p.v0
     for i in range(n):
         sd = math.sqrt(max(v_prev, 1e-6) * DT)
-        logret[i] = (p.mu - 0.5 * v_prev) * DT + sd * z1[i] + jump_size[i]
+        logret[i] = (p.mu - compensator - 0.5 * v_prev) * DT + sd * z1[i] + jump_size[i]
         v_next = v_prev + p.kappa * (p.theta - v_prev) * DT + p.xi * sd * zv[i]
         if jumps[i]:
             v_next *= p.jump_var_mult
@@ -175,7 +178,7 @@ def synthetic_market(
         tau = dte / 365.0
         ev_at_expiry = p.theta + (v[idx] - p.theta) * np.exp(-p.kappa * tau)
         fut = 100.0 * np.sqrt(_expected_avg_var(ev_at_expiry, p, 30) * p.vrp)
-        fut *= 1.0 + p.term_premium * (1.0 - np.exp(-2.0 * tau))
+        fut *= 1.0 + p.term_premium * (1.0 - np.exp(-4.0 * tau))
         # Final settlement is spot VIX with a small opening-print noise.
         if live[-1] == c.expiry:
             fut[-1] = vix[idx[-1]] * math.exp(rng.normal(0.0, 0.01))

@@ -47,11 +47,11 @@ class LoadCounts:
 
 def _merge(con: duckdb.DuckDBPyConnection, name: str, incoming: pl.DataFrame, **params: object) -> tuple[int, int]:
     """Run a MERGE load file against ``incoming``; (inserted, updated)."""
+    # Not unregistered on error: DuckDB refuses that inside an aborted transaction,
+    # and the next register() replaces the view anyway.
     con.register("incoming", incoming)
-    try:
-        actions = run(con, name, params or None).fetchall()
-    finally:
-        con.unregister("incoming")
+    actions = run(con, name, params or None).fetchall()
+    con.unregister("incoming")
     inserted = sum(1 for (a,) in actions if a == "INSERT")
     return inserted, len(actions) - inserted
 

@@ -123,6 +123,14 @@ def _typed(col: str, cast: Cast) -> pl.Expr:
     return raw.cast(cast, strict=False)
 
 
+def join_reasons(reasons: Sequence[pl.Expr]) -> pl.Expr:
+    """The reasons that apply to a row, joined by "; " (null when none applies)."""
+    if not reasons:
+        return pl.lit(None, dtype=pl.String)
+    joined = pl.concat_str(reasons, separator="; ", ignore_nulls=True)
+    return pl.when(joined == "").then(None).otherwise(joined)
+
+
 def typed_rows(
     frame: pl.DataFrame, casts: Mapping[str, tuple[str, Cast]]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -142,11 +150,11 @@ def typed_rows(
         problems.append(
             pl.when(bad).then(pl.format(f"unparseable {kind} in column '{src}': '{{}}'", raw))
         )
-    typed = frame.with_columns(
-        pl.concat_str(problems, separator="; ", ignore_nulls=True).alias("_reason")
-    ).select(*out, LINE, RAW, LOCATION, "_reason")
-    bad_rows = typed.filter(pl.col("_reason").is_not_null() & (pl.col("_reason") != ""))
-    good = typed.filter(pl.col("_reason").is_null() | (pl.col("_reason") == "")).drop("_reason")
+    typed = frame.with_columns(join_reasons(problems).alias("_reason")).select(
+        *out, LINE, RAW, LOCATION, "_reason"
+    )
+    bad_rows = typed.filter(pl.col("_reason").is_not_null())
+    good = typed.filter(pl.col("_reason").is_null()).drop("_reason")
     return good, as_rejects(bad_rows, pl.col("_reason"))
 
 

@@ -1,0 +1,94 @@
+"""Shared fixtures. Prefect gets an isolated home before anything imports it."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import date
+from pathlib import Path
+
+_PREFECT_HOME = tempfile.mkdtemp(prefix="alvh-prefect-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ["PREFECT_API_DATABASE_CONNECTION_URL"] = (
+    f"sqlite+aiosqlite:///{_PREFECT_HOME}/prefect.db"
+)
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ.pop("ALVH_DB", None)
+os.environ.pop("ALVH_SOURCE", None)
+os.environ.pop("FRED_API_KEY", None)
+
+import duckdb  # noqa: E402
+import polars as pl  # noqa: E402
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_path() -> Path:
+    return Path(os.environ.get("ALVH_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real market data folder. Missing data fails the test: it never skips."""
+    path = shared_data_path()
+    if not (path / "README.md").is_file():
+        pytest.fail(f"real market data not found at {path} (set ALVH_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def holidays() -> frozenset[date]:
+    """NYSE weekday holidays 1990-2027 from the exchange calendar."""
+    from flows.sources import trading_calendar
+
+    cal = trading_calendar(date(1990, 1, 1), date(2027, 12, 31))
+    return frozenset(cal.filter(~pl.col("nyse_open"))["date"].to_list())
+
+
+@pytest.fixture(scope="session")
+def real_warehouse(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse holding a full ingest of the real data folder (built once)."""
+    from flows.ingest import IngestParams, ingest_flow
+
+    db = tmp_path_factory.mktemp("real") / "alvh.duckdb"
+    ingest_flow(IngestParams(source=f"dir:{shared_data}", db=db, as_of=date(2026, 11, 1)))
+    return db
+
+
+def query(db: Path, sql: str, params: list[object] | None = None) -> pl.DataFrame:
+    """Run a query against a warehouse file opened read-only, into Polars."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        frame = pl.from_arrow(con.sql(sql, params=params).to_arrow_table())
+    finally:
+        con.close()
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+@pytest.fixture
+def sql() -> object:
+    """The :func:`query` helper, for tests."""
+    return query
+
+
+def table_fingerprints(db: Path) -> dict[str, tuple[int, str]]:
+    """(row count, content hash) of every data table (not ingest_runs) in a warehouse."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = con.sql(
+            "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
+            "WHERE table_name NOT IN ('ingest_runs', 'schema_version') ORDER BY 1"
+        ).fetchall()
+        out = {}
+        for (name,) in tables:
+            count, digest = con.sql(
+                f"SELECT count(*), coalesce(sum(hash(t)), 0)::VARCHAR FROM {name} AS t"
+            ).fetchall()[0]
+            out[name] = (int(count), str(digest))
+        return out
+    finally:
+        con.close()

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+
+from transforms.columns import LINE, LOCATION, RAW, SPX_DAILY, VX_FUTURES
+from transforms.parse.common import conform
+from transforms.quality import resolve_precedence, split_malformed
+
+
+def _spx(rows: list[tuple[object, ...]], location: str = "spx.csv") -> pl.DataFrame:
+    frame = pl.DataFrame(
+        rows, schema=["date", "open", "high", "low", "close", "volume"], orient="row"
+    ).with_columns(
+        pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias(LINE),
+        pl.lit("raw").alias(RAW),
+        pl.lit(location).alias(LOCATION),
+    )
+    return conform(frame, SPX_DAILY)
+
+
+def test_malformed_rows_are_rejected_with_reasons() -> None:
+    d = date(2020, 1, 2)
+    frame = _spx(
+        [
+            (d, 10.0, 11.0, 9.0, 10.5, 100),
+            (d + timedelta(1), 10.0, 9.0, 11.0, 10.5, 100),  # high < low
+            (d + timedelta(2), 10.0, 11.0, 9.0, -1.0, 100),  # negative close
+            (d + timedelta(3), 10.0, 11.0, 9.0, None, 100),  # missing close
+            (d + timedelta(4), 0.0, 11.0, 9.0, 10.0, 100),  # zero open
+        ]
+    )
+    good, rejects = split_malformed(frame, SPX_DAILY)
+    assert good["date"].to_list() == [d]
+    reasons = dict(zip(rejects["line"].to_list(), rejects["reason"].to_list(), strict=True))
+    assert reasons == {
+        3: "high 9.0 below low 11.0",
+        4: "non-positive close: -1.0",
+        5: "missing close",
+        6: "non-positive open: 0.0",
+    }
+
+
+def test_conflicting_duplicates_in_one_file_are_all_rejected() -> None:
+    d = date(2020, 1, 2)
+    frame = _spx(
+        [
+            (d, 10.0, 11.0, 9.0, 10.5, 100),
+            (d, 10.0, 11.0, 9.0, 10.7, 100),  # same key, other close
+            (d + timedelta(1), 10.0, 11.0, 9.0, 10.5, 100),
+            (d + timedelta(1), 10.0, 11.0, 9.0, 10.5, 100),  # exact repeat: collapses
+        ]
+    )
+    good, rejects = split_malformed(frame, SPX_DAILY)
+    assert good["date"].to_list() == [d + timedelta(1)]
+    assert sorted(rejects["line"].to_list()) == [2, 3]
+    assert set(rejects["reason"]) == {"duplicate key with conflicting values (lines 2, 3)"}
+
+
+def test_same_key_in_two_files_is_not_a_conflict_and_first_file_wins() -> None:
+    d = date(2020, 1, 2)
+    curated = _spx([(d, 10.0, 11.0, 9.0, 10.5, 100)], "curated.csv")
+    vendor = _spx([(d, 10.0, 11.0, 9.0, 10.6, 100), (d + timedelta(1), 1.0, 2.0, 1.0, 1.5, 1)], "vendor.csv")
+    both = pl.concat([curated, vendor])
+    good, rejects = split_malformed(both, SPX_DAILY)
+    assert rejects.height == 0
+    resolved = resolve_precedence([curated, vendor], SPX_DAILY)
+    assert resolved.select("date", "close", LOCATION).rows() == [
+        (d, 10.5, "curated.csv"),
+        (d + timedelta(1), 1.5, "vendor.csv"),
+    ]
+
+
+def _vx(settles: list[float | None], suspect_at: int | None = None) -> pl.DataFrame:
+    start = date(2008, 4, 14)
+    rows = [
+        {
+            "trade_date": start + timedelta(days=i),
+            "contract": "VXF09",
+            "contract_type": "monthly",
+            "expiry": date(2009, 1, 21),
+            "settle": s,
+            "suspect_settle": i == suspect_at,
+            LINE: i + 2,
+            RAW: "",
+            LOCATION: "vx.csv",
+        }
+        for i, s in enumerate(settles)
+    ]
+    return conform(pl.DataFrame(rows), VX_FUTURES)
+
+
+def test_vx_settle_spike_among_calm_neighbours_is_quarantined() -> None:
+    good, rejects = split_malformed(_vx([22.5, 22.6, 1.00, 22.7, 22.4]), VX_FUTURES)
+    assert good.height == 4
+    assert rejects["line"].to_list() == [4]
+    assert rejects["reason"][0] == "settle 1.0 far outside its neighbours 22.6 and 22.7"
+    # The 2008-10-30 VXQ09 print: 18.14 between ~35s.
+    _, rejects = split_malformed(_vx([35.0, 32.16, 18.14, 35.2]), VX_FUTURES)
+    assert rejects["line"].to_list() == [4]
+
+
+def test_vx_persistent_jump_is_not_a_spike() -> None:
+    # 2018-02-05: VIX futures jumped and stayed up; the next settle confirms the move.
+    good, rejects = split_malformed(_vx([13.5, 17.7, 33.2, 27.9, 29.0]), VX_FUTURES)
+    assert rejects.height == 0 and good.height == 5
+
+
+def test_rows_flagged_suspect_by_the_data_are_kept_flagged() -> None:
+    good, rejects = split_malformed(_vx([22.5, 22.6, 1.00, 22.7], suspect_at=2), VX_FUTURES)
+    assert rejects.height == 0
+    assert good.filter(pl.col("suspect_settle"))["settle"].to_list() == [1.0]

@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from transforms.columns import BY_NAME, LINE, LOCATION, MACRO_MONTHLY, RAW, SPX_DAILY, Series
+from transforms.parse.common import REJECT_SCHEMA
+from warehouse.db import SQL_DIR, migrate, run, schema_files, schema_version, sql
+from warehouse.load import RunInfo, load_batch, read_frame
+
+PROVENANCE = ["source", "ingest_run_id"]
+
+
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    c = duckdb.connect(":memory:")
+    migrate(c)
+    yield c
+    c.close()
+
+
+def test_migrations_are_idempotent_and_versioned(con: duckdb.DuckDBPyConnection) -> None:
+    latest = max(n for n, _ in schema_files())
+    assert schema_version(con) == latest
+    assert migrate(con) == latest
+    for _, path in schema_files():  # every file can be re-applied as is
+        con.execute(path.read_text())
+    assert con.sql("SELECT count(*) FROM schema_version").fetchall() == [(latest,)]
+
+
+def test_every_schema_file_states_grain_and_primary_key() -> None:
+    for _, path in schema_files():
+        header = path.read_text().split("CREATE", 1)[0]
+        assert "grain:" in header and "PK" in header, path.name
+
+
+@pytest.mark.parametrize("name", sorted(BY_NAME))
+def test_core_ddl_matches_the_column_registry(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    series = BY_NAME[name]
+    rows = con.sql(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'core' AND table_name = ? ORDER BY ordinal_position",
+        params=[name],
+    ).fetchall()
+    columns = [r[0] for r in rows]
+    if series is MACRO_MONTHLY:
+        assert columns == ["series_id", "reference_month", "vintage_date", *series.columns[2:], *PROVENANCE]
+    else:
+        assert columns == [*series.columns, *PROVENANCE]
+    pk = con.sql(
+        "SELECT constraint_column_names FROM duckdb_constraints() "
+        "WHERE schema_name = 'core' AND table_name = ? AND constraint_type = 'PRIMARY KEY'",
+        params=[name],
+    ).fetchall()[0][0]
+    expected = [*series.key, "vintage_date"] if series is MACRO_MONTHLY else list(series.key)
+    assert pk == expected
+
+
+def _incoming(series: Series, rows: list[dict[str, object]]) -> pl.DataFrame:
+    schema = {**series.schema, LINE: pl.Int64(), RAW: pl.String(), LOCATION: pl.String()}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def test_every_sql_file_runs_on_an_in_memory_database(con: duckdb.DuckDBPyConnection) -> None:
+    ran = set()
+    for name, series in BY_NAME.items():
+        empty = pl.DataFrame(schema={**series.schema, "source": pl.String(), "ingest_run_id": pl.String()})
+        con.register("incoming", empty)
+        params = {"as_of": date(2026, 1, 1)} if series is MACRO_MONTHLY else None
+        assert run(con, f"load/core_{name}", params).fetchall() == []
+        con.unregister("incoming")
+        ran.add(f"load/core_{name}")
+    con.register(
+        "incoming",
+        pl.DataFrame(
+            schema={"series": pl.String, "location": pl.String, "natural_key": pl.String,
+                    "line": pl.Int64, "payload": pl.String, "ingest_run_id": pl.String}
+        ),
+    )
+    run(con, "load/raw_rows").fetchall()
+    con.unregister("incoming")
+    con.register("incoming", pl.DataFrame(schema={"series": pl.String, **REJECT_SCHEMA, "ingest_run_id": pl.String}))
+    run(con, "load/quarantine").fetchall()
+    con.unregister("incoming")
+    ran |= {"load/raw_rows", "load/quarantine", "load/ingest_run", "load/schema_version"}
+    for path in sorted((SQL_DIR / "query").glob("*.sql")):
+        read_frame(con, f"query/{path.stem}")
+        ran.add(f"query/{path.stem}")
+    run(con, "load/ingest_run", {
+        "run_id": "r", "series": "s", "source": "x", "locations": ["a"], "started_at": datetime(2026, 1, 1),
+        "finished_at": None, "rows_read": 1, "rows_skipped": 0, "rows_superseded": 0, "rows_inserted": 1,
+        "rows_updated": 0, "rows_unchanged": 0, "rows_quarantined": 0, "status": "succeeded", "error": None,
+    })
+    every = {f"{p.parent.name}/{p.stem}" for p in SQL_DIR.glob("*/*.sql") if p.parent.name != "schema"}
+    assert every <= ran, every - ran
+    assert sql("query/schema_version").startswith("--")
+
+
+def _info(run_id: str, series: Series, as_of: date = date(2026, 1, 1)) -> RunInfo:
+    return RunInfo(run_id, series.name, "test", datetime(2026, 1, 1), as_of)
+
+
+def _load(con: duckdb.DuckDBPyConnection, run_id: str, frame: pl.DataFrame, series: Series = SPX_DAILY,
+          rejects: pl.DataFrame | None = None, as_of: date = date(2026, 1, 1)) -> tuple[int, int, int]:
+    rejects = rejects if rejects is not None else pl.DataFrame(schema=REJECT_SCHEMA)
+    c = load_batch(con, series=series, info=_info(run_id, series, as_of), core=frame, parsed=frame,
+                   rejects=rejects, locations=["f.csv"], rows_read=frame.height + rejects.height,
+                   rows_skipped=0)
+    return c.inserted, c.updated, c.unchanged
+
+
+def _spx_row(d: date, close: float, line: int = 2) -> dict[str, object]:
+    return {"date": d, "open": close, "high": close + 1, "low": close - 1, "close": close,
+            "volume": 1, LINE: line, RAW: "r", LOCATION: "f.csv"}
+
+
+def test_upsert_counts_inserted_updated_unchanged(con: duckdb.DuckDBPyConnection) -> None:
+    d1, d2, d3 = date(2020, 1, 2), date(2020, 1, 3), date(2020, 1, 6)
+    first = _incoming(SPX_DAILY, [_spx_row(d1, 10.0), _spx_row(d2, 11.0, 3)])
+    assert _load(con, "r1", first) == (2, 0, 0)
+    assert _load(con, "r2", first) == (0, 0, 2)
+    newer = _incoming(SPX_DAILY, [_spx_row(d1, 10.0), _spx_row(d2, 11.5, 3), _spx_row(d3, 12.0, 4)])
+    assert _load(con, "r3", newer) == (1, 1, 1)
+    rows = con.sql("SELECT date, close, ingest_run_id FROM core.spx_daily ORDER BY date").fetchall()
+    assert rows == [(d1, 10.0, "r1"), (d2, 11.5, "r3"), (d3, 12.0, "r3")]
+
+
+def test_failed_batch_changes_nothing(con: duckdb.DuckDBPyConnection) -> None:
+    good = _incoming(SPX_DAILY, [_spx_row(date(2020, 1, 2), 10.0)])
+    _load(con, "r1", good)
+    before = {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+              for t in ("core.spx_daily", "raw.rows", "quarantine", "ingest_runs")}
+    bad_row = _spx_row(date(2020, 1, 3), 11.0) | {"close": None}  # violates NOT NULL in core
+    bad = _incoming(SPX_DAILY, [_spx_row(date(2020, 1, 2), 99.0), bad_row])
+    rejects = pl.DataFrame([{"location": "f.csv", "line": 9, "raw": "x", "reason": "r"}], schema=REJECT_SCHEMA)
+    with pytest.raises(duckdb.ConstraintException):
+        _load(con, "r2", bad, rejects=rejects)
+    after = {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in before}
+    assert after == before
+
+
+def _macro(month: date, value: float, public: date) -> dict[str, object]:
+    return {"series_id": "CPIAUCSL", "reference_month": month, "value": value, "public_date": public,
+            "public_date_rule": "release calendar", LINE: 2, RAW: "r", LOCATION: "cpi.csv"}
+
+
+def test_macro_revisions_are_kept_as_vintages(con: duckdb.DuckDBPyConnection) -> None:
+    jan = date(2025, 1, 1)
+    first = _incoming(MACRO_MONTHLY, [_macro(jan, 317.6, date(2025, 2, 12))])
+    assert _load(con, "r1", first, MACRO_MONTHLY, as_of=date(2025, 3, 1)) == (1, 0, 0)
+    assert _load(con, "r2", first, MACRO_MONTHLY, as_of=date(2025, 4, 1)) == (0, 0, 1)
+    revised = _incoming(MACRO_MONTHLY, [_macro(jan, 317.9, date(2025, 2, 12))])
+    assert _load(con, "r3", revised, MACRO_MONTHLY, as_of=date(2026, 2, 20)) == (1, 0, 0)
+    vintages = con.sql(
+        "SELECT vintage_date, value FROM core.macro_monthly ORDER BY vintage_date").fetchall()
+    assert vintages == [(date(2025, 2, 12), 317.6), (date(2026, 2, 20), 317.9)]
+    assert con.sql("SELECT value FROM core.macro_latest").fetchall() == [(317.9,)]
+    known_mid_2025 = con.sql(
+        "SELECT value FROM core.macro_monthly WHERE vintage_date <= DATE '2025-06-30' "
+        "ORDER BY vintage_date DESC LIMIT 1").fetchall()
+    assert known_mid_2025 == [(317.6,)]
+    # The revised value again: nothing changes.
+    assert _load(con, "r4", revised, MACRO_MONTHLY, as_of=date(2026, 3, 1)) == (0, 0, 1)
+
+
+def test_reader_reports_a_busy_warehouse_by_its_holder(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from warehouse.db import WarehouseBusy, connect_reader, connect_writer
+
+    db = tmp_path / "w.duckdb"
+    connect_writer(db).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"ok"
+        started = time.monotonic()
+        with pytest.raises(WarehouseBusy, match=rf"busy: process {holder.pid} \(.*duckdb.connect"):
+            connect_reader(db, wait_seconds=0.5)
+        assert time.monotonic() - started >= 0.5
+    finally:
+        holder.kill()
+        holder.wait()
+    connect_reader(db).close()  # free again
