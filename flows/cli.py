@@ -38,6 +38,11 @@ def _add_source(p: argparse.ArgumentParser) -> None:
         default=None,
         help="date revisions of macro values are dated by (default today)",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="re-read every input, even those unchanged since their last load",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +88,7 @@ def _ingest(args: argparse.Namespace) -> int:
         source=source,
         db=settings.db_path(args.db),
         seed=args.seed,
+        force=args.force,
         **({"as_of": args.as_of} if args.as_of else {}),
     )
     try:
@@ -118,7 +124,7 @@ def _print_summary(db: Path) -> None:
         fmt_str_lengths=60,
     ):
         print(frame)
-    print(f"warehouse: {db}   query it: alvh sql \"SELECT * FROM core.vix_daily LIMIT 5\"")
+    print(f'warehouse: {db}   query it: alvh sql "SELECT * FROM core.vix_daily LIMIT 5"')
 
 
 def _sql(args: argparse.Namespace) -> int:

@@ -1,16 +1,22 @@
 """The ingest flow: one Prefect task per series, each one transaction.
 
-calendar -> every source series (SPX, VIX, VIX3M, VVIX, VX, breadth, CPI release dates,
-CPI/PPI, T-bill, FOMC) -> derived VX curve tables. A series that fails (unreadable file,
-download error) is recorded with its reason and does not stop the others; the flow run
-then ends failed with a summary naming each failed series and why.
+calendar -> every source series (CPI release dates first, then SPX, VIX, VIX3M, VVIX, VX,
+breadth, CPI/PPI, T-bill, FOMC) -> derived VX curve tables. A series that fails
+(unreadable file, download error) is recorded with its reason and does not stop the
+others; the flow run then ends failed with a summary naming each failed series and why.
+
+A series whose inputs are identical to its last successful load (same file contents,
+same parser and rule code, and for CPI/PPI the same release calendar) is not read again
+and is recorded as ``unchanged``; ``force=True`` re-reads everything.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -18,6 +24,7 @@ from prefect import flow, task
 from prefect.states import State
 from pydantic import BaseModel, Field
 
+import transforms
 from flows import settings
 from flows.sources import Item, Source, make_source, trading_calendar
 from transforms.columns import (
@@ -30,6 +37,7 @@ from transforms.columns import (
     RAW,
     TRADING_CALENDAR,
     VX_CONSTANT_MATURITY,
+    VX_FUTURES,
     VX_TERM_STRUCTURE,
     Series,
 )
@@ -37,7 +45,7 @@ from transforms.macro import date_releases
 from transforms.parse import ParsedBatch, ParseError
 from transforms.quality import concat_rejects, resolve_precedence, split_malformed
 from transforms.vx import constant_maturity, term_structure
-from warehouse.db import connect_writer, publish_snapshot
+from warehouse.db import publish_snapshot, writer
 from warehouse.load import LoadCounts, RunInfo, load_batch, read_frame, record_failure, record_run
 
 CALENDAR_START = date(1990, 1, 1)
@@ -52,10 +60,26 @@ class IngestParams(BaseModel):
     seed: int = 7
     synthetic_start: date = date(2004, 1, 2)
     synthetic_end: date = date(2025, 12, 31)
+    force: bool = Field(False, description="re-read inputs even if unchanged since last load")
 
 
 class IngestFailed(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class Outcome:
+    line: str
+    changed: bool
+
+
+@cache
+def code_version() -> str:
+    """Hash of the parsing, rule and dating code: a change re-reads every input."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(transforms.__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _with_provenance(frame: pl.DataFrame, location: str) -> pl.DataFrame:
@@ -69,9 +93,11 @@ def _with_provenance(frame: pl.DataFrame, location: str) -> pl.DataFrame:
 def _load(
     db: Path,
     info: RunInfo,
+    *,
     series: Series,
     batches: list[ParsedBatch],
     locations: list[str],
+    fingerprint: str | None = None,
 ) -> LoadCounts:
     goods, rejects = [], [b.rejects for b in batches]
     for b in batches:
@@ -79,29 +105,26 @@ def _load(
         goods.append(good)
         rejects.append(bad)
     core = resolve_precedence(goods, series)
-    con = connect_writer(db)
-    try:
+    with writer(db) as con:
         return load_batch(
             con,
             series=series,
             info=info,
             core=core,
-            parsed=pl.concat(goods) if goods else core,
+            parsed=pl.concat(goods),
             rejects=concat_rejects(rejects),
             locations=locations,
             rows_read=sum(b.rows_read for b in batches),
             rows_skipped=sum(b.rows_skipped for b in batches),
+            fingerprint=fingerprint,
         )
-    finally:
-        con.close()
 
 
-def _record_failure(db: Path, info: RunInfo, error: str, locations: list[str]) -> None:
-    con = connect_writer(db)
-    try:
-        record_failure(con, info, error=error, locations=locations)
-    finally:
-        con.close()
+def _summary(series: Series, counts: LoadCounts) -> str:
+    return (
+        f"{series.name}: {counts.inserted} inserted, {counts.updated} updated, "
+        f"{counts.unchanged} unchanged, {counts.quarantined} quarantined"
+    )
 
 
 @task(name="load-calendar")
@@ -114,33 +137,47 @@ def load_calendar(db: Path, run_id: str, as_of: date) -> frozenset[date]:
     info = RunInfo(run_id, TRADING_CALENDAR.name, location, datetime.now(), as_of)
     frame = _with_provenance(trading_calendar(CALENDAR_START, end), location)
     batch = ParsedBatch(TRADING_CALENDAR, location, frame, concat_rejects([]), frame.height)
-    _load(db, info, TRADING_CALENDAR, [batch], [location])
+    _load(db, info, series=TRADING_CALENDAR, batches=[batch], locations=[location])
     return frozenset(frame.filter(~pl.col("nyse_open"))["date"].to_list())
 
 
 @task(name="ingest-series")
 def ingest_series(
-    db: Path, run_id: str, source: Source, series_name: str, items: list[Item], as_of: date
-) -> str:
-    """Read, check and load every input of one series; returns a one-line outcome."""
+    *,
+    db: Path,
+    run_id: str,
+    source: Source,
+    series_name: str,
+    items: list[Item],
+    as_of: date,
+    force: bool,
+) -> Outcome:
+    """Fetch, check and load every input of one series (one transaction)."""
     series = BY_NAME[series_name]
     info = RunInfo(run_id, series.name, source.label, datetime.now(), as_of)
     locations = [i.location for i in items]
-    if not items:
-        con = connect_writer(db)
-        try:
-            record_run(con, info, status="absent")
-        finally:
-            con.close()
-        return f"{series.name}: absent from {source.label}"
     try:
-        batches = [b for b in (source.read(i) for i in items) if b is not None]
+        fetched = [(i, data) for i in items if (data := source.fetch(i)) is not None]
+        digest = hashlib.sha256(code_version().encode())
+        for item, data in fetched:
+            digest.update(f"{item.location}\0{hashlib.sha256(data).hexdigest()}\0".encode())
+        with writer(db) as con:
+            if not fetched:
+                record_run(con, info, status="absent", locations=locations)
+                return Outcome(f"{series.name}: absent from {source.label}", changed=False)
+            release_dates = read_frame(con, "query/cpi_release_dates")
+            if series is MACRO_MONTHLY:
+                digest.update(release_dates.write_csv().encode())
+            fingerprint = digest.hexdigest()
+            last = read_frame(con, "query/ingest_fingerprint", {"series": series.name})
+            if not force and last["fingerprint"].to_list() == [fingerprint]:
+                record_run(con, info, status="unchanged", locations=locations)
+                return Outcome(
+                    f"{series.name}: inputs unchanged since run {last['ingest_run_id'][0]}",
+                    changed=False,
+                )
+        batches = [source.parse(i, data) for i, data in fetched]
         if series is MACRO_MONTHLY:
-            con = connect_writer(db)
-            try:
-                release_dates = read_frame(con, "query/cpi_release_dates")
-            finally:
-                con.close()
             batches = [
                 ParsedBatch(
                     b.series,
@@ -152,41 +189,42 @@ def ingest_series(
                 )
                 for b in batches
             ]
-        counts = _load(db, info, series, batches, locations)
+        counts = _load(
+            db, info, series=series, batches=batches, locations=locations, fingerprint=fingerprint
+        )
     except (ParseError, OSError, RuntimeError, ValueError) as exc:
-        _record_failure(db, info, str(exc), locations)
+        with writer(db) as con:
+            record_failure(con, info, error=str(exc), locations=locations)
         raise
-    return (
-        f"{series.name}: {counts.inserted} inserted, {counts.updated} updated, "
-        f"{counts.unchanged} unchanged, {counts.quarantined} quarantined"
-    )
+    return Outcome(_summary(series, counts), changed=counts.inserted + counts.updated > 0)
 
 
 @task(name="derive-vx-curve")
 def derive_vx_curve(db: Path, run_id: str, as_of: date) -> str:
     """Rebuild core.vx_term_structure and core.vx_constant_maturity from core.vx_futures."""
-    con = connect_writer(db)
-    try:
+    with writer(db) as con:
         vx = read_frame(con, "query/vx_futures")
-    finally:
-        con.close()
     curve = term_structure(vx)
-    cm = constant_maturity(curve)
     location = "derived from core.vx_futures"
     out = []
-    for series, frame in ((VX_TERM_STRUCTURE, curve), (VX_CONSTANT_MATURITY, cm)):
+    for series, frame in (
+        (VX_TERM_STRUCTURE, curve),
+        (VX_CONSTANT_MATURITY, constant_maturity(curve)),
+    ):
         info = RunInfo(run_id, series.name, location, datetime.now(), as_of)
-        framed = _with_provenance(frame, location)
-        batch = ParsedBatch(series, location, framed, concat_rejects([]), frame.height)
-        counts = _load(db, info, series, [batch], [location])
-        out.append(f"{series.name}: {counts.inserted} inserted, {counts.updated} updated")
+        batch = ParsedBatch(
+            series, location, _with_provenance(frame, location), concat_rejects([]), frame.height
+        )
+        out.append(
+            _summary(series, _load(db, info, series=series, batches=[batch], locations=[location]))
+        )
     return "; ".join(out)
 
 
 def _failure(state: State) -> str:  # type: ignore[type-arg]
     try:
         state.result()
-    except Exception as exc:  # noqa: BLE001 - the message is what we report
+    except Exception as exc:
         return str(exc)
     return "failed"
 
@@ -203,27 +241,39 @@ def ingest_flow(params: IngestParams) -> list[str]:
         start=params.synthetic_start,
         end=params.synthetic_end,
     )
-    print(f"ingest run {run_id} from {source.label} into {params.db}")
-    holidays: Collection[date] = load_calendar(params.db, run_id, params.as_of)
+    print(f"ingest run {run_id} from {source.label} into {params.db}", flush=True)
+    holidays = load_calendar(params.db, run_id, params.as_of)
     plan = source.plan(holidays=holidays)
     for location, reason in plan.ignored:
         print(f"  not loaded: {location} ({reason})")
-    lines, failures = [], []
+    lines, failures, vx_changed = [], [], False
     ordered = [s for s in INGESTED if s is not TRADING_CALENDAR]
     # Release dates first: the macro task dates CPI values with them.
     ordered.sort(key=lambda s: s is not CPI_RELEASE_DATES)
     for series in ordered:
         state = ingest_series(
-            params.db, run_id, source, series.name, plan.items.get(series.name, []), params.as_of,
+            db=params.db,
+            run_id=run_id,
+            source=source,
+            series_name=series.name,
+            items=plan.items.get(series.name, []),
+            as_of=params.as_of,
+            force=params.force,
             return_state=True,
         )
         if state.is_completed():
-            lines.append(state.result())
+            outcome: Outcome = state.result()
+            lines.append(outcome.line)
+            vx_changed |= series is VX_FUTURES and outcome.changed
         else:
             failures.append(f"{series.name}: {_failure(state)}")
-        print(f"  {lines[-1] if state.is_completed() else 'FAILED ' + failures[-1]}")
-    lines.append(derive_vx_curve(params.db, run_id, params.as_of))
-    print(f"  {lines[-1]}")
+            lines.append(f"FAILED {failures[-1]}")
+        print(f"  {lines[-1]}", flush=True)
+    if vx_changed or params.force:
+        lines.append(derive_vx_curve(params.db, run_id, params.as_of))
+    else:
+        lines.append("vx curve tables: VX futures unchanged, not rebuilt")
+    print(f"  {lines[-1]}", flush=True)
     publish_snapshot(params.db)
     if failures:
         raise IngestFailed(

@@ -10,6 +10,8 @@
 | FRED base URL | | ``ALVH_FRED_URL`` | ``https://fred.stlouisfed.org`` |
 | FRED API base URL | | ``ALVH_FRED_API_URL`` | ``https://api.stlouisfed.org`` |
 | FRED API key | | ``FRED_API_KEY`` | none (graph CSVs are used) |
+| download retries | | ``ALVH_HTTP_RETRIES`` | 3 (after the first attempt) |
+| first retry delay, s | | ``ALVH_HTTP_BACKOFF`` | 1.0 (doubling each retry) |
 """
 
 from __future__ import annotations
@@ -58,6 +60,14 @@ def fred_api_url() -> str:
 
 def fred_api_key() -> str | None:
     return os.environ.get("FRED_API_KEY") or None
+
+
+def http_retries() -> int:
+    return int(os.environ.get("ALVH_HTTP_RETRIES", "3"))
+
+
+def http_backoff() -> float:
+    return float(os.environ.get("ALVH_HTTP_BACKOFF", "1.0"))
 
 
 _setdefault_prefect_env()

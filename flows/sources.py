@@ -1,9 +1,10 @@
 """Where data comes from: a folder, the publishers' live downloads, or a synthetic market.
 
-Every source answers the same two questions: :meth:`Source.plan` — which inputs exist
-for which series (in precedence order: the first copy of a key wins), and which files
-were seen but not loaded and why; :meth:`Source.read` — one input parsed into a
-:class:`ParsedBatch` (``None`` when a live input turns out not to exist).
+Every source answers the same questions: :meth:`Source.plan` — which inputs exist for
+which series (in precedence order: the first copy of a key wins), and which files were
+seen but not loaded and why; :meth:`Source.fetch` — the bytes of one input (``None``
+when a live input turns out not to exist), which the ingest fingerprints to skip
+unchanged inputs; :meth:`Source.parse` — those bytes as a :class:`ParsedBatch`.
 """
 
 from __future__ import annotations
@@ -22,13 +23,18 @@ import httpx
 import numpy as np
 import polars as pl
 
+from flows import settings
 from transforms.columns import BY_NAME, LINE, LOCATION, RAW, TRADING_CALENDAR
-from transforms.parse import FileKind, ParsedBatch, ParseError, empty_rejects, identify, parse
-from transforms.parse import cboe, fred
+from transforms.parse import (
+    FileKind,
+    ParsedBatch,
+    empty_rejects,
+    fred,
+    identify,
+    parse,
+)
 from transforms.synthetic import synthetic_market
 from transforms.vx import monthly_expiries
-
-from flows import settings
 
 log = logging.getLogger("alvh.sources")
 
@@ -60,7 +66,11 @@ class Source(ABC):
     def plan(self, *, holidays: Collection[date]) -> Plan: ...
 
     @abstractmethod
-    def read(self, item: Item) -> ParsedBatch | None: ...
+    def fetch(self, item: Item) -> bytes | None: ...
+
+    def parse(self, item: Item, data: bytes) -> ParsedBatch:
+        assert item.kind is not None
+        return parse(item.kind, data, location=item.location)
 
 
 # --------------------------------------------------------------------------- folder
@@ -83,7 +93,9 @@ class DirSource(Source):
         plan = Plan()
         found: list[tuple[int, str, Item]] = []
         for path in sorted(self.root.rglob("*")):
-            if not path.is_file() or any(p.startswith(".") for p in path.relative_to(self.root).parts):
+            if not path.is_file() or any(
+                p.startswith(".") for p in path.relative_to(self.root).parts
+            ):
                 continue
             with path.open("rb") as fh:
                 head = fh.read(1 << 16)
@@ -99,9 +111,8 @@ class DirSource(Source):
             plan.add(item)
         return plan
 
-    def read(self, item: Item) -> ParsedBatch:
-        assert item.kind is not None
-        return parse(item.kind, Path(item.location).read_bytes(), location=item.location)
+    def fetch(self, item: Item) -> bytes:
+        return Path(item.location).read_bytes()
 
 
 # --------------------------------------------------------------------------- synthetic
@@ -126,7 +137,11 @@ class SyntheticSource(Source):
             plan.add(Item(name, self.label))
         return plan
 
-    def read(self, item: Item) -> ParsedBatch:
+    def fetch(self, item: Item) -> bytes:
+        """The generator's identity: the same seed and span give the same market."""
+        return self.label.encode()
+
+    def parse(self, item: Item, data: bytes) -> ParsedBatch:
         assert self._frames is not None, "plan() first"
         frame = self._frames[item.series]
         return ParsedBatch(
@@ -211,6 +226,20 @@ LIVE_FRED_IDS = ("DTB3", "CPIAUCSL", "CPIAUCNS", "PPIACO", "PPIFIS")
 FIRST_LIVE_VX_EXPIRY = date(2013, 1, 1)
 
 
+class RedactSecret(logging.Filter):
+    """Replaces a secret in log records (httpx logs full request URLs at INFO)."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.secret in message:
+            record.msg, record.args = message.replace(self.secret, "***"), None
+        return True
+
+
 class LiveSource(Source):
     """Publishers' downloads: Cboe index histories and per-expiry VX files, FRED series.
 
@@ -225,6 +254,8 @@ class LiveSource(Source):
         self.http = http
         self.api_key = settings.fred_api_key()
         self.label = "live"
+        if self.api_key:
+            logging.getLogger("httpx").addFilter(RedactSecret(self.api_key))
 
     def plan(self, *, holidays: Collection[date]) -> Plan:
         plan = Plan()
@@ -234,11 +265,21 @@ class LiveSource(Source):
             kind = identify(f"{index}_History.csv", b"", holidays=holidays)
             assert kind is not None and kind.series is not None
             plan.add(Item(kind.series.name, url, kind, url))
-        for c in monthly_expiries(FIRST_LIVE_VX_EXPIRY, self.as_of + timedelta(days=270), holidays=holidays):
+        for c in monthly_expiries(
+            FIRST_LIVE_VX_EXPIRY, self.as_of + timedelta(days=270), holidays=holidays
+        ):
             url = base + CBOE_VX_PATH.format(expiry=c.expiry.isoformat())
             kind = identify(f"VX_{c.expiry.isoformat()}.csv", b"", holidays=holidays)
             assert kind is not None
-            plan.add(Item("vx_futures", url, kind, url, immutable=c.expiry < self.as_of - timedelta(days=7)))
+            plan.add(
+                Item(
+                    "vx_futures",
+                    url,
+                    kind,
+                    url,
+                    immutable=c.expiry < self.as_of - timedelta(days=7),
+                )
+            )
         for fred_id in LIVE_FRED_IDS:
             series = fred.FRED_SERIES[fred_id][0]
             if self.api_key:
@@ -247,27 +288,31 @@ class LiveSource(Source):
                 url = f"{settings.fred_api_url()}/fred/series/observations?" + urlencode(
                     {**query, "api_key": self.api_key}
                 )
-                kind = FileKind(f"FRED API {fred_id}", series, partial(fred.parse_api_json, fred_id=fred_id))
+                kind = FileKind(
+                    f"FRED API {fred_id}", series, partial(fred.parse_api_json, fred_id=fred_id)
+                )
             else:
                 shown = url = f"{settings.fred_url()}/graph/fredgraph.csv?id={fred_id}"
                 kind = FileKind(f"FRED {fred_id}", series, fred.parse_graph_csv)
             plan.add(Item(series.name, shown, kind, url))
         return plan
 
-    def read(self, item: Item) -> ParsedBatch | None:
-        assert item.kind is not None and item.url is not None
-        data = self.http.get(item.url, shown=item.location, immutable=item.immutable)
-        if data is None:
-            return None
-        return parse(item.kind, data, location=item.location)
+    def fetch(self, item: Item) -> bytes | None:
+        assert item.url is not None
+        return self.http.get(item.url, shown=item.location, immutable=item.immutable)
 
 
-def make_source(spec: str, *, as_of: date, cache: Path, seed: int, start: date, end: date) -> Source:
+def make_source(
+    spec: str, *, as_of: date, cache: Path, seed: int, start: date, end: date
+) -> Source:
     """A source from its ``--source`` spelling: ``dir:PATH``, ``live`` or ``synthetic[:SEED]``."""
     if spec.startswith("dir:"):
         return DirSource(Path(spec[4:]).expanduser())
     if spec == "live":
-        return LiveSource(as_of=as_of, http=Http(cache=cache / "live"))
+        http = Http(
+            cache=cache / "live", retries=settings.http_retries(), backoff=settings.http_backoff()
+        )
+        return LiveSource(as_of=as_of, http=http)
     if spec == "synthetic" or spec.startswith("synthetic:"):
         seed = int(spec.split(":", 1)[1]) if ":" in spec else seed
         return SyntheticSource(seed=seed, start=start, end=end)
@@ -291,19 +336,3 @@ def trading_calendar(start: date, end: date) -> pl.DataFrame:
         },
         schema=TRADING_CALENDAR.schema,
     )
-
-
-__all__ = [
-    "DirSource",
-    "FetchError",
-    "Http",
-    "Item",
-    "LiveSource",
-    "ParseError",
-    "Plan",
-    "Source",
-    "SyntheticSource",
-    "make_source",
-    "trading_calendar",
-    "cboe",
-]

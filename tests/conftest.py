@@ -15,6 +15,7 @@ os.environ["PREFECT_API_DATABASE_CONNECTION_URL"] = (
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
+os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 os.environ.pop("ALVH_DB", None)
 os.environ.pop("ALVH_SOURCE", None)
 os.environ.pop("FRED_API_KEY", None)
@@ -76,12 +77,12 @@ def sql() -> object:
 
 
 def table_fingerprints(db: Path) -> dict[str, tuple[int, str]]:
-    """(row count, content hash) of every data table (not ingest_runs) in a warehouse."""
+    """(row count, content hash) of every data table (not run metadata) in a warehouse."""
     con = duckdb.connect(str(db), read_only=True)
     try:
         tables = con.sql(
             "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
-            "WHERE table_name NOT IN ('ingest_runs', 'schema_version') ORDER BY 1"
+            "WHERE table_name NOT IN ('ingest_runs', 'ingest_fingerprints', 'schema_version') ORDER BY 1"
         ).fetchall()
         out = {}
         for (name,) in tables:

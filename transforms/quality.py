@@ -97,7 +97,9 @@ def split_malformed(
     groups = [*key, LOCATION]
     conflicts = (
         deduped.group_by(groups)
-        .agg(pl.col(LINE).sort().cast(pl.String).str.join(", ").alias("_lines"), pl.len().alias("_n"))
+        .agg(
+            pl.col(LINE).sort().cast(pl.String).str.join(", ").alias("_lines"), pl.len().alias("_n")
+        )
         .filter(pl.col("_n") > 1)
     )
     flagged = deduped.join(conflicts, on=groups, how="left").with_columns(
@@ -119,7 +121,9 @@ def split_malformed(
 def resolve_precedence(frames: Sequence[pl.DataFrame], series: Series) -> pl.DataFrame:
     """One row per key from batches in precedence order (first wins), provenance kept."""
     if not frames:
-        return pl.DataFrame(schema={**series.schema, LINE: pl.Int64(), RAW: pl.String(), LOCATION: pl.String()})
+        return pl.DataFrame(
+            schema={**series.schema, LINE: pl.Int64(), RAW: pl.String(), LOCATION: pl.String()}
+        )
     stacked = pl.concat(
         [f.with_columns(pl.lit(i, dtype=pl.Int32).alias("_rank")) for i, f in enumerate(frames)],
         how="vertical",
@@ -135,4 +139,7 @@ def resolve_precedence(frames: Sequence[pl.DataFrame], series: Series) -> pl.Dat
 def concat_rejects(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
     if not frames:
         return pl.DataFrame(schema=REJECT_SCHEMA)
-    return pl.concat([f.cast(REJECT_SCHEMA) for f in frames], how="vertical")  # type: ignore[arg-type]
+    return pl.concat(
+        [f.select(pl.col(c).cast(t) for c, t in REJECT_SCHEMA.items()) for f in frames],
+        how="vertical",
+    )

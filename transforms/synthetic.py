@@ -88,15 +88,16 @@ def _ohlc(close: np.ndarray, rng: np.random.Generator, spread: np.ndarray) -> di
     return {"open": open_, "high": hi, "low": lo, "close": close}
 
 
-def _frame(series: Series, data: dict[str, object]) -> pl.DataFrame:
+def _frame(series: Series, data: dict[str, object], *, decimals: int = 2) -> pl.DataFrame:
+    """A frame of ``series``' schema; floats rounded like published data, absent columns null."""
     frame = pl.DataFrame(data)
-    exprs = [
-        (pl.col(c).round(2) if t == pl.Float64() and c not in ("value",) else pl.col(c)).cast(t)
+    return frame.select(
+        (
+            (pl.col(c).round(decimals) if t == pl.Float64() else pl.col(c)).cast(t)
+            if c in frame.columns
+            else pl.lit(None, dtype=t).alias(c)
+        )
         for c, t in series.schema.items()
-        if c in frame.columns
-    ]
-    return frame.select(exprs).select(
-        [pl.col(c) if c in frame.columns else pl.lit(None, dtype=t).alias(c) for c, t in series.schema.items()]
     )
 
 
@@ -114,28 +115,18 @@ def _business_day(day: date, sessions: set[date]) -> date:
     return day
 
 
-def synthetic_market(
-    *,
-    sessions: Sequence[date],
-    holidays: Collection[date],
-    rng: np.random.Generator,
-    params: SyntheticParams = SyntheticParams(),
-) -> dict[str, pl.DataFrame]:
-    """Canonical frames of every ingested series, keyed by table name."""
-    p = params
-    days = np.array(sessions, dtype="datetime64[D]")
-    n = days.size
-    session_set = set(sessions)
-
-    # --- SPX with stochastic variance and jumps.
+def _simulate_spx(
+    n: int, rng: np.random.Generator, p: SyntheticParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Daily SPX log returns and the annualised variance after each day."""
     z1, z2 = rng.standard_normal(n), rng.standard_normal(n)
     zv = p.rho * z1 + math.sqrt(1 - p.rho**2) * z2
     jumps = rng.poisson(p.jump_rate * DT, n)
     jump_size = np.where(jumps > 0, rng.normal(p.jump_mean, p.jump_sd, n), 0.0)
-    v = np.empty(n)
-    logret = np.empty(n)
     # Jump compensator: ``mu`` is the expected arithmetic return including jumps.
     compensator = p.jump_rate * (math.exp(p.jump_mean + 0.5 * p.jump_sd**2) - 1.0)
+    v = np.empty(n)
+    logret = np.empty(n)
     v_prev = p.v0
     for i in range(n):
         sd = math.sqrt(max(v_prev, 1e-6) * DT)
@@ -146,27 +137,23 @@ def synthetic_market(
         v_prev = min(max(v_next, 0.004), 1.5)
         v[i] = v_prev
     logret[0] = 0.0
-    spx = p.spx0 * np.exp(np.cumsum(logret))
-    daily_sd = np.sqrt(v * DT)
+    return logret, v
 
-    vix = 100.0 * np.sqrt(_expected_avg_var(v, p, 30) * p.vrp)
-    vix3m = 100.0 * np.sqrt(_expected_avg_var(v, p, 93) * p.vrp)
-    shock = np.abs(np.diff(np.log(vix), prepend=np.log(vix[0])))
-    vvix = 70.0 + 18.0 * np.log(vix / 12.0) + 300.0 * shock + rng.normal(0.0, 2.0, n)
 
-    frames: dict[str, pl.DataFrame] = {}
-    frames["spx_daily"] = _frame(
-        SPX_DAILY,
-        {"date": days, **_ohlc(spx, rng, daily_sd), "volume": rng.integers(2e9, 6e9, n)},
-    )
-    frames["vix_daily"] = _frame(VIX_DAILY, {"date": days, **_ohlc(vix, rng, 0.03 + 0 * vix)})
-    frames["vix3m_daily"] = _frame(VIX3M_DAILY, {"date": days, **_ohlc(vix3m, rng, 0.02 + 0 * vix)})
-    frames["vvix_daily"] = _frame(VVIX_DAILY, {"date": days, "close": np.maximum(vvix, 55.0)})
-
-    # --- VX futures: each monthly contract listed ~9 months before expiry.
-    start, end = sessions[0], sessions[-1]
-    contracts = monthly_expiries(start, end + timedelta(days=300), holidays=holidays)
-    rows: dict[str, list[object]] = {c: [] for c in ("trade_date", "contract", "expiry", "settle", "volume", "open_interest")}
+def _vx_futures(
+    *,
+    sessions: Sequence[date],
+    holidays: Collection[date],
+    v: np.ndarray,
+    vix: np.ndarray,
+    rng: np.random.Generator,
+    p: SyntheticParams,
+) -> pl.DataFrame:
+    """Monthly VX contracts, each listed ~9 months before its (real-rule) expiry."""
+    contracts = monthly_expiries(sessions[0], sessions[-1] + timedelta(days=300), holidays=holidays)
+    rows: dict[str, list[object]] = {
+        c: [] for c in ("trade_date", "contract", "expiry", "settle", "volume", "open_interest")
+    }
     day_index = {d: i for i, d in enumerate(sessions)}
     for c in contracts:
         listed = c.expiry - timedelta(days=270)
@@ -194,16 +181,32 @@ def synthetic_market(
         pl.col("settle").alias("close"),
         (pl.col("settle") * 0.99).round(3).alias("low"),
         (pl.col("settle") * 1.01).round(3).alias("high"),
-        pl.col("settle").shift(1).over("contract", order_by="trade_date").alias("open"),
-        pl.col("settle").diff().over("contract", order_by="trade_date").fill_null(0.0).round(4).alias("change"),
+        pl.coalesce(
+            pl.col("settle").shift(1).over("contract", order_by="trade_date"), "settle"
+        ).alias("open"),
+        pl.col("settle")
+        .diff()
+        .over("contract", order_by="trade_date")
+        .fill_null(0.0)
+        .round(4)
+        .alias("change"),
         pl.lit(0, dtype=pl.Int64).alias("efp"),
         pl.lit(False).alias("suspect_settle"),
-    ).with_columns(pl.coalesce("open", "settle").alias("open"))
-    frames["vx_futures"] = vx.select(
-        [pl.col(c).cast(t) for c, t in VX_FUTURES.schema.items()]
-    ).sort("trade_date", "contract")
+    )
+    return vx.select(pl.col(c).cast(t) for c, t in VX_FUTURES.schema.items()).sort(
+        "trade_date", "contract"
+    )
 
-    # --- Breadth.
+
+def _breadth(
+    days: np.ndarray,
+    logret: np.ndarray,
+    daily_sd: np.ndarray,
+    rng: np.random.Generator,
+    p: SyntheticParams,
+) -> pl.DataFrame:
+    """NYSE breadth: the advancing share is logistic in the day's standardised return."""
+    n = days.size
     z = logret / np.maximum(daily_sd, 1e-6)
     share = 1.0 / (1.0 + np.exp(-(0.9 * z + rng.normal(0.0, 0.4, n))))
     unch = rng.integers(60, 160, n)
@@ -211,7 +214,7 @@ def synthetic_market(
     adv = np.round(share * active).astype(np.int64)
     dec = active - adv
     vol_total = rng.integers(800_000, 1_600_000, n)
-    frames["nyse_breadth"] = _frame(
+    return _frame(
         NYSE_BREADTH,
         {
             "date": days,
@@ -228,33 +231,43 @@ def synthetic_market(
         },
     )
 
-    # --- Rates and FOMC.
-    rate = np.empty(n)
+
+def _tbill(days: np.ndarray, rng: np.random.Generator, p: SyntheticParams) -> pl.DataFrame:
+    rate = np.empty(days.size)
     r = p.rate0
-    for i in range(n):
+    for i in range(days.size):
         r = max(0.0, r + 0.5 * (p.rate0 - r) * DT + 0.6 * math.sqrt(DT) * rng.standard_normal())
         rate[i] = r
-    frames["tbill_3m_daily"] = _frame(TBILL_3M_DAILY, {"date": days, "rate_pct": rate})
+    return _frame(TBILL_3M_DAILY, {"date": days, "rate_pct": rate})
 
-    fomc = []
+
+def _fomc(sessions: Sequence[date]) -> pl.DataFrame:
+    """Eight scheduled announcements a year: the third Wednesday of the FOMC months."""
+    start, end, session_set = sessions[0], sessions[-1], set(sessions)
+    dates = []
     for year in range(start.year, end.year + 1):
         for month in (1, 3, 5, 6, 7, 9, 11, 12):
             first = date(year, month, 1)
             wednesday = first + timedelta(days=(2 - first.weekday()) % 7 + 14)
             if start <= wednesday <= end and wednesday in session_set:
-                fomc.append(wednesday)
-    frames["fomc_meetings"] = _frame(
+                dates.append(wednesday)
+    return _frame(
         FOMC_MEETINGS,
         {
-            "date": fomc,
-            "scheduled": [True] * len(fomc),
-            "press_conference": [True] * len(fomc),
-            "sep": [d.month in (3, 6, 9, 12) for d in fomc],
-            "event_type": ["FOMC announcement"] * len(fomc),
+            "date": dates,
+            "scheduled": [True] * len(dates),
+            "press_conference": [True] * len(dates),
+            "sep": [d.month in (3, 6, 9, 12) for d in dates],
+            "event_type": ["FOMC announcement"] * len(dates),
         },
     )
 
-    # --- Macro: months fully inside the span, released in the following month.
+
+def _macro(
+    sessions: Sequence[date], rng: np.random.Generator, p: SyntheticParams
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """CPI/PPI levels (not yet dated) and the CPI release calendar, for months released in span."""
+    start, end, session_set = sessions[0], sessions[-1], set(sessions)
     months = _months(start, end)[:-1]
     m = len(months)
     infl = np.empty(m)
@@ -267,26 +280,75 @@ def synthetic_market(
     season = 1.0 + 0.002 * np.sin(2 * np.pi * np.arange(m) / 12.0)
     ppi = p.ppi0 * np.exp(np.cumsum(ppi_infl))
     release = [
-        _business_day(date(d.year + (d.month == 12), d.month % 12 + 1, 1) + timedelta(days=int(rng.integers(10, 16))), session_set)
+        _business_day(
+            date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+            + timedelta(days=int(rng.integers(10, 16))),
+            session_set,
+        )
         for d in months
     ]
     keep = [i for i, r in enumerate(release) if r <= end]
-    months = [months[i] for i in keep]
-    release = [release[i] for i in keep]
+    kept = [months[i] for i in keep]
     values = {
         "CPIAUCSL": cpi_sa[keep],
         "CPIAUCNSA": (cpi_sa * season)[keep],
         "PPIACO": ppi[keep],
         "PPIFIS": (ppi * 1.1 - 60.0)[keep],
     }
-    frames["macro_monthly"] = pl.concat(
-        [
-            _frame(MACRO_MONTHLY, {"series_id": [sid] * len(months), "reference_month": months, "value": np.round(vals, 3)})
-            for sid, vals in values.items()
-        ]
+    macro = pl.concat(
+        _frame(
+            MACRO_MONTHLY,
+            {"series_id": [sid] * len(kept), "reference_month": kept, "value": vals},
+            decimals=3,
+        )
+        for sid, vals in values.items()
     )
-    frames["cpi_release_dates"] = _frame(
+    calendar = _frame(
         CPI_RELEASE_DATES,
-        {"reference_month": months, "release_date": release, "note": [None] * len(months)},
+        {
+            "reference_month": kept,
+            "release_date": [release[i] for i in keep],
+            "note": [None] * len(kept),
+        },
     )
-    return frames
+    return macro, calendar
+
+
+def synthetic_market(
+    *,
+    sessions: Sequence[date],
+    holidays: Collection[date],
+    rng: np.random.Generator,
+    params: SyntheticParams = SyntheticParams(),
+) -> dict[str, pl.DataFrame]:
+    """Canonical frames of every ingested series, keyed by table name."""
+    p = params
+    days = np.array(sessions, dtype="datetime64[D]")
+    n = days.size
+    logret, v = _simulate_spx(n, rng, p)
+    spx = p.spx0 * np.exp(np.cumsum(logret))
+    daily_sd = np.sqrt(v * DT)
+    vix = 100.0 * np.sqrt(_expected_avg_var(v, p, 30) * p.vrp)
+    vix3m = 100.0 * np.sqrt(_expected_avg_var(v, p, 93) * p.vrp)
+    shock = np.abs(np.diff(np.log(vix), prepend=np.log(vix[0])))
+    vvix = 70.0 + 18.0 * np.log(vix / 12.0) + 300.0 * shock + rng.normal(0.0, 2.0, n)
+    macro, cpi_calendar = _macro(sessions, rng, p)
+    return {
+        "spx_daily": _frame(
+            SPX_DAILY,
+            {
+                "date": days,
+                **_ohlc(spx, rng, daily_sd),
+                "volume": rng.integers(2_000_000_000, 6_000_000_000, n),
+            },
+        ),
+        "vix_daily": _frame(VIX_DAILY, {"date": days, **_ohlc(vix, rng, np.full(n, 0.03))}),
+        "vix3m_daily": _frame(VIX3M_DAILY, {"date": days, **_ohlc(vix3m, rng, np.full(n, 0.02))}),
+        "vvix_daily": _frame(VVIX_DAILY, {"date": days, "close": np.maximum(vvix, 55.0)}),
+        "vx_futures": _vx_futures(sessions=sessions, holidays=holidays, v=v, vix=vix, rng=rng, p=p),
+        "nyse_breadth": _breadth(days, logret, daily_sd, rng, p),
+        "tbill_3m_daily": _tbill(days, rng, p),
+        "fomc_meetings": _fomc(sessions),
+        "macro_monthly": macro,
+        "cpi_release_dates": cpi_calendar,
+    }

@@ -77,9 +77,7 @@ def contract_from_code(code: str, yy: int, *, holidays: Collection[date]) -> Con
     )
 
 
-def monthly_expiries(
-    first: date, last: date, *, holidays: Collection[date]
-) -> list[ContractId]:
+def monthly_expiries(first: date, last: date, *, holidays: Collection[date]) -> list[ContractId]:
     """Monthly contracts expiring in [first, last], by expiry."""
     out = []
     year, month = first.year, first.month

@@ -126,6 +126,16 @@ def connect_writer(path: Path, *, wait_seconds: float = 10.0) -> duckdb.DuckDBPy
     return con
 
 
+@contextmanager
+def writer(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A writer connection held only for the ``with`` block."""
+    con = connect_writer(path)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
 def connect_reader(path: Path, *, wait_seconds: float = 3.0) -> duckdb.DuckDBPyConnection:
     """A read-only connection; waits up to ``wait_seconds`` for a writer to finish."""
     if not path.is_file():

@@ -45,7 +45,9 @@ class LoadCounts:
     quarantined: int
 
 
-def _merge(con: duckdb.DuckDBPyConnection, name: str, incoming: pl.DataFrame, **params: object) -> tuple[int, int]:
+def _merge(
+    con: duckdb.DuckDBPyConnection, name: str, incoming: pl.DataFrame, **params: object
+) -> tuple[int, int]:
     """Run a MERGE load file against ``incoming``; (inserted, updated)."""
     # Not unregistered on error: DuckDB refuses that inside an aborted transaction,
     # and the next register() replaces the view anyway.
@@ -88,11 +90,13 @@ def load_batch(
     locations: Sequence[str],
     rows_read: int,
     rows_skipped: int,
+    fingerprint: str | None = None,
 ) -> LoadCounts:
     """Write one batch atomically and record it; return what changed.
 
     ``core`` holds one row per key (canonical columns + provenance); ``parsed`` every
-    good row of every file (for the raw layer); ``rejects`` the quarantined rows.
+    good row of every file (for the raw layer); ``rejects`` the quarantined rows;
+    ``fingerprint`` identifies the inputs, so an identical later ingest can skip them.
     """
     quarantine = rejects.select(
         pl.lit(series.name).alias("series"),
@@ -119,6 +123,12 @@ def load_batch(
             quarantined=rejects.height,
         )
         record_run(con, info, status="succeeded", locations=locations, counts=counts)
+        if fingerprint is not None:
+            run(
+                con,
+                "load/ingest_fingerprint",
+                {"series": series.name, "fingerprint": fingerprint, "run_id": info.run_id},
+            )
     return counts
 
 
@@ -155,7 +165,9 @@ def record_run(
     )
 
 
-def record_failure(con: duckdb.DuckDBPyConnection, info: RunInfo, *, error: str, locations: Sequence[str] = ()) -> None:
+def record_failure(
+    con: duckdb.DuckDBPyConnection, info: RunInfo, *, error: str, locations: Sequence[str] = ()
+) -> None:
     with transaction(con):
         record_run(con, info, status="failed", locations=locations, error=error)
 

@@ -20,13 +20,22 @@ RELEASES = pl.DataFrame(
 
 def _rows(series_id: str, months: list[date]) -> pl.DataFrame:
     return pl.DataFrame(
-        {"series_id": [series_id] * len(months), "reference_month": months, "value": [1.0] * len(months)}
+        {
+            "series_id": [series_id] * len(months),
+            "reference_month": months,
+            "value": [1.0] * len(months),
+        }
     )
 
 
 def test_release_calendar_unconfirmed_dates_and_lag_rule() -> None:
-    cpi = date_releases(_rows("CPIAUCSL", [date(2024, 3, 1), date(2025, 11, 1), date(2024, 4, 1)]), RELEASES)
-    got = {r["reference_month"]: (r["public_date"], r["public_date_rule"]) for r in cpi.iter_rows(named=True)}
+    cpi = date_releases(
+        _rows("CPIAUCSL", [date(2024, 3, 1), date(2025, 11, 1), date(2024, 4, 1)]), RELEASES
+    )
+    got = {
+        r["reference_month"]: (r["public_date"], r["public_date_rule"])
+        for r in cpi.iter_rows(named=True)
+    }
     assert got[date(2024, 3, 1)] == (date(2024, 4, 10), RULE_CALENDAR)
     # Listed date carries a caveat: the later of it and the lag rule.
     assert got[date(2025, 11, 1)] == (date(2025, 12, 31), RULE_UNCONFIRMED)

@@ -101,7 +101,9 @@ def test_pre_2007_archive_prices_are_rescaled(shared_data: Path, holidays: froze
     assert final["open"] is None and final["high"] is None  # no trade that day
 
 
-def test_no_trade_rows_lose_bid_offer_high_low(shared_data: Path, holidays: frozenset[date]) -> None:
+def test_no_trade_rows_lose_bid_offer_high_low(
+    shared_data: Path, holidays: frozenset[date]
+) -> None:
     v = _parse_file(shared_data / "vendor" / "cboe" / "vx" / "VX_2017-10-18.csv", holidays).frame
     row = v.filter(pl.col("trade_date") == date(2017, 1, 23)).row(0, named=True)
     assert (row["open"], row["high"], row["low"], row["close"]) == (None, None, None, None)
@@ -130,7 +132,12 @@ def test_older_fred_header_and_dot_missing(holidays: frozenset[date]) -> None:
 def test_fred_api_json() -> None:
     from transforms.parse.fred import parse_api_json
 
-    doc = {"observations": [{"date": "2024-01-01", "value": "309.7"}, {"date": "2024-02-01", "value": "."}]}
+    doc = {
+        "observations": [
+            {"date": "2024-01-01", "value": "309.7"},
+            {"date": "2024-02-01", "value": "."},
+        ]
+    }
     batch = parse_api_json(json.dumps(doc).encode(), location="api", fred_id="CPIAUCNS")
     assert batch.frame.select("series_id", "value").rows() == [("CPIAUCNSA", 309.7)]
     with pytest.raises(ParseError, match="api: not a FRED observations JSON"):
@@ -162,8 +169,16 @@ def test_unparseable_fields_are_rejected_with_line_and_reason(holidays: frozense
     ("name", "data", "message"),
     [
         ("vix_daily.csv", b"Date,Close\n2020-01-02,12\n", "unexpected header"),
-        ("spx_daily.csv.gz", gzip.compress(b"date,open,high,low,close,volume\n" * 500)[:60], "truncated gzip"),
-        ("VIX_History.csv", b"<!DOCTYPE html><html><body>Access denied</body></html>", "not a CSV file"),
+        (
+            "spx_daily.csv.gz",
+            gzip.compress(b"date,open,high,low,close,volume\n" * 500)[:60],
+            "truncated gzip",
+        ),
+        (
+            "VIX_History.csv",
+            b"<!DOCTYPE html><html><body>Access denied</body></html>",
+            "not a CSV file",
+        ),
         ("VX_2020-03-18.csv", b"", "file is empty"),
         ("DTB3.csv", b"observation_date,UNRATE\n2020-01-01,3.5\n", "unexpected header"),
         ("vvix_daily.csv", b"date,close\n2020-01-02,1,2,3\n", "malformed CSV"),

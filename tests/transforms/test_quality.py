@@ -61,10 +61,13 @@ def test_conflicting_duplicates_in_one_file_are_all_rejected() -> None:
 def test_same_key_in_two_files_is_not_a_conflict_and_first_file_wins() -> None:
     d = date(2020, 1, 2)
     curated = _spx([(d, 10.0, 11.0, 9.0, 10.5, 100)], "curated.csv")
-    vendor = _spx([(d, 10.0, 11.0, 9.0, 10.6, 100), (d + timedelta(1), 1.0, 2.0, 1.0, 1.5, 1)], "vendor.csv")
+    vendor = _spx(
+        [(d, 10.0, 11.0, 9.0, 10.6, 100), (d + timedelta(1), 1.0, 2.0, 1.0, 1.5, 1)], "vendor.csv"
+    )
     both = pl.concat([curated, vendor])
     good, rejects = split_malformed(both, SPX_DAILY)
     assert rejects.height == 0
+    assert good.height == 3
     resolved = resolve_precedence([curated, vendor], SPX_DAILY)
     assert resolved.select("date", "close", LOCATION).rows() == [
         (d, 10.5, "curated.csv"),

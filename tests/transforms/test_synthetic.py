@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from transforms.columns import BY_NAME, INGESTED, TRADING_CALENDAR, LINE, LOCATION, RAW
+from transforms.columns import BY_NAME, INGESTED, LINE, LOCATION, RAW, TRADING_CALENDAR
 from transforms.macro import date_releases
 from transforms.quality import split_malformed
 from transforms.synthetic import synthetic_market
@@ -43,9 +43,10 @@ def test_every_series_in_canonical_schema_and_passes_row_rules(
     for name, frame in market.items():
         series = BY_NAME[name]
         assert frame.schema == pl.Schema(series.schema), name
-        if name == "macro_monthly":  # dated at ingest, as real prints are
-            frame = date_releases(frame, market["cpi_release_dates"])
-        framed = frame.with_columns(
+        dated = (  # macro values are dated at ingest, as real prints are
+            date_releases(frame, market["cpi_release_dates"]) if name == "macro_monthly" else frame
+        )
+        framed = dated.with_columns(
             pl.int_range(pl.len()).alias(LINE), pl.lit("").alias(RAW), pl.lit("s").alias(LOCATION)
         )
         _, rejects = split_malformed(framed, series)

@@ -98,7 +98,10 @@ def test_term_structure_reproduces_the_published_curve_file(
     assert joined.filter(pl.col("expiry") != pl.col("expiry_right")).height == 0
     assert joined.filter((pl.col("settle") - pl.col("settle_right")).abs() > 1e-12).height == 0
     # Suspect prints never enter the curve.
-    assert ours.filter((pl.col("trade_date") == date(2008, 4, 21)) & (pl.col("settle") < 2)).height == 0
+    assert (
+        ours.filter((pl.col("trade_date") == date(2008, 4, 21)) & (pl.col("settle") < 2)).height
+        == 0
+    )
 
 
 def _curve(rows: list[tuple[date, int, str, date, float]]) -> pl.DataFrame:

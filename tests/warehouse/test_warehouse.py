@@ -49,7 +49,13 @@ def test_core_ddl_matches_the_column_registry(con: duckdb.DuckDBPyConnection, na
     ).fetchall()
     columns = [r[0] for r in rows]
     if series is MACRO_MONTHLY:
-        assert columns == ["series_id", "reference_month", "vintage_date", *series.columns[2:], *PROVENANCE]
+        assert columns == [
+            "series_id",
+            "reference_month",
+            "vintage_date",
+            *series.columns[2:],
+            *PROVENANCE,
+        ]
     else:
         assert columns == [*series.columns, *PROVENANCE]
     pk = con.sql(
@@ -69,7 +75,9 @@ def _incoming(series: Series, rows: list[dict[str, object]]) -> pl.DataFrame:
 def test_every_sql_file_runs_on_an_in_memory_database(con: duckdb.DuckDBPyConnection) -> None:
     ran = set()
     for name, series in BY_NAME.items():
-        empty = pl.DataFrame(schema={**series.schema, "source": pl.String(), "ingest_run_id": pl.String()})
+        empty = pl.DataFrame(
+            schema={**series.schema, "source": pl.String(), "ingest_run_id": pl.String()}
+        )
         con.register("incoming", empty)
         params = {"as_of": date(2026, 1, 1)} if series is MACRO_MONTHLY else None
         assert run(con, f"load/core_{name}", params).fetchall() == []
@@ -78,25 +86,57 @@ def test_every_sql_file_runs_on_an_in_memory_database(con: duckdb.DuckDBPyConnec
     con.register(
         "incoming",
         pl.DataFrame(
-            schema={"series": pl.String, "location": pl.String, "natural_key": pl.String,
-                    "line": pl.Int64, "payload": pl.String, "ingest_run_id": pl.String}
+            schema={
+                "series": pl.String,
+                "location": pl.String,
+                "natural_key": pl.String,
+                "line": pl.Int64,
+                "payload": pl.String,
+                "ingest_run_id": pl.String,
+            }
         ),
     )
     run(con, "load/raw_rows").fetchall()
     con.unregister("incoming")
-    con.register("incoming", pl.DataFrame(schema={"series": pl.String, **REJECT_SCHEMA, "ingest_run_id": pl.String}))
+    con.register(
+        "incoming",
+        pl.DataFrame(schema={"series": pl.String, **REJECT_SCHEMA, "ingest_run_id": pl.String}),
+    )
     run(con, "load/quarantine").fetchall()
     con.unregister("incoming")
     ran |= {"load/raw_rows", "load/quarantine", "load/ingest_run", "load/schema_version"}
+    run(con, "load/ingest_fingerprint", {"series": "s", "fingerprint": "f", "run_id": "r"})
+    ran.add("load/ingest_fingerprint")
+    query_params = {"ingest_fingerprint": {"series": "s"}}
     for path in sorted((SQL_DIR / "query").glob("*.sql")):
-        read_frame(con, f"query/{path.stem}")
+        result = read_frame(con, f"query/{path.stem}", query_params.get(path.stem))
+        assert result.width > 0
         ran.add(f"query/{path.stem}")
-    run(con, "load/ingest_run", {
-        "run_id": "r", "series": "s", "source": "x", "locations": ["a"], "started_at": datetime(2026, 1, 1),
-        "finished_at": None, "rows_read": 1, "rows_skipped": 0, "rows_superseded": 0, "rows_inserted": 1,
-        "rows_updated": 0, "rows_unchanged": 0, "rows_quarantined": 0, "status": "succeeded", "error": None,
-    })
-    every = {f"{p.parent.name}/{p.stem}" for p in SQL_DIR.glob("*/*.sql") if p.parent.name != "schema"}
+    assert read_frame(con, "query/ingest_fingerprint", {"series": "s"}).rows() == [("f", "r")]
+    run(
+        con,
+        "load/ingest_run",
+        {
+            "run_id": "r",
+            "series": "s",
+            "source": "x",
+            "locations": ["a"],
+            "started_at": datetime(2026, 1, 1),
+            "finished_at": None,
+            "rows_read": 1,
+            "rows_skipped": 0,
+            "rows_superseded": 0,
+            "rows_inserted": 1,
+            "rows_updated": 0,
+            "rows_unchanged": 0,
+            "rows_quarantined": 0,
+            "status": "succeeded",
+            "error": None,
+        },
+    )
+    every = {
+        f"{p.parent.name}/{p.stem}" for p in SQL_DIR.glob("*/*.sql") if p.parent.name != "schema"
+    }
     assert every <= ran, every - ran
     assert sql("query/schema_version").startswith("--")
 
@@ -105,18 +145,41 @@ def _info(run_id: str, series: Series, as_of: date = date(2026, 1, 1)) -> RunInf
     return RunInfo(run_id, series.name, "test", datetime(2026, 1, 1), as_of)
 
 
-def _load(con: duckdb.DuckDBPyConnection, run_id: str, frame: pl.DataFrame, series: Series = SPX_DAILY,
-          rejects: pl.DataFrame | None = None, as_of: date = date(2026, 1, 1)) -> tuple[int, int, int]:
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    frame: pl.DataFrame,
+    series: Series = SPX_DAILY,
+    rejects: pl.DataFrame | None = None,
+    as_of: date = date(2026, 1, 1),
+) -> tuple[int, int, int]:
     rejects = rejects if rejects is not None else pl.DataFrame(schema=REJECT_SCHEMA)
-    c = load_batch(con, series=series, info=_info(run_id, series, as_of), core=frame, parsed=frame,
-                   rejects=rejects, locations=["f.csv"], rows_read=frame.height + rejects.height,
-                   rows_skipped=0)
+    c = load_batch(
+        con,
+        series=series,
+        info=_info(run_id, series, as_of),
+        core=frame,
+        parsed=frame,
+        rejects=rejects,
+        locations=["f.csv"],
+        rows_read=frame.height + rejects.height,
+        rows_skipped=0,
+    )
     return c.inserted, c.updated, c.unchanged
 
 
 def _spx_row(d: date, close: float, line: int = 2) -> dict[str, object]:
-    return {"date": d, "open": close, "high": close + 1, "low": close - 1, "close": close,
-            "volume": 1, LINE: line, RAW: "r", LOCATION: "f.csv"}
+    return {
+        "date": d,
+        "open": close,
+        "high": close + 1,
+        "low": close - 1,
+        "close": close,
+        "volume": 1,
+        LINE: line,
+        RAW: "r",
+        LOCATION: "f.csv",
+    }
 
 
 def test_upsert_counts_inserted_updated_unchanged(con: duckdb.DuckDBPyConnection) -> None:
@@ -133,11 +196,15 @@ def test_upsert_counts_inserted_updated_unchanged(con: duckdb.DuckDBPyConnection
 def test_failed_batch_changes_nothing(con: duckdb.DuckDBPyConnection) -> None:
     good = _incoming(SPX_DAILY, [_spx_row(date(2020, 1, 2), 10.0)])
     _load(con, "r1", good)
-    before = {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
-              for t in ("core.spx_daily", "raw.rows", "quarantine", "ingest_runs")}
+    before = {
+        t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+        for t in ("core.spx_daily", "raw.rows", "quarantine", "ingest_runs")
+    }
     bad_row = _spx_row(date(2020, 1, 3), 11.0) | {"close": None}  # violates NOT NULL in core
     bad = _incoming(SPX_DAILY, [_spx_row(date(2020, 1, 2), 99.0), bad_row])
-    rejects = pl.DataFrame([{"location": "f.csv", "line": 9, "raw": "x", "reason": "r"}], schema=REJECT_SCHEMA)
+    rejects = pl.DataFrame(
+        [{"location": "f.csv", "line": 9, "raw": "x", "reason": "r"}], schema=REJECT_SCHEMA
+    )
     with pytest.raises(duckdb.ConstraintException):
         _load(con, "r2", bad, rejects=rejects)
     after = {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in before}
@@ -145,8 +212,16 @@ def test_failed_batch_changes_nothing(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _macro(month: date, value: float, public: date) -> dict[str, object]:
-    return {"series_id": "CPIAUCSL", "reference_month": month, "value": value, "public_date": public,
-            "public_date_rule": "release calendar", LINE: 2, RAW: "r", LOCATION: "cpi.csv"}
+    return {
+        "series_id": "CPIAUCSL",
+        "reference_month": month,
+        "value": value,
+        "public_date": public,
+        "public_date_rule": "release calendar",
+        LINE: 2,
+        RAW: "r",
+        LOCATION: "cpi.csv",
+    }
 
 
 def test_macro_revisions_are_kept_as_vintages(con: duckdb.DuckDBPyConnection) -> None:
@@ -157,12 +232,14 @@ def test_macro_revisions_are_kept_as_vintages(con: duckdb.DuckDBPyConnection) ->
     revised = _incoming(MACRO_MONTHLY, [_macro(jan, 317.9, date(2025, 2, 12))])
     assert _load(con, "r3", revised, MACRO_MONTHLY, as_of=date(2026, 2, 20)) == (1, 0, 0)
     vintages = con.sql(
-        "SELECT vintage_date, value FROM core.macro_monthly ORDER BY vintage_date").fetchall()
+        "SELECT vintage_date, value FROM core.macro_monthly ORDER BY vintage_date"
+    ).fetchall()
     assert vintages == [(date(2025, 2, 12), 317.6), (date(2026, 2, 20), 317.9)]
     assert con.sql("SELECT value FROM core.macro_latest").fetchall() == [(317.9,)]
     known_mid_2025 = con.sql(
         "SELECT value FROM core.macro_monthly WHERE vintage_date <= DATE '2025-06-30' "
-        "ORDER BY vintage_date DESC LIMIT 1").fetchall()
+        "ORDER BY vintage_date DESC LIMIT 1"
+    ).fetchall()
     assert known_mid_2025 == [(317.6,)]
     # The revised value again: nothing changes.
     assert _load(con, "r4", revised, MACRO_MONTHLY, as_of=date(2026, 3, 1)) == (0, 0, 1)
@@ -178,7 +255,11 @@ def test_reader_reports_a_busy_warehouse_by_its_holder(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
     connect_writer(db).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(30)"],
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(30)",
+        ],
         stdout=subprocess.PIPE,
     )
     try:

@@ -15,7 +15,19 @@ from dataclasses import dataclass
 from datetime import date
 from functools import partial
 
-from transforms.columns import MACRO_MONTHLY, Series
+from transforms.columns import (
+    CPI_RELEASE_DATES,
+    FOMC_MEETINGS,
+    MACRO_MONTHLY,
+    NYSE_BREADTH,
+    SPX_DAILY,
+    TBILL_3M_DAILY,
+    VIX3M_DAILY,
+    VIX_DAILY,
+    VVIX_DAILY,
+    VX_FUTURES,
+    Series,
+)
 from transforms.parse import cboe, fred, normalised
 from transforms.parse.common import (
     REJECT_SCHEMA,
@@ -65,15 +77,25 @@ def _macro_wide(header: list[str], columns: dict[str, str]) -> Callable[..., Par
 
 
 _NORMALISED: list[tuple[str, str, Series, Callable[..., ParsedBatch]]] = [
-    (r"spx_daily", "normalised SPX daily", normalised.SPX_DAILY, normalised.parse_spx_daily),
-    (r"vix_daily", "normalised VIX daily", normalised.VIX_DAILY, normalised.parse_vix_daily),
-    (r"vix3m_daily", "normalised VIX3M daily", normalised.VIX3M_DAILY, normalised.parse_vix3m_daily),
-    (r"vvix_daily", "normalised VVIX daily", normalised.VVIX_DAILY, normalised.parse_vvix_daily),
-    (r"vx_futures_daily", "normalised VX futures", normalised.VX_FUTURES, normalised.parse_vx_futures),
+    (r"spx_daily", "normalised SPX daily", SPX_DAILY, normalised.parse_spx_daily),
+    (r"vix_daily", "normalised VIX daily", VIX_DAILY, normalised.parse_vix_daily),
+    (
+        r"vix3m_daily",
+        "normalised VIX3M daily",
+        VIX3M_DAILY,
+        normalised.parse_vix3m_daily,
+    ),
+    (r"vvix_daily", "normalised VVIX daily", VVIX_DAILY, normalised.parse_vvix_daily),
+    (
+        r"vx_futures_daily",
+        "normalised VX futures",
+        VX_FUTURES,
+        normalised.parse_vx_futures,
+    ),
     (
         r"nyse_breadth_daily",
         "normalised NYSE breadth",
-        normalised.NYSE_BREADTH,
+        NYSE_BREADTH,
         normalised.parse_nyse_breadth,
     ),
     (
@@ -94,11 +116,16 @@ _NORMALISED: list[tuple[str, str, Series, Callable[..., ParsedBatch]]] = [
     (
         r"cpi_release_dates(?:_partial)?",
         "CPI release dates",
-        normalised.CPI_RELEASE_DATES,
+        CPI_RELEASE_DATES,
         normalised.parse_cpi_release_dates,
     ),
-    (r"tbill_3m_daily", "normalised 3-month T-bill", normalised.TBILL_3M_DAILY, normalised.parse_tbill),
-    (r"fomc_meetings", "FOMC meetings", normalised.FOMC_MEETINGS, normalised.parse_fomc_meetings),
+    (
+        r"tbill_3m_daily",
+        "normalised 3-month T-bill",
+        TBILL_3M_DAILY,
+        normalised.parse_tbill,
+    ),
+    (r"fomc_meetings", "FOMC meetings", FOMC_MEETINGS, normalised.parse_fomc_meetings),
 ]
 
 _SKIPPED: list[tuple[str, str, str]] = [
@@ -146,7 +173,7 @@ def identify(name: str, data: bytes, *, holidays: Collection[date]) -> FileKind 
         label = "Cboe VX per-expiry" if date_format == cboe.ISO else "CFE archive VX"
         return FileKind(
             f"{label} ({contract.contract})",
-            cboe.VX_FUTURES,
+            VX_FUTURES,
             partial(cboe.parse_vx_file, contract=contract, date_format=date_format),
         )
     head = head_text(data)

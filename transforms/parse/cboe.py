@@ -71,7 +71,7 @@ def parse_index_history(data: bytes, *, location: str, index: str) -> ParsedBatc
     casts = {"date": ("DATE", US_DATE)} | {
         c.lower(): (c, pl.Float64()) for c in ("OPEN", "HIGH", "LOW", "CLOSE")
     }
-    good, rejects = typed_rows(frame, casts)  # type: ignore[arg-type]
+    good, rejects = typed_rows(frame, casts)
     return ParsedBatch(series, location, conform(good, series), rejects, frame.height)
 
 
@@ -112,7 +112,9 @@ def parse_vx_file(
 
 def _clean_vx(frame: pl.DataFrame, contract: ContractId) -> pl.DataFrame:
     prices = ["open", "high", "low", "close", "settle"]
-    zero_to_null = [pl.when(pl.col(c) == 0).then(None).otherwise(pl.col(c)).alias(c) for c in prices]
+    zero_to_null = [
+        pl.when(pl.col(c) == 0).then(None).otherwise(pl.col(c)).alias(c) for c in prices
+    ]
     no_trade = pl.col("open").is_null() & pl.col("close").is_null()
     scale = pl.when(pl.col("trade_date") < RESCALE_DATE).then(PRE_RESCALE_FACTOR).otherwise(1.0)
     cleaned = (
@@ -137,9 +139,7 @@ def _clean_vx(frame: pl.DataFrame, contract: ContractId) -> pl.DataFrame:
     return conform(cleaned, VX_FUTURES)
 
 
-def vx_contract_of(
-    name: str, *, holidays: Collection[date]
-) -> tuple[ContractId, str] | None:
+def vx_contract_of(name: str, *, holidays: Collection[date]) -> tuple[ContractId, str] | None:
     """The contract and date format a VX file name implies, or None if it is not one."""
     if m := re.fullmatch(r"VX_(\d{4})-(\d{2})-(\d{2})\.csv(?:\.gz)?", name):
         expiry = date(int(m[1]), int(m[2]), int(m[3]))

@@ -10,11 +10,9 @@ import json
 
 import polars as pl
 
-from transforms.columns import MACRO_MONTHLY, TBILL_3M_DAILY, Series
+from transforms.columns import LINE, LOCATION, MACRO_MONTHLY, RAW, TBILL_3M_DAILY, Series
 from transforms.parse.common import (
-    LINE,
-    LOCATION,
-    RAW,
+    Cast,
     ParsedBatch,
     ParseError,
     conform,
@@ -49,6 +47,7 @@ def _typed(frame: pl.DataFrame, fred_id: str, date_col: str, location: str) -> P
     series, series_id = FRED_SERIES[fred_id]
     blank = pl.col(fred_id).is_null() | pl.col(fred_id).str.strip_chars().is_in(["", "."])
     observed = frame.filter(~blank)
+    casts: dict[str, tuple[str, Cast]]
     if series is TBILL_3M_DAILY:
         casts = {"date": (date_col, ISO), "rate_pct": (fred_id, pl.Float64())}
     else:
@@ -58,7 +57,7 @@ def _typed(frame: pl.DataFrame, fred_id: str, date_col: str, location: str) -> P
             "reference_month": (date_col, ISO),
             "value": (fred_id, pl.Float64()),
         }
-    good, rejects = typed_rows(observed, casts)  # type: ignore[arg-type]
+    good, rejects = typed_rows(observed, casts)
     return ParsedBatch(
         series,
         location,

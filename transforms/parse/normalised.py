@@ -6,6 +6,8 @@ that do not parse, so a hand-edited copy cannot slip a bad value in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from transforms.columns import (
@@ -40,7 +42,11 @@ def _same_names(series: Series, dates: tuple[str, ...] = ("date",)) -> dict[str,
     return {c: (c, ISO if c in dates else t) for c, t in series.schema.items()}
 
 
-def _simple(series: Series, header: list[str], casts: dict[str, tuple[str, Cast]]):  # type: ignore[no-untyped-def]
+def _simple(
+    series: Series, header: list[str], casts: dict[str, tuple[str, Cast]]
+) -> Callable[..., ParsedBatch]:
+    """A parser for a file with ``header`` whose columns cast one-to-one."""
+
     def parse(data: bytes, *, location: str) -> ParsedBatch:
         frame = read_table(decode(data, location=location), location=location, header=header)
         good, rejects = typed_rows(frame, casts)

@@ -3,6 +3,9 @@
 -- schema_version   grain: one row per applied schema file.            PK (version)
 -- ingest_runs      grain: one row per series per ingest run.          PK (run_id, series)
 -- quarantine       grain: one rejected row of one file, per reason.   PK (series, location, line, reason)
+-- ingest_fingerprints grain: one series.                             PK (series)
+--   The inputs (file hashes, parser code version) of the series' last successful load;
+--   an ingest whose inputs match it skips the series without reading it again.
 -- raw.rows         grain: one parsed row per natural key per file.    PK (series, location, natural_key)
 CREATE TABLE IF NOT EXISTS schema_version (
     version    INTEGER PRIMARY KEY,
@@ -24,7 +27,7 @@ CREATE TABLE IF NOT EXISTS ingest_runs (
     rows_updated      BIGINT,
     rows_unchanged    BIGINT,
     rows_quarantined  BIGINT,
-    status            VARCHAR NOT NULL CHECK (status IN ('succeeded', 'failed', 'absent')),
+    status            VARCHAR NOT NULL CHECK (status IN ('succeeded', 'unchanged', 'failed', 'absent')),
     error             VARCHAR,
     PRIMARY KEY (run_id, series)
 );
@@ -37,6 +40,12 @@ CREATE TABLE IF NOT EXISTS quarantine (
     reason         VARCHAR NOT NULL,
     ingest_run_id  VARCHAR NOT NULL,
     PRIMARY KEY (series, location, line, reason)
+);
+
+CREATE TABLE IF NOT EXISTS ingest_fingerprints (
+    series         VARCHAR PRIMARY KEY,
+    fingerprint    VARCHAR NOT NULL,
+    ingest_run_id  VARCHAR NOT NULL
 );
 
 CREATE SCHEMA IF NOT EXISTS raw;

@@ -1,0 +1,26 @@
+# Developer entry points. `make setup` creates .venv with everything the project needs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup run test lint bench
+
+setup:
+	$(PY) -m pip install --quiet --disable-pip-version-check uv
+	$(PY) -m uv venv --quiet --allow-existing --python $(PY) $(VENV)
+	$(PY) -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev]'
+
+run:
+	$(BIN)/alvh run
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench:
+	$(BIN)/python benchmarks/ingest.py

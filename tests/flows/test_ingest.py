@@ -1,0 +1,206 @@
+"""The ingest flow on real data, and every bad-input path end to end."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from flows.ingest import IngestFailed, IngestParams, ingest_flow
+from tests.conftest import table_fingerprints
+
+Query = Callable[..., pl.DataFrame]
+AS_OF = date(2026, 11, 1)
+
+
+def _ingest(folder: Path, db: Path, as_of: date = AS_OF) -> list[str]:
+    return ingest_flow(IngestParams(source=f"dir:{folder}", db=db, as_of=as_of))
+
+
+def _runs(sql: Query, db: Path) -> dict[str, dict[str, object]]:
+    frame = sql(
+        db,
+        "SELECT * FROM ingest_runs WHERE run_id = "
+        "(SELECT run_id FROM ingest_runs ORDER BY started_at DESC LIMIT 1)",
+    )
+    return {r["series"]: r for r in frame.iter_rows(named=True)}
+
+
+def test_real_data_answers_the_acceptance_queries(real_warehouse: Path, sql: Query) -> None:
+    one = lambda q: sql(real_warehouse, q).row(0)  # noqa: E731
+    assert one("SELECT close FROM core.spx_daily WHERE date = '2020-03-23'") == (2237.40,)
+    assert one("SELECT close FROM core.vix_daily WHERE date = '2008-11-20'") == (80.86,)
+    curve = sql(
+        real_warehouse,
+        "SELECT contract, settle FROM core.vx_term_structure "
+        "WHERE trade_date = '2020-03-16' AND month <= 3 ORDER BY month",
+    ).rows()
+    assert curve == [("VXH20", 72.625), ("VXJ20", 59.15), ("VXK20", 44.875)]
+    assert one("SELECT max(date) FROM core.nyse_breadth") == (date(2015, 11, 11),)
+    assert one(
+        "SELECT value, public_date, public_date_rule FROM core.macro_latest "
+        "WHERE series_id = 'CPIAUCSL' AND reference_month = '2024-03-01'"
+    ) == (312.345, date(2024, 4, 10), "release calendar")
+    counts = dict(
+        sql(
+            real_warehouse,
+            "SELECT table_name, estimated_size FROM duckdb_tables() WHERE schema_name='core'",
+        ).rows()
+    )
+    assert counts["vx_futures"] == 52958 and counts["spx_daily"] == 24777
+    runs = _runs(sql, real_warehouse)
+    assert {r["status"] for r in runs.values()} == {"succeeded"}
+    assert all(r["rows_quarantined"] == 0 for r in runs.values())
+    # The three bad 2008 prints are kept, flagged, and out of the curve.
+    assert one("SELECT count(*) FROM core.vx_futures WHERE suspect_settle") == (3,)
+
+
+def test_ingesting_twice_changes_nothing(
+    real_warehouse: Path, shared_data: Path, sql: Query, tmp_path: Path
+) -> None:
+    db = tmp_path / "again.duckdb"
+    shutil.copy(real_warehouse, db)
+    before = table_fingerprints(db)
+    # Same inputs: every series is recognised as unchanged and not read again.
+    _ingest(shared_data, db)
+    assert table_fingerprints(db) == before
+    runs = _runs(sql, db)
+    calendar = runs.pop("trading_calendar")  # regenerated from the package, merged
+    assert (calendar["rows_inserted"], calendar["rows_updated"]) == (0, 0)
+    assert {r["status"] for r in runs.values()} == {"unchanged"}, runs
+    # Forced: everything is re-read, re-checked and merged, and still nothing changes.
+    ingest_flow(IngestParams(source=f"dir:{shared_data}", db=db, as_of=AS_OF, force=True))
+    assert table_fingerprints(db) == before
+    runs = _runs(sql, db)
+    assert all(r["rows_inserted"] == 0 and r["rows_updated"] == 0 for r in runs.values()), runs
+    assert runs["vx_futures"]["rows_unchanged"] == 52958
+
+
+def _folder(tmp_path: Path, shared_data: Path, *names: str) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        shutil.copy(shared_data / name, folder / name)
+    return folder
+
+
+def test_newer_overlapping_file_updates_only_changed_rows(
+    shared_data: Path, sql: Query, tmp_path: Path
+) -> None:
+    folder = _folder(tmp_path, shared_data, "vix_daily.csv")
+    db = tmp_path / "w.duckdb"
+    _ingest(folder, db)
+    lines = (folder / "vix_daily.csv").read_text().splitlines()
+    header, body = lines[0], lines[1:]
+    # A newer file: two revised closes, one new day (it must keep high >= close).
+    body[-1] = body[-1].rsplit(",", 1)[0] + ",16.50"
+    body[-2] = body[-2].rsplit(",", 1)[0] + ",17.00"
+    body.append("2026-07-24,16.00,17.50,15.90,17.10")
+    (folder / "vix_daily.csv").write_text("\n".join([header, *body]) + "\n")
+    _ingest(folder, db)
+    run = _runs(sql, db)["vix_daily"]
+    assert (run["rows_inserted"], run["rows_updated"], run["rows_unchanged"]) == (
+        1,
+        2,
+        len(body) - 3,
+    )
+    assert sql(db, "SELECT close FROM core.vix_daily WHERE date = '2026-07-24'").row(0) == (17.10,)
+
+
+def test_malformed_rows_are_quarantined_and_the_rest_loads(
+    shared_data: Path, sql: Query, tmp_path: Path
+) -> None:
+    folder = _folder(tmp_path, shared_data)
+    text = gzip.decompress((shared_data / "spx_daily.csv.gz").read_bytes()).decode().splitlines()
+    text[5] = "1928-01-09,17.50,17.50,17.50,-17.50,0"  # negative close
+    text[6] = "not-a-date,17.5,17.5,17.5,17.5,0"
+    text.insert(8, text[7].replace(text[7].split(",")[4], "99.99", 1))  # conflicting duplicate
+    (folder / "spx_daily.csv").write_text("\n".join(text) + "\n")
+    db = tmp_path / "w.duckdb"
+    _ingest(folder, db)
+    q = sql(db, "SELECT location, line, reason FROM quarantine ORDER BY line")
+    assert q["location"].to_list() == [str(folder / "spx_daily.csv")] * 4
+    reasons = dict(zip(q["line"], q["reason"], strict=True))
+    assert reasons[6] == "non-positive close: -17.5"
+    assert reasons[7] == "unparseable date in column 'date': 'not-a-date'"
+    assert reasons[8] == reasons[9] == "duplicate key with conflicting values (lines 8, 9)"
+    run = _runs(sql, db)["spx_daily"]
+    assert run["rows_quarantined"] == 4
+    assert run["rows_inserted"] == 24777 - 3
+    # Quarantine keeps the raw text of the row.
+    assert sql(db, "SELECT raw FROM quarantine WHERE line = 6").row(0) == (
+        "1928-01-09,17.50,17.50,17.50,-17.50,0",
+    )
+
+
+def test_unreadable_file_fails_its_series_only_and_keeps_core(
+    shared_data: Path, sql: Query, tmp_path: Path
+) -> None:
+    folder = _folder(tmp_path, shared_data, "vix_daily.csv", "vvix_daily.csv")
+    db = tmp_path / "w.duckdb"
+    _ingest(folder, db)
+    before = table_fingerprints(db)
+    # A newer VIX file that is an HTML error page, and a VVIX file with one new day.
+    (folder / "vix_daily.csv").write_text("<!DOCTYPE html><html>503 Service Unavailable</html>")
+    with (folder / "vvix_daily.csv").open("a") as fh:
+        fh.write("2026-07-23,96.10\n")
+    with pytest.raises(IngestFailed) as err:
+        _ingest(folder, db)
+    message = str(err.value)
+    assert "1 series failed" in message
+    assert f"vix_daily: {folder / 'vix_daily.csv'}: not a CSV file" in message
+    runs = _runs(sql, db)
+    assert runs["vix_daily"]["status"] == "failed"
+    assert "not a CSV file" in str(runs["vix_daily"]["error"])
+    assert runs["vvix_daily"]["status"] == "succeeded" and runs["vvix_daily"]["rows_inserted"] == 1
+    after = table_fingerprints(db)
+    assert after["core.vix_daily"] == before["core.vix_daily"]
+    assert after["core.vvix_daily"] != before["core.vvix_daily"]
+
+
+def test_truncated_gzip_in_a_multi_file_series_writes_nothing_of_it(
+    shared_data: Path, sql: Query, tmp_path: Path
+) -> None:
+    folder = _folder(tmp_path, shared_data)
+    vx = folder / "deep" / "er"
+    vx.mkdir(parents=True)
+    for name in ("VX_2020-03-18.csv", "VX_2020-04-15.csv"):
+        shutil.copy(shared_data / "vendor" / "cboe" / "vx" / name, vx / name)
+    data = gzip.compress(
+        (shared_data / "vendor" / "cboe" / "vx" / "VX_2020-02-19.csv").read_bytes()
+    )
+    (vx / "VX_2020-02-19.csv.gz").write_bytes(data[: len(data) // 2])
+    db = tmp_path / "w.duckdb"
+    with pytest.raises(IngestFailed, match="truncated gzip"):
+        _ingest(folder, db)
+    assert sql(db, "SELECT count(*) FROM core.vx_futures").row(0) == (0,)
+    assert sql(db, "SELECT count(*) FROM raw.rows WHERE series = 'vx_futures'").row(0) == (0,)
+
+
+def test_partial_folder_loads_what_is_there_and_reports_the_rest_absent(
+    shared_data: Path, sql: Query, tmp_path: Path
+) -> None:
+    folder = _folder(tmp_path, shared_data)
+    nested = folder / "downloads" / "2026"
+    nested.mkdir(parents=True)
+    shutil.copy(shared_data / "vendor" / "cboe" / "VIX_History.csv", nested / "VIX_History.csv")
+    shutil.copy(
+        shared_data / "vendor" / "cboe" / "vx" / "CFE_K06_VX.csv", folder / "CFE_K06_VX.csv"
+    )
+    (folder / "notes.txt").write_text("my notes")
+    db = tmp_path / "w.duckdb"
+    lines = _ingest(folder, db)
+    runs = _runs(sql, db)
+    assert runs["vix_daily"]["status"] == "succeeded" and runs["vix_daily"]["rows_inserted"] == 9234
+    assert runs["vx_futures"]["rows_inserted"] == 186
+    assert runs["spx_daily"]["status"] == "absent"
+    assert "spx_daily: absent from dir:" in "\n".join(lines)
+    # K06 was quoted at 10x before 2007-03-26: stored in VIX points.
+    assert sql(db, "SELECT settle FROM core.vx_futures WHERE trade_date = '2006-05-17'").row(0) == (
+        14.025,
+    )

@@ -1,0 +1,217 @@
+"""The live source against a local HTTP server on 127.0.0.1 serving the vendor samples.
+
+No test touches the internet: the server answers Cboe's and FRED's URL paths from
+``../shared/data/vendor/`` and 404 for everything it does not have.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import polars as pl
+import pytest
+
+from flows.ingest import IngestFailed, IngestParams, ingest_flow
+from flows.sources import FetchError, Http, LiveSource
+
+Query = Callable[..., pl.DataFrame]
+SECRET = "k3y-that-must-never-be-logged"
+
+
+class VendorServer:
+    """Serves vendor files under the publishers' paths; can fail a path N times."""
+
+    def __init__(self, vendor: Path) -> None:
+        self.vendor = vendor
+        self.hits: Counter[str] = Counter()
+        self.fail: dict[str, int] = {}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                status, body = server.answer(self.path)
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def answer(self, raw_path: str) -> tuple[int, bytes]:
+        url = urlparse(raw_path)
+        self.hits[url.path] += 1
+        if self.fail.get(url.path, 0) > 0:
+            self.fail[url.path] -= 1
+            return 503, b"busy"
+        query = parse_qs(url.query)
+        name = url.path.rsplit("/", 1)[-1]
+        cboe = self.vendor / "cboe"
+        if url.path.startswith("/api/global/us_indices/daily_prices/"):
+            path = cboe / name
+        elif url.path.startswith("/data/us/futures/market_statistics/historical_data/VX/"):
+            path = cboe / "vx" / name
+        elif url.path == "/graph/fredgraph.csv":
+            path = self.vendor / "fred" / f"{query['id'][0]}.csv"
+        elif url.path == "/fred/series/observations":
+            if query.get("api_key") != [SECRET]:
+                return (
+                    400,
+                    b'{"error_message": "Bad Request. The value for variable api_key is not registered."}',
+                )
+            path = self.vendor / "fred" / f"{query['series_id'][0]}.csv"
+            if path.is_file():
+                rows = list(csv.reader(io.StringIO(path.read_text())))[1:]
+                obs = [{"date": d, "value": v or "."} for d, v in rows]
+                return 200, json.dumps({"observations": obs}).encode()
+        else:
+            return 404, b"not found"
+        return (200, path.read_bytes()) if path.is_file() else (404, b"not found")
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[VendorServer]:
+    srv = VendorServer(shared_data / "vendor")
+    monkeypatch.setenv("ALVH_CBOE_URL", srv.url)
+    monkeypatch.setenv("ALVH_FRED_URL", srv.url)
+    monkeypatch.setenv("ALVH_FRED_API_URL", srv.url)
+    monkeypatch.setenv("ALVH_CACHE", str(tmp_path / "cache"))
+    yield srv
+    srv.close()
+
+
+def _vendor_rows(shared_data: Path, pattern: str) -> int:
+    return sum(len(p.read_text().splitlines()) - 1 for p in (shared_data / "vendor").rglob(pattern))
+
+
+def test_live_ingest_from_local_server(
+    server: VendorServer, shared_data: Path, sql: Query, tmp_path: Path
+) -> None:
+    db = tmp_path / "w.duckdb"
+    lines = ingest_flow(IngestParams(source="live", db=db, as_of=date(2026, 1, 10)))
+    runs = {r["series"]: r for r in sql(db, "SELECT * FROM ingest_runs").iter_rows(named=True)}
+    for series, pattern in (("vix_daily", "VIX_History.csv"), ("vvix_daily", "VVIX_History.csv")):
+        assert runs[series]["rows_inserted"] == _vendor_rows(shared_data, pattern)
+    # Five current-format VX files are served; the other listed expiries answer 404.
+    assert sql(db, "SELECT count(DISTINCT contract) FROM core.vx_futures").row(0) == (5,)
+    assert runs["vx_futures"]["rows_inserted"] == _vendor_rows(shared_data, "VX_20*.csv")
+    assert runs["tbill_3m_daily"]["rows_inserted"] == 6521
+    for absent in ("spx_daily", "nyse_breadth", "macro_monthly", "fomc_meetings"):
+        assert runs[absent]["status"] == "absent", absent
+    assert "spx_daily: absent from live" in "\n".join(lines)
+    assert (
+        sql(db, "SELECT source FROM core.vix_daily LIMIT 1")
+        .row(0)[0]
+        .endswith("/api/global/us_indices/daily_prices/VIX_History.csv")
+    )
+
+    # Second run: downloaded files come from the cache (expired VX contracts forever).
+    vx_path = "/data/us/futures/market_statistics/historical_data/VX/VX_2020-03-18.csv"
+    index_path = "/api/global/us_indices/daily_prices/VIX_History.csv"
+    assert server.hits[vx_path] == 1 and server.hits[index_path] == 1
+    ingest_flow(IngestParams(source="live", db=db, as_of=date(2026, 1, 10)))
+    assert server.hits[vx_path] == 1 and server.hits[index_path] == 1
+
+
+def test_download_retries_with_backoff_then_succeeds(server: VendorServer, tmp_path: Path) -> None:
+    path = "/api/global/us_indices/daily_prices/VVIX_History.csv"
+    server.fail[path] = 2
+    http = Http(cache=tmp_path / "c", retries=3, backoff=0.01)
+    data = http.get(server.url + path, shown=server.url + path)
+    assert data is not None and data.startswith(b"DATE,VVIX")
+    assert server.hits[path] == 3
+
+
+def test_download_that_keeps_failing_names_the_url(server: VendorServer, tmp_path: Path) -> None:
+    path = "/api/global/us_indices/daily_prices/VIX_History.csv"
+    server.fail[path] = 10
+    http = Http(cache=tmp_path / "c", retries=2, backoff=0.01)
+    with pytest.raises(
+        FetchError, match=r"VIX_History.csv: download failed after 3 attempts \(HTTP 503\)"
+    ):
+        http.get(server.url + path, shown=server.url + path)
+    assert server.hits[path] == 3
+
+
+def test_stale_cache_is_used_when_the_publisher_is_down(
+    server: VendorServer, tmp_path: Path
+) -> None:
+    path = "/api/global/us_indices/daily_prices/VVIX_History.csv"
+    http = Http(
+        cache=tmp_path / "c", retries=1, backoff=0.01, max_age=__import__("datetime").timedelta(0)
+    )
+    first = http.get(server.url + path, shown=server.url + path)
+    server.fail[path] = 10
+    assert http.get(server.url + path, shown=server.url + path) == first
+
+
+def test_failed_download_fails_only_its_series(
+    server: VendorServer, sql: Query, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.fail["/api/global/us_indices/daily_prices/VIX3M_History.csv"] = 100
+    monkeypatch.setenv("ALVH_HTTP_BACKOFF", "0.01")
+    db = tmp_path / "w.duckdb"
+    with pytest.raises(IngestFailed, match=r"vix3m_daily: .*VIX3M_History.csv: download failed"):
+        ingest_flow(IngestParams(source="live", db=db, as_of=date(2026, 1, 10)))
+    status = dict(sql(db, "SELECT series, status FROM ingest_runs").rows())
+    assert status["vix3m_daily"] == "failed" and status["vix_daily"] == "succeeded"
+
+
+def test_fred_api_key_is_used_and_never_shown(
+    server: VendorServer,
+    sql: Query,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("FRED_API_KEY", SECRET)
+    db = tmp_path / "w.duckdb"
+    with caplog.at_level(logging.DEBUG):
+        ingest_flow(IngestParams(source="live", db=db, as_of=date(2026, 1, 10)))
+    assert server.hits["/fred/series/observations"] >= 1
+    assert sql(db, "SELECT count(*) FROM core.tbill_3m_daily").row(0) == (6521,)
+    stored = str(sql(db, "SELECT * FROM ingest_runs").rows()) + str(
+        sql(db, "SELECT DISTINCT location FROM raw.rows").rows()
+    )
+    assert "observations?series_id=DTB3&file_type=json" in stored
+    assert SECRET not in stored
+    assert SECRET not in caplog.text
+    out = capsys.readouterr()
+    assert SECRET not in out.out + out.err
+    assert not any(SECRET in p.name for p in (tmp_path / "cache").rglob("*"))
+
+
+def test_live_plan_covers_indices_vx_and_fred(
+    server: VendorServer, holidays: frozenset[date], tmp_path: Path
+) -> None:
+    plan = LiveSource(as_of=date(2026, 1, 10), http=Http(cache=tmp_path)).plan(holidays=holidays)
+    vx = [i.location.rsplit("/", 1)[-1] for i in plan.items["vx_futures"]]
+    assert vx[0] == "VX_2013-01-16.csv" and "VX_2026-09-16.csv" in vx
+    assert len(plan.items["vix_daily"]) == len(plan.items["vvix_daily"]) == 1
+    assert {i.location.rsplit("=", 1)[-1] for i in plan.items["macro_monthly"]} == {
+        "CPIAUCSL",
+        "CPIAUCNS",
+        "PPIACO",
+        "PPIFIS",
+    }
