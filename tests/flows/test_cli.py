@@ -104,13 +104,12 @@ def test_sql_while_a_flow_writes_says_busy_and_by_what(
 ) -> None:
     db = tmp_path / "w.duckdb"
     code = f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(30)"
-    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == b"ok"
-        assert main(["sql", "--db", str(db), "--wait", "0.3", "SELECT 1"]) == EXIT_BUSY
-    finally:
-        holder.kill()
-        holder.wait()
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) as holder:
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == b"ok"
+            assert main(["sql", "--db", str(db), "--wait", "0.3", "SELECT 1"]) == EXIT_BUSY
+        finally:
+            holder.kill()
     err = capsys.readouterr().err
     assert f"is busy: process {holder.pid}" in err and "snapshot" in err
     assert "Traceback" not in err

@@ -254,21 +254,16 @@ def test_reader_reports_a_busy_warehouse_by_its_holder(tmp_path: Path) -> None:
 
     db = tmp_path / "w.duckdb"
     connect_writer(db).close()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(30)",
-        ],
-        stdout=subprocess.PIPE,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == b"ok"
-        started = time.monotonic()
-        with pytest.raises(WarehouseBusy, match=rf"busy: process {holder.pid} \(.*duckdb.connect"):
-            connect_reader(db, wait_seconds=0.5)
-        assert time.monotonic() - started >= 0.5
-    finally:
-        holder.kill()
-        holder.wait()
+    code = f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(30)"
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) as holder:
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == b"ok"
+            started = time.monotonic()
+            with pytest.raises(
+                WarehouseBusy, match=rf"busy: process {holder.pid} \(.*duckdb.connect"
+            ):
+                connect_reader(db, wait_seconds=0.5)
+            assert time.monotonic() - started >= 0.5
+        finally:
+            holder.kill()
     connect_reader(db).close()  # free again
