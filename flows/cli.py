@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source(p)
     _add_db(p)
 
+    p = sub.add_parser("validate", help="check the warehouse against the data contracts")
+    p.add_argument("tables", nargs="*", metavar="TABLE", help="tables to check (default: all)")
+    _add_db(p)
+
     p = sub.add_parser("sql", help="run read-only SQL against the warehouse")
     p.add_argument("query", help="SQL text (SELECT, DESCRIBE, SHOW, EXPLAIN)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -127,6 +131,39 @@ def _print_summary(db: Path) -> None:
     print(f'warehouse: {db}   query it: alvh sql "SELECT * FROM core.vix_daily LIMIT 5"')
 
 
+def _validate(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from flows.validate import ValidateParams, validate_flow
+
+    db = settings.db_path(args.db)
+    if not db.is_file():
+        print(f"error: no warehouse at {db}: run `alvh ingest` first", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        reports, path = validate_flow(ValidateParams(db=db, tables=args.tables))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    table = pl.DataFrame(
+        {
+            "table": [r.table for r in reports],
+            "result": ["pass" if r.passed else "FAIL" for r in reports],
+            "rules": [len(r.outcomes) for r in reports],
+            "failed": [len(r.failures) for r in reports],
+            "warnings": [len(r.warnings) for r in reports],
+            "rows": [r.rows for r in reports],
+        }
+    )
+    with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, tbl_rows=-1):
+        print(table)
+    for r in reports:
+        if r.failures or r.warnings:
+            print(r.summary())
+    print(f"report: {path}")
+    return 0 if all(r.passed for r in reports) else EXIT_FAILED
+
+
 def _sql(args: argparse.Namespace) -> int:
     import duckdb
     import polars as pl
@@ -186,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "sql":
         return _sql(args)
+    if args.command == "validate":
+        return _validate(args)
     return _ingest(args)
 
 

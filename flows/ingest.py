@@ -19,13 +19,14 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
+import duckdb
 import polars as pl
 from prefect import flow, task
 from prefect.states import State
 from pydantic import BaseModel, Field
 
 import transforms
-from flows import settings
+from flows import settings, validation
 from flows.sources import Item, Source, make_source, trading_calendar
 from transforms.columns import (
     BY_NAME,
@@ -45,7 +46,7 @@ from transforms.macro import date_releases
 from transforms.parse import ParsedBatch, ParseError
 from transforms.quality import concat_rejects, resolve_precedence, split_malformed
 from transforms.vx import constant_maturity, term_structure
-from warehouse.db import publish_snapshot, writer
+from warehouse.db import publish_snapshot, transaction, writer
 from warehouse.load import LoadCounts, RunInfo, load_batch, read_frame, record_failure, record_run
 
 CALENDAR_START = date(1990, 1, 1)
@@ -99,25 +100,41 @@ def _load(
     locations: list[str],
     fingerprint: str | None = None,
 ) -> LoadCounts:
+    """Row rules, precedence, then one transaction: raw, quarantine, core merge, and the
+    table's suite on the merged state; a failing suite rolls the batch back and is
+    recorded on its own."""
     goods, rejects = [], [b.rejects for b in batches]
     for b in batches:
         good, bad = split_malformed(b.frame, series)
         goods.append(good)
         rejects.append(bad)
     core = resolve_precedence(goods, series)
-    with writer(db) as con:
-        return load_batch(
-            con,
-            series=series,
-            info=info,
-            core=core,
-            parsed=pl.concat(goods),
-            rejects=concat_rejects(rejects),
-            locations=locations,
-            rows_read=sum(b.rows_read for b in batches),
-            rows_skipped=sum(b.rows_skipped for b in batches),
-            fingerprint=fingerprint,
-        )
+
+    def check(con: duckdb.DuckDBPyConnection) -> None:
+        report = validation.check_table(con, series.name)
+        if not report.passed:
+            raise validation.ValidationFailed(report)
+        validation.record(con, info.run_id, report, blocked=False)
+
+    try:
+        with writer(db) as con:
+            return load_batch(
+                con,
+                series=series,
+                info=info,
+                core=core,
+                parsed=pl.concat(goods),
+                rejects=concat_rejects(rejects),
+                locations=locations,
+                rows_read=sum(b.rows_read for b in batches),
+                rows_skipped=sum(b.rows_skipped for b in batches),
+                fingerprint=fingerprint,
+                check=check,
+            )
+    except validation.ValidationFailed as failed:
+        with writer(db) as con, transaction(con):
+            validation.record(con, info.run_id, failed.report, blocked=True)
+        raise
 
 
 def _summary(series: Series, counts: LoadCounts) -> str:

@@ -82,7 +82,7 @@ def table_fingerprints(db: Path) -> dict[str, tuple[int, str]]:
     try:
         tables = con.sql(
             "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
-            "WHERE table_name NOT IN ('ingest_runs', 'ingest_fingerprints', 'schema_version') ORDER BY 1"
+            "WHERE table_name NOT IN ('ingest_runs', 'ingest_fingerprints', 'schema_version', 'validation_runs', 'validation_results') ORDER BY 1"
         ).fetchall()
         out = {}
         for (name,) in tables:

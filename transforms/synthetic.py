@@ -145,7 +145,7 @@ def _vx_futures(
     sessions: Sequence[date],
     holidays: Collection[date],
     v: np.ndarray,
-    vix: np.ndarray,
+    vix_open: np.ndarray,
     rng: np.random.Generator,
     p: SyntheticParams,
 ) -> pl.DataFrame:
@@ -166,9 +166,9 @@ def _vx_futures(
         ev_at_expiry = p.theta + (v[idx] - p.theta) * np.exp(-p.kappa * tau)
         fut = 100.0 * np.sqrt(_expected_avg_var(ev_at_expiry, p, 30) * p.vrp)
         fut *= 1.0 + p.term_premium * (1.0 - np.exp(-4.0 * tau))
-        # Final settlement is spot VIX with a small opening-print noise.
+        # Final settlement is the special opening quotation: the VIX open, plus noise.
         if live[-1] == c.expiry:
-            fut[-1] = vix[idx[-1]] * math.exp(rng.normal(0.0, 0.01))
+            fut[-1] = vix_open[idx[-1]] * math.exp(rng.normal(0.0, 0.01))
         oi = (40000 * np.exp(-dte / 60.0) + 500).astype(np.int64)
         rows["trade_date"] += live
         rows["contract"] += [c.contract] * len(live)
@@ -176,14 +176,16 @@ def _vx_futures(
         rows["settle"] += list(np.round(fut, 3))
         rows["volume"] += list((oi * rng.uniform(0.05, 0.3, len(live))).astype(np.int64))
         rows["open_interest"] += list(oi)
+    # A day's bar opens at the previous settle and brackets the open and the settle.
+    opened = pl.coalesce(
+        pl.col("settle").shift(1).over("contract", order_by="trade_date"), "settle"
+    )
     vx = pl.DataFrame(rows).with_columns(
         pl.lit("monthly").alias("contract_type"),
         pl.col("settle").alias("close"),
-        (pl.col("settle") * 0.99).round(3).alias("low"),
-        (pl.col("settle") * 1.01).round(3).alias("high"),
-        pl.coalesce(
-            pl.col("settle").shift(1).over("contract", order_by="trade_date"), "settle"
-        ).alias("open"),
+        opened.alias("open"),
+        (pl.min_horizontal(opened, "settle") * 0.99).round(3).alias("low"),
+        (pl.max_horizontal(opened, "settle") * 1.01).round(3).alias("high"),
         pl.col("settle")
         .diff()
         .over("contract", order_by="trade_date")
@@ -333,6 +335,7 @@ def synthetic_market(
     shock = np.abs(np.diff(np.log(vix), prepend=np.log(vix[0])))
     vvix = 70.0 + 18.0 * np.log(vix / 12.0) + 300.0 * shock + rng.normal(0.0, 2.0, n)
     macro, cpi_calendar = _macro(sessions, rng, p)
+    vix_bars = _ohlc(vix, rng, np.full(n, 0.03))
     return {
         "spx_daily": _frame(
             SPX_DAILY,
@@ -342,10 +345,12 @@ def synthetic_market(
                 "volume": rng.integers(2_000_000_000, 6_000_000_000, n),
             },
         ),
-        "vix_daily": _frame(VIX_DAILY, {"date": days, **_ohlc(vix, rng, np.full(n, 0.03))}),
+        "vix_daily": _frame(VIX_DAILY, {"date": days, **vix_bars}),
         "vix3m_daily": _frame(VIX3M_DAILY, {"date": days, **_ohlc(vix3m, rng, np.full(n, 0.02))}),
         "vvix_daily": _frame(VVIX_DAILY, {"date": days, "close": np.maximum(vvix, 55.0)}),
-        "vx_futures": _vx_futures(sessions=sessions, holidays=holidays, v=v, vix=vix, rng=rng, p=p),
+        "vx_futures": _vx_futures(
+            sessions=sessions, holidays=holidays, v=v, vix_open=vix_bars["open"], rng=rng, p=p
+        ),
         "nyse_breadth": _breadth(days, logret, daily_sd, rng, p),
         "tbill_3m_daily": _tbill(days, rng, p),
         "fomc_meetings": _fomc(sessions),

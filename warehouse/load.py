@@ -8,7 +8,7 @@ itself is then recorded in a separate transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -91,12 +91,15 @@ def load_batch(
     rows_read: int,
     rows_skipped: int,
     fingerprint: str | None = None,
+    check: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> LoadCounts:
     """Write one batch atomically and record it; return what changed.
 
     ``core`` holds one row per key (canonical columns + provenance); ``parsed`` every
     good row of every file (for the raw layer); ``rejects`` the quarantined rows;
     ``fingerprint`` identifies the inputs, so an identical later ingest can skip them.
+    ``check`` runs inside the transaction after the core merge (it sees the table as the
+    batch would leave it); an exception from it rolls the whole batch back.
     """
     quarantine = rejects.select(
         pl.lit(series.name).alias("series"),
@@ -113,6 +116,8 @@ def load_batch(
         inserted, updated = _merge(
             con, f"load/core_{series.name}", _core_rows(core, series, info.run_id), **params
         )
+        if check is not None:
+            check(con)
         counts = LoadCounts(
             rows_read=rows_read,
             rows_skipped=rows_skipped,
@@ -170,6 +175,27 @@ def record_failure(
 ) -> None:
     with transaction(con):
         record_run(con, info, status="failed", locations=locations, error=error)
+
+
+def read_table(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
+    """A whole core table (``name`` from transforms.columns) as a Polars frame."""
+    frame = pl.from_arrow(con.table(f"core.{name}").to_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def record_validation(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    validation_id: str,
+    summary: dict[str, object],
+    results: pl.DataFrame,
+) -> None:
+    """Record a suite run (``summary``: the validation_runs columns) and its rule results."""
+    run(con, "load/validation_run", {"validation_id": validation_id, **summary})
+    con.register("incoming", results.with_columns(pl.lit(validation_id).alias("validation_id")))
+    run(con, "load/validation_results")
+    con.unregister("incoming")
 
 
 def read_frame(

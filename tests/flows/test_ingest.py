@@ -97,9 +97,11 @@ def test_newer_overlapping_file_updates_only_changed_rows(
     _ingest(folder, db)
     lines = (folder / "vix_daily.csv").read_text().splitlines()
     header, body = lines[0], lines[1:]
-    # A newer file: two revised closes, one new day (it must keep high >= close).
-    body[-1] = body[-1].rsplit(",", 1)[0] + ",16.50"
-    body[-2] = body[-2].rsplit(",", 1)[0] + ",17.00"
+    # A newer file: two revised closes (set to the day's high, so bars stay valid), one
+    # new day.
+    for i in (-1, -2):
+        day, open_, high, low, _ = body[i].split(",")
+        body[i] = ",".join([day, open_, high, low, high])
     body.append("2026-07-24,16.00,17.50,15.90,17.10")
     (folder / "vix_daily.csv").write_text("\n".join([header, *body]) + "\n")
     _ingest(folder, db)

@@ -11,7 +11,7 @@ import pytest
 from transforms.columns import BY_NAME, LINE, LOCATION, MACRO_MONTHLY, RAW, SPX_DAILY, Series
 from transforms.parse.common import REJECT_SCHEMA
 from warehouse.db import SQL_DIR, migrate, run, schema_files, schema_version, sql
-from warehouse.load import RunInfo, load_batch, read_frame
+from warehouse.load import RunInfo, load_batch, read_frame, record_validation
 
 PROVENANCE = ["source", "ingest_run_id"]
 
@@ -107,6 +107,38 @@ def test_every_sql_file_runs_on_an_in_memory_database(con: duckdb.DuckDBPyConnec
     ran |= {"load/raw_rows", "load/quarantine", "load/ingest_run", "load/schema_version"}
     run(con, "load/ingest_fingerprint", {"series": "s", "fingerprint": "f", "run_id": "r"})
     ran.add("load/ingest_fingerprint")
+    summary = {
+        "table_name": "t",
+        "suite": "t.suite",
+        "rows_validated": 1,
+        "evaluated": 2,
+        "failed": 1,
+        "warnings": 0,
+        "success": False,
+        "blocked": True,
+        "summary": "s",
+    }
+    results = pl.DataFrame(
+        [
+            {
+                "table_name": "t",
+                "rule": "r",
+                "frame": "table",
+                "severity": "critical",
+                "success": False,
+                "unexpected": 1,
+                "examples": ["date=2020-01-02"],
+                "reason": "",
+                "error": None,
+            }
+        ],
+        schema_overrides={"error": pl.String},
+    )
+    record_validation(con, validation_id="v", summary=summary, results=results)
+    assert read_frame(con, "query/last_validation").select("table_name", "blocked").rows() == [
+        ("t", True)
+    ]
+    ran |= {"load/validation_run", "load/validation_results"}
     query_params = {"ingest_fingerprint": {"series": "s"}}
     for path in sorted((SQL_DIR / "query").glob("*.sql")):
         result = read_frame(con, f"query/{path.stem}", query_params.get(path.stem))

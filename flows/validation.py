@@ -1,0 +1,125 @@
+"""Glue between the warehouse and the data contracts: validate a core table as stored
+(or as a batch in flight would leave it) and record the outcome."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from expectations.runner import Report, validate
+from expectations.suites import SUITES, Context
+from warehouse.load import read_frame, read_table, record_validation
+
+
+class ValidationFailed(RuntimeError):
+    """A critical rule failed; the batch is not promoted to core."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(f"validation failed:\n  {report.summary()}".replace("\n", "\n  "))
+        self.report = report
+
+
+def context(con: duckdb.DuckDBPyConnection) -> Context:
+    calendar = read_frame(con, "query/validation_context")
+    return Context(
+        sessions=frozenset(calendar.filter(pl.col("nyse_open"))["date"].to_list()),
+        calendar_end=calendar["date"].max() if calendar.height else None,  # type: ignore[arg-type]
+        spx_dates=frozenset(read_frame(con, "query/spx_dates")["date"].to_list()),
+        vix_open=read_frame(con, "query/vix_open"),
+        suspect_vx=read_frame(con, "query/vx_suspect"),
+    )
+
+
+def check_table(con: duckdb.DuckDBPyConnection, table: str) -> Report:
+    """Run the table's suite on its current state (inside the caller's transaction)."""
+    return validate(SUITES[table](read_table(con, table), context(con)))
+
+
+def record(
+    con: duckdb.DuckDBPyConnection, validation_id: str, report: Report, *, blocked: bool
+) -> None:
+    results = pl.DataFrame(
+        [
+            {
+                "table_name": report.table,
+                "rule": o.rule,
+                "frame": o.frame,
+                "severity": o.severity,
+                "success": o.success,
+                "unexpected": o.unexpected,
+                "examples": list(o.examples),
+                "reason": o.reason,
+                "error": o.error,
+            }
+            for o in report.outcomes
+        ],
+        schema={
+            "table_name": pl.String,
+            "rule": pl.String,
+            "frame": pl.String,
+            "severity": pl.String,
+            "success": pl.Boolean,
+            "unexpected": pl.Int64,
+            "examples": pl.List(pl.String),
+            "reason": pl.String,
+            "error": pl.String,
+        },
+    )
+    record_validation(
+        con,
+        validation_id=validation_id,
+        summary={
+            "table_name": report.table,
+            "suite": report.suite,
+            "rows_validated": report.rows,
+            "evaluated": len(report.outcomes),
+            "failed": len(report.failures),
+            "warnings": len(report.warnings),
+            "success": report.passed,
+            "blocked": blocked,
+            "summary": report.summary(),
+        },
+        results=results,
+    )
+
+
+def write_html(reports: Sequence[Report], path: Path, *, title: str) -> Path:
+    """A static report of suite results (one section per table)."""
+    esc = html.escape
+    parts = [
+        "<!doctype html><meta charset='utf-8'>",
+        f"<title>{esc(title)}</title>",
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
+        "margin-bottom:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;"
+        "vertical-align:top}.fail{background:#fdd}.warn{background:#ffd}.ok{background:#efe}</style>",
+        f"<h1>{esc(title)}</h1>",
+        "<p>"
+        + ", ".join(
+            f"<a href='#{esc(r.table)}'>{esc(r.table)}</a> "
+            f"({'pass' if r.passed else 'FAIL'}, {len(r.warnings)} warnings)"
+            for r in reports
+        )
+        + "</p>",
+    ]
+    for r in reports:
+        parts.append(f"<h2 id='{esc(r.table)}'>{esc(r.table)}: {r.rows:,} rows</h2><table>")
+        parts.append(
+            "<tr><th>rule</th><th>severity</th><th>result</th><th>rows</th>"
+            "<th>examples</th><th>why / exceptions</th></tr>"
+        )
+        for o in r.outcomes:
+            css = "ok" if o.success else ("fail" if o.severity == "critical" else "warn")
+            result = "pass" if o.success else (o.error or "fail")
+            parts.append(
+                f"<tr class='{css}'><td>{esc(o.rule)}</td><td>{o.severity}</td>"
+                f"<td>{esc(result)}</td><td>{o.unexpected}</td>"
+                f"<td>{esc(', '.join(o.examples))}</td><td>{esc(o.reason)}</td></tr>"
+            )
+        parts.append("</table>")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(parts))
+    return path
