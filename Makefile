@@ -24,3 +24,4 @@ test: lint
 
 bench:
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/validate.py

@@ -99,6 +99,9 @@ def _examples(result: dict[str, Any], index: Sequence[str]) -> tuple[str, ...]:
 
 def validate(suite: Suite) -> Report:
     """Run every rule of ``suite`` on its frames; one GX batch per frame."""
+    orphans = sorted({r.name for r in suite.rules if r.frame not in suite.frames})
+    if orphans:
+        raise ValueError(f"{suite.table}: rules on frames the suite lacks: {', '.join(orphans)}")
     batch_definition = _batch_definition()  # the context must exist before any suite
     outcomes: list[RuleOutcome] = []
     for frame_name, frame in suite.frames.items():

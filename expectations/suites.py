@@ -303,9 +303,9 @@ def vvix_daily(frame: pl.DataFrame, ctx: Context) -> Suite:
         *_calendar_rules(series.name),
     ]
     calendar = _calendar_frame(series.name, frame["date"], ctx, first=VVIX_RELIABLE_FROM)
-    return Suite(
-        series.name,
-        tuple(rules),
+    return _suite(
+        series,
+        rules,
         {"table": frame, "calendar": calendar},
         {"table": ("date",), "calendar": ("date",)},
     )
@@ -436,9 +436,9 @@ def nyse_breadth(frame: pl.DataFrame, ctx: Context) -> Suite:
         ),
         *_calendar_rules(series.name),
     ]
-    return Suite(
-        series.name,
-        tuple(rules),
+    return _suite(
+        series,
+        rules,
         {"table": table, "calendar": _calendar_frame(series.name, frame["date"], ctx)},
         {"table": ("date",), "calendar": ("date",)},
     )
