@@ -10,8 +10,12 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flows import settings  # sets Prefect's environment before prefect is imported
+
+if TYPE_CHECKING:
+    import polars as pl
 
 SYNTHETIC_NOTICE = (
     "No source configured (--source or ALVH_SOURCE): using the synthetic market "
@@ -19,6 +23,21 @@ SYNTHETIC_NOTICE = (
 )
 EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 1, 2, 3
 READ_ONLY_TYPES = {"SELECT", "EXPLAIN"}
+
+
+def _print_table(frame: pl.DataFrame, *, max_rows: int = -1) -> None:
+    """A frame as a plain terminal table (no shape line, no dtypes, all columns)."""
+    import polars as pl
+
+    with pl.Config(
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+        tbl_rows=max_rows,
+        tbl_cols=-1,
+        tbl_width_chars=200,
+        fmt_str_lengths=80,
+    ):
+        print(frame)
 
 
 def _add_db(p: argparse.ArgumentParser) -> None:
@@ -109,7 +128,6 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _print_summary(db: Path) -> None:
-    import polars as pl
 
     from warehouse.db import connect_reader
     from warehouse.load import read_frame
@@ -119,15 +137,7 @@ def _print_summary(db: Path) -> None:
         frame = read_frame(con, "query/last_ingest_summary")
     finally:
         con.close()
-    with pl.Config(
-        tbl_hide_dataframe_shape=True,
-        tbl_hide_column_data_types=True,
-        tbl_rows=-1,
-        tbl_cols=-1,
-        tbl_width_chars=160,
-        fmt_str_lengths=60,
-    ):
-        print(frame)
+    _print_table(frame)
     print(f'warehouse: {db}   query it: alvh sql "SELECT * FROM core.vix_daily LIMIT 5"')
 
 
@@ -155,8 +165,7 @@ def _validate(args: argparse.Namespace) -> int:
             "rows": [r.rows for r in reports],
         }
     )
-    with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True, tbl_rows=-1):
-        print(table)
+    _print_table(table)
     for r in reports:
         if r.failures or r.warnings:
             print(r.summary())
@@ -200,15 +209,7 @@ def _sql(args: argparse.Namespace) -> int:
             elif args.format == "json":
                 sys.stdout.write(frame.write_json() + "\n")
             else:
-                with pl.Config(
-                    tbl_hide_dataframe_shape=True,
-                    tbl_hide_column_data_types=True,
-                    tbl_rows=args.max_rows,
-                    tbl_cols=-1,
-                    tbl_width_chars=200,
-                    fmt_str_lengths=80,
-                ):
-                    print(frame)
+                _print_table(frame, max_rows=args.max_rows)
                 if frame.height > args.max_rows:
                     print(f"({frame.height} rows; showing {args.max_rows}; --max-rows N for more)")
     except duckdb.Error as exc:

@@ -20,7 +20,6 @@ import polars as pl
 LINE = "_line"
 RAW = "_raw"
 LOCATION = "_location"
-ROW_HASH = "row_hash"
 
 
 @dataclass(frozen=True)
@@ -43,9 +42,6 @@ class Series:
     def columns(self) -> list[str]:
         return list(self.schema)
 
-    @property
-    def value_columns(self) -> list[str]:
-        return [c for c in self.schema if c not in self.key]
 
 
 _OHLC: dict[str, pl.DataType] = {

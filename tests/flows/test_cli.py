@@ -11,6 +11,10 @@ from flows.cli import EXIT_BUSY, EXIT_FAILED, EXIT_USAGE, SYNTHETIC_NOTICE, main
 from tests.conftest import REPO
 
 
+def _sql(db: Path, query: str, fmt: str = "table") -> int:
+    return main(["sql", "--db", str(db), "--format", fmt, query])
+
+
 def test_help_lists_the_subcommands() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "flows.cli", "--help"],
@@ -19,7 +23,7 @@ def test_help_lists_the_subcommands() -> None:
         cwd=REPO,
         check=True,
     ).stdout
-    for command in ("run", "ingest", "sql"):
+    for command in ("run", "ingest", "validate", "sql"):
         assert f"    {command}" in out
 
 
@@ -32,37 +36,13 @@ def test_run_without_a_source_uses_the_synthetic_market_and_says_so_first(
     assert out.splitlines()[0] == SYNTHETIC_NOTICE
     assert "from synthetic:seed=7" in out
     assert "vx_term_structure:" in out
-    assert (
-        main(
-            [
-                "sql",
-                "--db",
-                str(db),
-                "--format",
-                "json",
-                "SELECT count(*) AS n FROM core.vx_constant_maturity",
-            ]
-        )
-        == 0
-    )
+    assert _sql(db, "SELECT count(*) AS n FROM core.vx_constant_maturity", "json") == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["n"] > 5000
     # Same seed, same market: a second run recognises every input as unchanged.
     assert main(["run", "--db", str(db)]) == 0
-    assert (
-        main(
-            [
-                "sql",
-                "--db",
-                str(db),
-                "--format",
-                "csv",
-                "SELECT DISTINCT status FROM ingest_runs "
-                "WHERE run_id = (SELECT max(run_id) FROM ingest_runs)",
-            ]
-        )
-        == 0
-    )
+    latest = "SELECT DISTINCT status FROM ingest_runs WHERE run_id = (SELECT max(run_id) FROM ingest_runs)"
+    assert _sql(db, latest, "csv") == 0
     assert capsys.readouterr().out.splitlines()[-1] == "unchanged"
 
 
