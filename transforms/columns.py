@@ -43,7 +43,6 @@ class Series:
         return list(self.schema)
 
 
-
 _OHLC: dict[str, pl.DataType] = {
     "open": pl.Float64(),
     "high": pl.Float64(),
