@@ -72,12 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", help="run the whole pipeline (ingest and derived tables)")
+    p = sub.add_parser("run", help="run the whole pipeline: ingest (with validation), signals")
     _add_source(p)
     _add_db(p)
 
     p = sub.add_parser("ingest", help="load market and macro series from a source")
     _add_source(p)
+    _add_db(p)
+
+    p = sub.add_parser("signals", help="recompute the signal tables from the warehouse")
     _add_db(p)
 
     p = sub.add_parser("validate", help="check the warehouse against the data contracts")
@@ -124,6 +127,20 @@ def _ingest(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     _print_summary(params.db)
+    if args.command == "run":
+        return _signals(args)
+    return 0
+
+
+def _signals(args: argparse.Namespace) -> int:
+    from flows.signals import SignalsParams, signals_flow
+
+    db = settings.db_path(args.db)
+    if not db.is_file():
+        print(f"error: no warehouse at {db}: run `alvh ingest` first", file=sys.stderr)
+        return EXIT_FAILED
+    signals_flow(SignalsParams(db=db))
+    print('query it: alvh sql "SELECT * FROM signals.signals_daily ORDER BY date DESC LIMIT 5"')
     return 0
 
 
@@ -226,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _sql(args)
     if args.command == "validate":
         return _validate(args)
+    if args.command == "signals":
+        return _signals(args)
     return _ingest(args)
 
 

@@ -220,6 +220,82 @@ VX_CONSTANT_MATURITY = Series(
     description="Constant-maturity VX future, linear in calendar days between monthlies.",
 )
 
+_SIGNAL_COLUMNS: dict[str, pl.DataType] = {
+    "date": pl.Date(),
+    "spx_close": pl.Float64(),
+    "spx_log_return": pl.Float64(),
+    "spx_rvol_20": pl.Float64(),
+    "vix_close": pl.Float64(),
+    "vix_rsi_14": pl.Float64(),
+    "vx_front_rsi_14": pl.Float64(),
+    "vvix_close": pl.Float64(),
+    "vix_vix3m_ratio": pl.Float64(),
+    "ad_line": pl.Int64(),
+    "ad_macd": pl.Float64(),
+    "ad_macd_signal": pl.Float64(),
+    "ad_macd_hist": pl.Float64(),
+    "breadth_divergence": pl.Boolean(),
+    "breadth_note": pl.String(),
+    "vx_m1": pl.Float64(),
+    "vx_m2": pl.Float64(),
+    "vx_m3": pl.Float64(),
+    "vx_m4": pl.Float64(),
+    "dte_m1": pl.Int32(),
+    "dte_m2": pl.Int32(),
+    "dte_m3": pl.Int32(),
+    "dte_m4": pl.Int32(),
+    "m1_m2_spread": pl.Float64(),
+    "m2_m3_spread": pl.Float64(),
+    "contango_pct": pl.Float64(),
+    "backwardation": pl.Boolean(),
+    "roll_yield_m1": pl.Float64(),
+    "roll_yield_m2": pl.Float64(),
+    "roll_yield_m3": pl.Float64(),
+    "roll_yield_m4": pl.Float64(),
+    "vx_cm30": pl.Float64(),
+    "vx_cm30_macd": pl.Float64(),
+    "vx_cm30_macd_signal": pl.Float64(),
+    "vx_cm30_macd_hist": pl.Float64(),
+    "vx_cm30_spx_beta_60": pl.Float64(),
+    "vx_cm30_spx_r2_60": pl.Float64(),
+    "macro_month": pl.Date(),
+    "macro_public_date": pl.Date(),
+    "cpi_yoy": pl.Float64(),
+    "ppi_yoy": pl.Float64(),
+    "cpi_ppi_spread": pl.Float64(),
+    "cpi_ppi_z": pl.Float64(),
+    "cpi_ppi_divergence": pl.Boolean(),
+    "fomc_day": pl.Boolean(),
+    "days_to_next_fomc": pl.Int32(),
+    "week_start": pl.Boolean(),
+    "week_id": pl.String(),
+}
+
+SIGNALS_DAILY = Series(
+    name="signals_daily",
+    key=("date",),
+    schema=_SIGNAL_COLUMNS,
+    required=("date", "spx_close", "fomc_day", "week_start", "week_id"),
+    description="Daily signals, one row per SPX trading day (transforms.signals.daily).",
+)
+
+MACRO_SIGNALS = Series(
+    name="macro_signals",
+    key=("reference_month",),
+    schema={
+        "reference_month": pl.Date(),
+        "public_date": pl.Date(),
+        "cpi_yoy": pl.Float64(),
+        "ppi_yoy": pl.Float64(),
+        "cpi_ppi_spread": pl.Float64(),
+        "cpi_ppi_z": pl.Float64(),
+        "cpi_ppi_divergence": pl.Boolean(),
+    },
+    required=("reference_month", "public_date", "cpi_yoy", "ppi_yoy", "cpi_ppi_spread"),
+    description="Monthly CPI/PPI YoY, spread and z-score with the date they became public.",
+)
+SIGNAL_TABLES: tuple[Series, ...] = (SIGNALS_DAILY, MACRO_SIGNALS)
+
 # Series that sources deliver, in load order.
 INGESTED: tuple[Series, ...] = (
     TRADING_CALENDAR,

@@ -137,6 +137,16 @@ def load_batch(
     return counts
 
 
+def load_signals(
+    con: duckdb.DuckDBPyConnection, *, series: Series, frame: pl.DataFrame, run_id: str
+) -> tuple[int, int, int]:
+    """Upsert a recomputed signal table in one transaction; (inserted, updated, unchanged)."""
+    incoming = frame.select(series.columns).with_columns(pl.lit(run_id).alias("signal_run_id"))
+    with transaction(con):
+        inserted, updated = _merge(con, f"load/signals_{series.name}", incoming)
+    return inserted, updated, frame.height - inserted - updated
+
+
 def record_run(
     con: duckdb.DuckDBPyConnection,
     info: RunInfo,
@@ -177,9 +187,9 @@ def record_failure(
         record_run(con, info, status="failed", locations=locations, error=error)
 
 
-def read_table(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
-    """A whole core table (``name`` from transforms.columns) as a Polars frame."""
-    frame = pl.from_arrow(con.table(f"core.{name}").to_arrow_table())
+def read_table(con: duckdb.DuckDBPyConnection, name: str, *, schema: str = "core") -> pl.DataFrame:
+    """A whole table (``name`` from transforms.columns) as a Polars frame."""
+    frame = pl.from_arrow(con.table(f"{schema}.{name}").to_arrow_table())
     assert isinstance(frame, pl.DataFrame)
     return frame
 

@@ -1,0 +1,62 @@
+"""The signals flow: core tables -> transforms.signals -> signals.signals_daily and
+signals.macro_signals (full recompute, upserted: unchanged rows stay untouched)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+from prefect import flow, task
+from pydantic import BaseModel, Field
+
+from flows import settings
+from transforms.columns import MACRO_SIGNALS, SIGNALS_DAILY
+from transforms.signals.daily import SignalInputs, macro_monthly_signals, signals_daily
+from warehouse.db import publish_snapshot, writer
+from warehouse.load import load_signals, read_table
+
+
+class SignalsParams(BaseModel):
+    db: Path = Field(default_factory=settings.db_path)
+
+
+@task(name="compute-signals")
+def compute_signals(db: Path, run_id: str) -> list[str]:
+    with writer(db) as con:
+        inputs = SignalInputs(
+            spx=read_table(con, "spx_daily"),
+            vix=read_table(con, "vix_daily"),
+            vix3m=read_table(con, "vix3m_daily"),
+            vvix=read_table(con, "vvix_daily"),
+            breadth=read_table(con, "nyse_breadth"),
+            vx=read_table(con, "vx_futures"),
+            curve=read_table(con, "vx_term_structure"),
+            cm=read_table(con, "vx_constant_maturity"),
+            macro=read_table(con, "macro_monthly"),
+            fomc=read_table(con, "fomc_meetings"),
+        )
+    tables = (
+        (SIGNALS_DAILY, signals_daily(inputs)),
+        (MACRO_SIGNALS, macro_monthly_signals(inputs.macro)),
+    )
+    lines = []
+    with writer(db) as con:
+        for series, frame in tables:
+            inserted, updated, unchanged = load_signals(
+                con, series=series, frame=frame, run_id=run_id
+            )
+            counts = f"{inserted} inserted, {updated} updated, {unchanged} unchanged"
+            lines.append(f"signals.{series.name}: {counts}")
+    return lines
+
+
+@flow(name="signals")
+def signals_flow(params: SignalsParams) -> list[str]:
+    run_id = f"signals-{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    print(f"signals run {run_id} on {params.db}", flush=True)
+    lines = compute_signals(params.db, run_id)
+    for line in lines:
+        print(f"  {line}", flush=True)
+    publish_snapshot(params.db)
+    return lines
