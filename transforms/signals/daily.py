@@ -19,10 +19,11 @@ Definitions (parameters in :class:`SignalParams`, defaults from the methodology)
   30-day constant-maturity VX and its MACD; rolling ``beta_window`` OLS of its log change
   on SPX log returns (beta, R^2).
 * Macro: CPI YoY and PPI YoY (``cpi_series``, ``ppi_series``) from each value's first
-  recorded vintage, in force from its public date (as-of join, never the reference
-  month); spread = CPI YoY - PPI YoY; z-score over ``z_months`` months (sample std);
-  divergence = |z| > ``z_threshold``. A month's YoY is public when both it and the
-  month a year before are.
+  recorded vintage, each in force from its own public date (as-of join, never the
+  reference month; ``cpi_month``/``ppi_month`` say which month is in force). A month's
+  YoY is public when both it and the month a year before are. Spread = CPI YoY - PPI
+  YoY, z-score over ``z_months`` months (sample std), divergence = |z| > ``z_threshold``,
+  in force once both prints of the month are public (``macro_month``).
 * Calendar: FOMC announcement day; calendar days to the next scheduled FOMC announcement
   (scheduled dates are published a year ahead, so they count as known); first trading
   day of the ISO week; ISO week id.
@@ -221,7 +222,7 @@ def macro_monthly_signals(
         return s.join(year_before, on="reference_month", how="inner").select(
             "reference_month",
             (pl.col("value") / pl.col("_prev") - 1).alias(name),
-            pl.max_horizontal("public_date", "_prev_public").alias(f"{name}_public"),
+            pl.max_horizontal("public_date", "_prev_public").alias(f"{name[:3]}_public_date"),
         )
 
     p = params
@@ -237,7 +238,7 @@ def macro_monthly_signals(
         .with_columns(
             spread.alias("cpi_ppi_spread"),
             z.alias("cpi_ppi_z"),
-            pl.max_horizontal("cpi_yoy_public", "ppi_yoy_public").alias("public_date"),
+            pl.max_horizontal("cpi_public_date", "ppi_public_date").alias("public_date"),
         )
         .with_columns((pl.col("cpi_ppi_z").abs() > p.z_threshold).alias("cpi_ppi_divergence"))
         .select(MACRO_SIGNALS.columns)
@@ -277,12 +278,25 @@ def signals_daily(inputs: SignalInputs, *, params: SignalParams = SignalParams()
     spx = inputs.spx.filter(pl.col("date") >= p.start).sort("date")
     days = spx.select("date")
     breadth = _breadth(inputs.breadth, inputs.spx, p)
-    last_breadth = inputs.breadth["date"].max()
-    assert last_breadth is None or isinstance(last_breadth, date)
-    term = _term(inputs.curve, inputs.cm, inputs.vix, p)
-    monthly = (
-        macro_monthly_signals(inputs.macro, params=p).drop_nulls("public_date").sort("public_date")
+    breadth_days = inputs.breadth.select(pl.col("date").alias("_last_breadth")).sort(
+        "_last_breadth"
     )
+    term = _term(inputs.curve, inputs.cm, inputs.vix, p)
+    monthly = macro_monthly_signals(inputs.macro, params=p)
+
+    def in_force(frame: pl.DataFrame, columns: list[str], public: str, month: str) -> pl.DataFrame:
+        """``frame`` with the monthly values public on each day (backward as-of join)."""
+        published = (
+            monthly.select(
+                pl.col("reference_month").alias(month), pl.col(public).alias("_p"), *columns
+            )
+            .drop_nulls("_p")
+            .sort("_p")
+        )
+        return frame.join_asof(published, left_on="date", right_on="_p", strategy="backward").drop(
+            "_p"
+        )
+
     frame = (
         _volatility(inputs.spx, inputs.vix, p)
         .join(days, on="date", how="semi")
@@ -294,23 +308,23 @@ def signals_daily(inputs: SignalInputs, *, params: SignalParams = SignalParams()
         .with_columns((pl.col("vix_close") / pl.col("_vix3m")).alias("vix_vix3m_ratio"))
         .drop("_vix3m")
         .join(breadth, on="date", how="left")
+        .sort("date")
+        .join_asof(breadth_days, left_on="date", right_on="_last_breadth", strategy="backward")
         .with_columns(
             pl.when(pl.col("ad_line").is_not_null())
             .then(None)
-            .when(pl.col("date") > last_breadth)
-            .then(pl.lit(f"no NYSE breadth data after {last_breadth}"))
-            .otherwise(pl.lit("no NYSE breadth row for this session"))
+            .when(pl.col("_last_breadth").is_null())
+            .then(pl.lit("no NYSE breadth data yet"))
+            .otherwise(pl.format("no NYSE breadth row; last row {}", pl.col("_last_breadth")))
             .alias("breadth_note")
         )
         .join(term, on="date", how="left")
-        .sort("date")
-        .join_asof(
-            monthly.rename({"reference_month": "macro_month", "public_date": "macro_public_date"}),
-            left_on="date",
-            right_on="macro_public_date",
-            strategy="backward",
-        )
         .join(_calendar(days, inputs.fomc), on="date", how="left")
+    )
+    frame = in_force(frame, ["cpi_yoy"], "cpi_public_date", "cpi_month")
+    frame = in_force(frame, ["ppi_yoy"], "ppi_public_date", "ppi_month")
+    frame = in_force(
+        frame, ["cpi_ppi_spread", "cpi_ppi_z", "cpi_ppi_divergence"], "public_date", "macro_month"
     )
     ret_x = frame["spx_log_return"].to_numpy().astype(np.float64)
     cm_change = (

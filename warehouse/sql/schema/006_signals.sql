@@ -3,7 +3,8 @@
 -- signals.signals_daily  grain: one SPX trading day.         PK (date)
 --   Every value for day t uses only data public by t's close (see transforms.signals.daily).
 -- signals.macro_signals  grain: one CPI/PPI reference month.  PK (reference_month)
---   In force from public_date, never from the reference month.
+--   In force from public_date (spread) / cpi_public_date / ppi_public_date, never from
+--   the reference month.
 CREATE SCHEMA IF NOT EXISTS signals;
 
 CREATE TABLE IF NOT EXISTS signals.signals_daily (
@@ -44,10 +45,11 @@ CREATE TABLE IF NOT EXISTS signals.signals_daily (
     vx_cm30_macd_hist DOUBLE,
     vx_cm30_spx_beta_60 DOUBLE,
     vx_cm30_spx_r2_60 DOUBLE,
-    macro_month DATE,
-    macro_public_date DATE,
+    cpi_month DATE,
     cpi_yoy DOUBLE,
+    ppi_month DATE,
     ppi_yoy DOUBLE,
+    macro_month DATE,
     cpi_ppi_spread DOUBLE,
     cpi_ppi_z DOUBLE,
     cpi_ppi_divergence BOOLEAN,
@@ -63,7 +65,9 @@ CREATE TABLE IF NOT EXISTS signals.macro_signals (
     reference_month DATE NOT NULL,
     public_date DATE NOT NULL,
     cpi_yoy DOUBLE NOT NULL,
+    cpi_public_date DATE NOT NULL,
     ppi_yoy DOUBLE NOT NULL,
+    ppi_public_date DATE NOT NULL,
     cpi_ppi_spread DOUBLE NOT NULL,
     cpi_ppi_z DOUBLE,
     cpi_ppi_divergence BOOLEAN,
