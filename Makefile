@@ -25,3 +25,4 @@ test: lint
 bench:
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/validate.py
+	$(BIN)/python benchmarks/signals.py

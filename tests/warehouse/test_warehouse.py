@@ -8,10 +8,19 @@ import duckdb
 import polars as pl
 import pytest
 
-from transforms.columns import BY_NAME, LINE, LOCATION, MACRO_MONTHLY, RAW, SPX_DAILY, Series
+from transforms.columns import (
+    BY_NAME,
+    LINE,
+    LOCATION,
+    MACRO_MONTHLY,
+    RAW,
+    SIGNAL_TABLES,
+    SPX_DAILY,
+    Series,
+)
 from transforms.parse.common import REJECT_SCHEMA
 from warehouse.db import SQL_DIR, migrate, run, schema_files, schema_version, sql
-from warehouse.load import RunInfo, load_batch, read_frame, record_validation
+from warehouse.load import RunInfo, load_batch, load_signals, read_frame, record_validation
 
 PROVENANCE = ["source", "ingest_run_id"]
 
@@ -67,6 +76,18 @@ def test_core_ddl_matches_the_column_registry(con: duckdb.DuckDBPyConnection, na
     assert pk == expected
 
 
+@pytest.mark.parametrize("series", SIGNAL_TABLES, ids=lambda s: s.name)
+def test_signal_ddl_matches_the_column_registry(
+    con: duckdb.DuckDBPyConnection, series: Series
+) -> None:
+    rows = con.sql(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'signals' AND table_name = ? ORDER BY ordinal_position",
+        params=[series.name],
+    ).fetchall()
+    assert [r[0] for r in rows] == [*series.columns, "signal_run_id"]
+
+
 def _incoming(series: Series, rows: list[dict[str, object]]) -> pl.DataFrame:
     schema = {**series.schema, LINE: pl.Int64(), RAW: pl.String(), LOCATION: pl.String()}
     return pl.DataFrame(rows, schema=schema)
@@ -107,6 +128,11 @@ def test_every_sql_file_runs_on_an_in_memory_database(con: duckdb.DuckDBPyConnec
     ran |= {"load/raw_rows", "load/quarantine", "load/ingest_run", "load/schema_version"}
     run(con, "load/ingest_fingerprint", {"series": "s", "fingerprint": "f", "run_id": "r"})
     ran.add("load/ingest_fingerprint")
+    for series in SIGNAL_TABLES:
+        assert load_signals(
+            con, series=series, frame=pl.DataFrame(schema=series.schema), run_id="r"
+        ) == (0, 0, 0)
+        ran.add(f"load/signals_{series.name}")
     summary = {
         "table_name": "t",
         "suite": "t.suite",

@@ -162,10 +162,10 @@ def _term(
             how="left",
         )
     )
-    for m in range(1, 5):
-        for c in (f"vx_m{m}", f"dte_m{m}"):
+    for m in range(1, 5):  # months the curve never reached (e.g. no VX data yet)
+        for c, dtype in ((f"vx_m{m}", pl.Float64), (f"dte_m{m}", pl.Int32)):
             if c not in wide.columns:
-                wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(c))
+                wide = wide.with_columns(pl.lit(None, dtype=dtype).alias(c))
     roll = []
     for m in range(1, 5):
         prev_f = pl.col("_vix") if m == 1 else pl.col(f"vx_m{m - 1}")
@@ -334,4 +334,4 @@ def signals_daily(inputs: SignalInputs, *, params: SignalParams = SignalParams()
     return frame.with_columns(
         pl.Series("vx_cm30_spx_beta_60", ols.beta[:, 0]).fill_nan(None),
         pl.Series("vx_cm30_spx_r2_60", ols.r2[:, 0]).fill_nan(None),
-    ).select(SIGNALS_DAILY.columns)
+    ).select(pl.col(c).cast(t) for c, t in SIGNALS_DAILY.schema.items())

@@ -1,0 +1,36 @@
+"""`alvh signals` on the real warehouse, and the question the issue asks of it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from flows.cli import main
+
+QUESTION = (
+    "SELECT date, spx_close, ad_macd_hist, vix_rsi_14 FROM signals.signals_daily "
+    "WHERE breadth_divergence AND date >= '2004-01-01' ORDER BY date"
+)
+
+
+def test_alvh_signals_fills_the_tables_and_answers_the_breadth_question(
+    real_warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "w.duckdb"
+    shutil.copy(real_warehouse, db)
+    assert main(["signals", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "signals.signals_daily: 9227 inserted" in out
+    assert "signals.macro_signals:" in out
+    assert main(["sql", "--db", str(db), "--format", "csv", QUESTION]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()
+    assert rows[0] == "date,spx_close,ad_macd_hist,vix_rsi_14"
+    days = [r.split(",") for r in rows[1:]]
+    assert 300 < len(days) < 1000
+    assert all("2004-01-01" <= d[0] <= "2015-11-11" for d in days)  # breadth ends 2015-11-11
+    assert all(float(d[2]) >= 0 and 0 <= float(d[3]) <= 100 for d in days)
+    # Recomputing changes nothing.
+    assert main(["signals", "--db", str(db)]) == 0
+    assert "signals.signals_daily: 0 inserted, 0 updated, 9227 unchanged" in capsys.readouterr().out
