@@ -17,7 +17,15 @@ import polars as pl
 from great_expectations.expectations.row_conditions import Column
 
 from expectations.rules import CRITICAL, WARNING, Rule, Suite
-from transforms.columns import BY_NAME, CPI_SERIES, PPI_SERIES, Series
+from transforms.columns import (
+    BY_NAME,
+    CPI_SERIES,
+    MACRO_SIGNALS,
+    PPI_SERIES,
+    SIGNAL_TABLES,
+    SIGNALS_DAILY,
+    Series,
+)
 
 # --------------------------------------------------------------------- thresholds
 SPX_CLOSE_RANGE = (1.0, 50_000.0)  # index points
@@ -83,7 +91,9 @@ class Context:
 
 # ------------------------------------------------------------------ rule helpers
 def _stored_schema(series: Series) -> dict[str, pl.DataType]:
-    """Columns and types of the core table: the series' columns plus provenance."""
+    """Columns and types of the stored table: the series' columns plus provenance."""
+    if series in SIGNAL_TABLES:
+        return {**series.schema, "signal_run_id": pl.String()}
     stored = dict(series.schema)
     if series.name == "macro_monthly":  # revisions: one row per vintage
         items = list(stored.items())
@@ -551,6 +561,41 @@ def trading_calendar(frame: pl.DataFrame, ctx: Context) -> Suite:
     return _suite(series, rules, {"table": table}, {"table": ("date",)})
 
 
+def signals_daily(frame: pl.DataFrame, ctx: Context) -> Suite:
+    series = SIGNALS_DAILY
+    rules = [
+        *_structure(series),
+        _between("vix_rsi_14", (0.0, 100.0)),
+        _between("vx_front_rsi_14", (0.0, 100.0)),
+        _between("vx_cm30_spx_r2_60", (0.0, 1.0)),
+        _at_least("spx_rvol_20", 0.0),
+        _at_least("vix_vix3m_ratio", 0.0, "vix_vix3m_ratio > 0", strict_min=True),
+        _at_least("days_to_next_fomc", 0),
+        *_calendar_rules(series.name),
+    ]
+    calendar = _calendar_frame(series.name, frame["date"], ctx)
+    return _suite(
+        series,
+        rules,
+        {"table": frame, "calendar": calendar},
+        {"table": ("date",), "calendar": ("date",)},
+    )
+
+
+def macro_signals(frame: pl.DataFrame, ctx: Context) -> Suite:
+    series = MACRO_SIGNALS
+    table = frame.with_columns(
+        (pl.col("public_date") - pl.col("reference_month").dt.month_end())
+        .dt.total_days()
+        .alias("days_after_month_end")
+    )
+    rules = [
+        *_structure(series, helpers=("days_after_month_end",)),
+        _at_least("days_after_month_end", 1, "public only after its reference month ended"),
+    ]
+    return _suite(series, rules, {"table": table}, {"table": ("reference_month",)})
+
+
 SUITES: Mapping[str, Callable[[pl.DataFrame, Context], Suite]] = {
     "trading_calendar": trading_calendar,
     "spx_daily": spx_daily,
@@ -565,4 +610,10 @@ SUITES: Mapping[str, Callable[[pl.DataFrame, Context], Suite]] = {
     "fomc_meetings": fomc_meetings,
     "vx_term_structure": vx_term_structure,
     "vx_constant_maturity": vx_constant_maturity,
+    "signals_daily": signals_daily,
+    "macro_signals": macro_signals,
+}
+# Where each table is stored (the signal tables live in the ``signals`` schema).
+STORED_IN: Mapping[str, str] = {
+    name: "signals" if name in {s.name for s in SIGNAL_TABLES} else "core" for name in SUITES
 }

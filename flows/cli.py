@@ -139,7 +139,13 @@ def _signals(args: argparse.Namespace) -> int:
     if not db.is_file():
         print(f"error: no warehouse at {db}: run `alvh ingest` first", file=sys.stderr)
         return EXIT_FAILED
-    signals_flow(SignalsParams(db=db))
+    from flows.validation import ValidationFailed
+
+    try:
+        signals_flow(SignalsParams(db=db))
+    except ValidationFailed as exc:
+        print(f"error: signals not written: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     print('query it: alvh sql "SELECT * FROM signals.signals_daily ORDER BY date DESC LIMIT 5"')
     return 0
 

@@ -19,7 +19,6 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-import duckdb
 import polars as pl
 from prefect import flow, task
 from prefect.states import State
@@ -46,7 +45,7 @@ from transforms.macro import date_releases
 from transforms.parse import ParsedBatch, ParseError
 from transforms.quality import concat_rejects, resolve_precedence, split_malformed
 from transforms.vx import constant_maturity, term_structure
-from warehouse.db import publish_snapshot, transaction, writer
+from warehouse.db import publish_snapshot, writer
 from warehouse.load import LoadCounts, RunInfo, load_batch, read_frame, record_failure, record_run
 
 CALENDAR_START = date(1990, 1, 1)
@@ -109,13 +108,6 @@ def _load(
         goods.append(good)
         rejects.append(bad)
     core = resolve_precedence(goods, series)
-
-    def check(con: duckdb.DuckDBPyConnection) -> None:
-        report = validation.check_table(con, series.name)
-        if not report.passed:
-            raise validation.ValidationFailed(report)
-        validation.record(con, info.run_id, report, blocked=False)
-
     try:
         with writer(db) as con:
             return load_batch(
@@ -129,11 +121,10 @@ def _load(
                 rows_read=sum(b.rows_read for b in batches),
                 rows_skipped=sum(b.rows_skipped for b in batches),
                 fingerprint=fingerprint,
-                check=check,
+                check=validation.gate(series.name, info.run_id),
             )
     except validation.ValidationFailed as failed:
-        with writer(db) as con, transaction(con):
-            validation.record(con, info.run_id, failed.report, blocked=True)
+        validation.record_blocked(db, info.run_id, failed)
         raise
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from prefect import flow, task
 from pydantic import BaseModel, Field
 
-from flows import settings
+from flows import settings, validation
 from transforms.columns import MACRO_SIGNALS, SIGNALS_DAILY
 from transforms.signals.daily import SignalInputs, macro_monthly_signals, signals_daily
 from warehouse.db import publish_snapshot, writer
@@ -41,13 +41,21 @@ def compute_signals(db: Path, run_id: str) -> list[str]:
         (MACRO_SIGNALS, macro_monthly_signals(inputs.macro)),
     )
     lines = []
-    with writer(db) as con:
-        for series, frame in tables:
-            inserted, updated, unchanged = load_signals(
-                con, series=series, frame=frame, run_id=run_id
-            )
-            counts = f"{inserted} inserted, {updated} updated, {unchanged} unchanged"
-            lines.append(f"signals.{series.name}: {counts}")
+    for series, frame in tables:
+        try:
+            with writer(db) as con:
+                inserted, updated, unchanged = load_signals(
+                    con,
+                    series=series,
+                    frame=frame,
+                    run_id=run_id,
+                    check=validation.gate(series.name, run_id),
+                )
+        except validation.ValidationFailed as failed:
+            validation.record_blocked(db, run_id, failed)
+            raise
+        counts = f"{inserted} inserted, {updated} updated, {unchanged} unchanged"
+        lines.append(f"signals.{series.name}: {counts}")
     return lines
 
 

@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from expectations.runner import Report, validate
-from expectations.suites import SUITES, Context
+from expectations.suites import STORED_IN, SUITES, Context
+from warehouse.db import transaction, writer
 from warehouse.load import read_frame, read_table, record_validation
 
 
@@ -36,7 +37,27 @@ def context(con: duckdb.DuckDBPyConnection) -> Context:
 
 def check_table(con: duckdb.DuckDBPyConnection, table: str) -> Report:
     """Run the table's suite on its current state (inside the caller's transaction)."""
-    return validate(SUITES[table](read_table(con, table), context(con)))
+    frame = read_table(con, table, schema=STORED_IN[table])
+    return validate(SUITES[table](frame, context(con)))
+
+
+def gate(table: str, validation_id: str) -> Callable[[duckdb.DuckDBPyConnection], None]:
+    """A check for a load's transaction: validate ``table`` as the load leaves it, record
+    the report, and raise :class:`ValidationFailed` (rolling the load back) if it fails."""
+
+    def check(con: duckdb.DuckDBPyConnection) -> None:
+        report = check_table(con, table)
+        if not report.passed:
+            raise ValidationFailed(report)
+        record(con, validation_id, report, blocked=False)
+
+    return check
+
+
+def record_blocked(db: Path, validation_id: str, failed: ValidationFailed) -> None:
+    """Record a failed suite after its load was rolled back (a transaction of its own)."""
+    with writer(db) as con, transaction(con):
+        record(con, validation_id, failed.report, blocked=True)
 
 
 def record(

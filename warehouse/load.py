@@ -138,12 +138,21 @@ def load_batch(
 
 
 def load_signals(
-    con: duckdb.DuckDBPyConnection, *, series: Series, frame: pl.DataFrame, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    *,
+    series: Series,
+    frame: pl.DataFrame,
+    run_id: str,
+    check: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> tuple[int, int, int]:
-    """Upsert a recomputed signal table in one transaction; (inserted, updated, unchanged)."""
+    """Upsert a recomputed signal table in one transaction; (inserted, updated, unchanged).
+
+    ``check`` runs after the merge inside the transaction; raising rolls it back."""
     incoming = frame.select(series.columns).with_columns(pl.lit(run_id).alias("signal_run_id"))
     with transaction(con):
         inserted, updated = _merge(con, f"load/signals_{series.name}", incoming)
+        if check is not None:
+            check(con)
     return inserted, updated, frame.height - inserted - updated
 
 
