@@ -132,12 +132,20 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _signals(args: argparse.Namespace) -> int:
-    from flows.signals import SignalsParams, signals_flow
-
+def _existing_db(args: argparse.Namespace) -> Path | None:
+    """The warehouse the command names, or None (with a message) if there is none yet."""
     db = settings.db_path(args.db)
     if not db.is_file():
         print(f"error: no warehouse at {db}: run `alvh ingest` first", file=sys.stderr)
+        return None
+    return db
+
+
+def _signals(args: argparse.Namespace) -> int:
+    from flows.signals import SignalsParams, signals_flow
+
+    db = _existing_db(args)
+    if db is None:
         return EXIT_FAILED
     from flows.validation import ValidationFailed
 
@@ -169,9 +177,8 @@ def _validate(args: argparse.Namespace) -> int:
 
     from flows.validate import ValidateParams, validate_flow
 
-    db = settings.db_path(args.db)
-    if not db.is_file():
-        print(f"error: no warehouse at {db}: run `alvh ingest` first", file=sys.stderr)
+    db = _existing_db(args)
+    if db is None:
         return EXIT_FAILED
     try:
         reports, path = validate_flow(ValidateParams(db=db, tables=args.tables))

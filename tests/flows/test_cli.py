@@ -127,3 +127,13 @@ def test_unknown_source_and_missing_folder_are_usage_errors(
     assert "unknown source 'ftp://x'" in capsys.readouterr().err
     assert main(["ingest", "--source", f"dir:{tmp_path / 'nope'}", "--db", db]) == EXIT_USAGE
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_commands_on_a_missing_warehouse_say_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "none.duckdb")
+    for command in ("signals", "validate"):
+        assert main([command, "--db", missing]) == EXIT_FAILED
+        assert f"no warehouse at {missing}: run `alvh ingest` first" in capsys.readouterr().err
+    assert not Path(missing).exists()
