@@ -173,8 +173,11 @@ def ingest_series(
             if not fetched:
                 record_run(con, info, status="absent", locations=locations)
                 return Outcome(f"{series.name}: absent from {source.label}", changed=False)
-            release_dates = read_frame(con, "query/cpi_release_dates")
-            if series is MACRO_MONTHLY:
+            # CPI values are dated by the release calendar: a new calendar re-dates them.
+            release_dates = (
+                read_frame(con, "query/cpi_release_dates") if series is MACRO_MONTHLY else None
+            )
+            if release_dates is not None:
                 digest.update(release_dates.write_csv().encode())
             fingerprint = digest.hexdigest()
             last = read_frame(con, "query/ingest_fingerprint", {"series": series.name})
@@ -185,7 +188,7 @@ def ingest_series(
                     changed=False,
                 )
         batches = [source.parse(i, data) for i, data in fetched]
-        if series is MACRO_MONTHLY:
+        if release_dates is not None:
             batches = [
                 ParsedBatch(
                     b.series,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -74,6 +75,15 @@ def query(db: Path, sql: str, params: list[object] | None = None) -> pl.DataFram
 def sql() -> object:
     """The :func:`query` helper, for tests."""
     return query
+
+
+def copy_data(tmp_path: Path, shared_data: Path, *names: str) -> Path:
+    """A fresh input folder holding copies of some files of the real data folder."""
+    folder = tmp_path / "in"
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        shutil.copy(shared_data / name, folder / name)
+    return folder
 
 
 def table_fingerprints(db: Path) -> dict[str, tuple[int, str]]:

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from flows.ingest import IngestFailed, IngestParams, ingest_flow
-from tests.conftest import table_fingerprints
+from tests.conftest import copy_data, table_fingerprints
 
 Query = Callable[..., pl.DataFrame]
 AS_OF = date(2026, 11, 1)
@@ -81,18 +81,10 @@ def test_ingesting_twice_changes_nothing(
     assert runs["vx_futures"]["rows_unchanged"] == 52958
 
 
-def _folder(tmp_path: Path, shared_data: Path, *names: str) -> Path:
-    folder = tmp_path / "in"
-    folder.mkdir(exist_ok=True)
-    for name in names:
-        shutil.copy(shared_data / name, folder / name)
-    return folder
-
-
 def test_newer_overlapping_file_updates_only_changed_rows(
     shared_data: Path, sql: Query, tmp_path: Path
 ) -> None:
-    folder = _folder(tmp_path, shared_data, "vix_daily.csv")
+    folder = copy_data(tmp_path, shared_data, "vix_daily.csv")
     db = tmp_path / "w.duckdb"
     _ingest(folder, db)
     lines = (folder / "vix_daily.csv").read_text().splitlines()
@@ -117,7 +109,7 @@ def test_newer_overlapping_file_updates_only_changed_rows(
 def test_malformed_rows_are_quarantined_and_the_rest_loads(
     shared_data: Path, sql: Query, tmp_path: Path
 ) -> None:
-    folder = _folder(tmp_path, shared_data)
+    folder = copy_data(tmp_path, shared_data)
     text = gzip.decompress((shared_data / "spx_daily.csv.gz").read_bytes()).decode().splitlines()
     text[5] = "1928-01-09,17.50,17.50,17.50,-17.50,0"  # negative close
     text[6] = "not-a-date,17.5,17.5,17.5,17.5,0"
@@ -143,7 +135,7 @@ def test_malformed_rows_are_quarantined_and_the_rest_loads(
 def test_unreadable_file_fails_its_series_only_and_keeps_core(
     shared_data: Path, sql: Query, tmp_path: Path
 ) -> None:
-    folder = _folder(tmp_path, shared_data, "vix_daily.csv", "vvix_daily.csv")
+    folder = copy_data(tmp_path, shared_data, "vix_daily.csv", "vvix_daily.csv")
     db = tmp_path / "w.duckdb"
     _ingest(folder, db)
     before = table_fingerprints(db)
@@ -168,7 +160,7 @@ def test_unreadable_file_fails_its_series_only_and_keeps_core(
 def test_truncated_gzip_in_a_multi_file_series_writes_nothing_of_it(
     shared_data: Path, sql: Query, tmp_path: Path
 ) -> None:
-    folder = _folder(tmp_path, shared_data)
+    folder = copy_data(tmp_path, shared_data)
     vx = folder / "deep" / "er"
     vx.mkdir(parents=True)
     for name in ("VX_2020-03-18.csv", "VX_2020-04-15.csv"):
@@ -187,7 +179,7 @@ def test_truncated_gzip_in_a_multi_file_series_writes_nothing_of_it(
 def test_partial_folder_loads_what_is_there_and_reports_the_rest_absent(
     shared_data: Path, sql: Query, tmp_path: Path
 ) -> None:
-    folder = _folder(tmp_path, shared_data)
+    folder = copy_data(tmp_path, shared_data)
     nested = folder / "downloads" / "2026"
     nested.mkdir(parents=True)
     shutil.copy(shared_data / "vendor" / "cboe" / "VIX_History.csv", nested / "VIX_History.csv")

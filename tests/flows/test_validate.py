@@ -15,7 +15,7 @@ import pytest
 
 from flows.cli import EXIT_FAILED, EXIT_USAGE, main
 from flows.ingest import IngestFailed, IngestParams, ingest_flow
-from tests.conftest import REPO, table_fingerprints
+from tests.conftest import REPO, copy_data, table_fingerprints
 
 Query = Callable[..., pl.DataFrame]
 
@@ -27,10 +27,7 @@ def _ingest(folder: Path, db: Path) -> list[str]:
 def test_bad_batch_fails_its_series_only_and_core_keeps_its_last_good_state(
     shared_data: Path, sql: Query, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for name in ("vix_daily.csv", "vvix_daily.csv"):
-        shutil.copy(shared_data / name, folder / name)
+    folder = copy_data(tmp_path, shared_data, "vix_daily.csv", "vvix_daily.csv")
     db = tmp_path / "w.duckdb"
     _ingest(folder, db)
     before = table_fingerprints(db)
