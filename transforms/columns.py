@@ -294,16 +294,11 @@ MACRO_SIGNALS = Series(
         "cpi_ppi_z": pl.Float64(),
         "cpi_ppi_divergence": pl.Boolean(),
     },
-    required=(
-        "reference_month",
-        "public_date",
-        "cpi_yoy",
-        "cpi_public_date",
-        "ppi_yoy",
-        "ppi_public_date",
-        "cpi_ppi_spread",
+    required=("reference_month",),
+    description=(
+        "Monthly CPI/PPI YoY (each with its own public date), spread and z-score (public "
+        "once both prints are: public_date, null while one is missing)."
     ),
-    description="Monthly CPI/PPI YoY, spread and z-score with the date they became public.",
 )
 SIGNAL_TABLES: tuple[Series, ...] = (SIGNALS_DAILY, MACRO_SIGNALS)
 

@@ -22,7 +22,8 @@ Definitions (parameters in :class:`SignalParams`, defaults from the methodology)
   recorded vintage, each in force from its own public date (as-of join, never the
   reference month; ``cpi_month``/``ppi_month`` say which month is in force). A month's
   YoY is public when both it and the month a year before are. Spread = CPI YoY - PPI
-  YoY, z-score over ``z_months`` months (sample std), divergence = |z| > ``z_threshold``,
+  YoY, z-score over the last ``z_months`` months with a spread (sample std), divergence =
+  |z| > ``z_threshold``,
   in force once both prints of the month are public (``macro_month``).
 * Calendar: FOMC announcement day; calendar days to the next scheduled FOMC announcement
   (scheduled dates are published a year ahead, so they count as known); first trading
@@ -226,19 +227,32 @@ def macro_monthly_signals(
         )
 
     p = params
+    # Outer: a CPI print must not wait for (or depend on the existence of) the PPI print.
     both = yoy(p.cpi_series, "cpi_yoy").join(
-        yoy(p.ppi_series, "ppi_yoy"), on="reference_month", how="inner"
+        yoy(p.ppi_series, "ppi_yoy"), on="reference_month", how="full", coalesce=True
     )
-    spread = pl.col("cpi_yoy") - pl.col("ppi_yoy")
-    z = (spread - spread.rolling_mean(p.z_months, min_samples=p.z_months)) / spread.rolling_std(
-        p.z_months, min_samples=p.z_months
+    with_spread = both.sort("reference_month").with_columns(
+        (pl.col("cpi_yoy") - pl.col("ppi_yoy")).alias("cpi_ppi_spread")
+    )
+    # The z-score runs over the last ``z_months`` months that have a spread: a print that
+    # was never published (CPI Oct-2025) is skipped, not a three-year hole.
+    spread = pl.col("cpi_ppi_spread")
+    z = (
+        with_spread.filter(spread.is_not_null())
+        .with_columns(
+            (
+                (spread - spread.rolling_mean(p.z_months, min_samples=p.z_months))
+                / spread.rolling_std(p.z_months, min_samples=p.z_months)
+            ).alias("cpi_ppi_z")
+        )
+        .select("reference_month", "cpi_ppi_z")
     )
     return (
-        both.sort("reference_month")
+        with_spread.join(z, on="reference_month", how="left")
         .with_columns(
-            spread.alias("cpi_ppi_spread"),
-            z.alias("cpi_ppi_z"),
-            pl.max_horizontal("cpi_public_date", "ppi_public_date").alias("public_date"),
+            pl.when(pl.col("cpi_yoy").is_not_null() & pl.col("ppi_yoy").is_not_null())
+            .then(pl.max_horizontal("cpi_public_date", "ppi_public_date"))
+            .alias("public_date"),
         )
         .with_columns((pl.col("cpi_ppi_z").abs() > p.z_threshold).alias("cpi_ppi_divergence"))
         .select(MACRO_SIGNALS.columns)

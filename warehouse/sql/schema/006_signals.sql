@@ -63,12 +63,12 @@ CREATE TABLE IF NOT EXISTS signals.signals_daily (
 
 CREATE TABLE IF NOT EXISTS signals.macro_signals (
     reference_month DATE NOT NULL,
-    public_date DATE NOT NULL,
-    cpi_yoy DOUBLE NOT NULL,
-    cpi_public_date DATE NOT NULL,
-    ppi_yoy DOUBLE NOT NULL,
-    ppi_public_date DATE NOT NULL,
-    cpi_ppi_spread DOUBLE NOT NULL,
+    public_date DATE,
+    cpi_yoy DOUBLE,
+    cpi_public_date DATE,
+    ppi_yoy DOUBLE,
+    ppi_public_date DATE,
+    cpi_ppi_spread DOUBLE,
     cpi_ppi_z DOUBLE,
     cpi_ppi_divergence BOOLEAN,
     signal_run_id VARCHAR NOT NULL,
