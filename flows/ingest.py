@@ -232,7 +232,7 @@ def derive_vx_curve(db: Path, run_id: str, as_of: date) -> str:
     return "; ".join(out)
 
 
-def _failure(state: State) -> str:  # type: ignore[type-arg]
+def _failure(state: State[Outcome]) -> str:
     try:
         state.result()
     except Exception as exc:

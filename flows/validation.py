@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -26,9 +27,10 @@ class ValidationFailed(RuntimeError):
 
 def context(con: duckdb.DuckDBPyConnection) -> Context:
     calendar = read_frame(con, "query/validation_context")
+    end = calendar["date"].max()
     return Context(
         sessions=frozenset(calendar.filter(pl.col("nyse_open"))["date"].to_list()),
-        calendar_end=calendar["date"].max() if calendar.height else None,  # type: ignore[arg-type]
+        calendar_end=end if isinstance(end, date) else None,
         spx_dates=frozenset(read_frame(con, "query/spx_dates")["date"].to_list()),
         vix_open=read_frame(con, "query/vix_open"),
         suspect_vx=read_frame(con, "query/vx_suspect"),
