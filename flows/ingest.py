@@ -31,10 +31,7 @@ from transforms.columns import (
     BY_NAME,
     CPI_RELEASE_DATES,
     INGESTED,
-    LINE,
-    LOCATION,
     MACRO_MONTHLY,
-    RAW,
     TRADING_CALENDAR,
     VX_CONSTANT_MATURITY,
     VX_FUTURES,
@@ -43,6 +40,7 @@ from transforms.columns import (
 )
 from transforms.macro import date_releases
 from transforms.parse import ParsedBatch, ParseError
+from transforms.parse.common import generated
 from transforms.quality import concat_rejects, resolve_precedence, split_malformed
 from transforms.vx import constant_maturity, term_structure
 from warehouse.db import publish_snapshot, writer
@@ -80,14 +78,6 @@ def code_version() -> str:
     for path in sorted(Path(transforms.__file__).parent.rglob("*.py")):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
-
-
-def _with_provenance(frame: pl.DataFrame, location: str) -> pl.DataFrame:
-    return frame.with_columns(
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(LINE),
-        pl.lit("").alias(RAW),
-        pl.lit(location).alias(LOCATION),
-    )
 
 
 def _load(
@@ -143,7 +133,7 @@ def load_calendar(db: Path, run_id: str, as_of: date) -> frozenset[date]:
     end = date(max(as_of.year, 2025) + 1, 12, 31)
     location = f"exchange_calendars {exchange_calendars.__version__} XNYS/XCBF"
     info = RunInfo(run_id, TRADING_CALENDAR.name, location, datetime.now(), as_of)
-    frame = _with_provenance(trading_calendar(CALENDAR_START, end), location)
+    frame = generated(trading_calendar(CALENDAR_START, end), location=location)
     batch = ParsedBatch(TRADING_CALENDAR, location, frame, concat_rejects([]), frame.height)
     _load(db, info, series=TRADING_CALENDAR, batches=[batch], locations=[location])
     return frozenset(frame.filter(~pl.col("nyse_open"))["date"].to_list())
@@ -224,7 +214,7 @@ def derive_vx_curve(db: Path, run_id: str, as_of: date) -> str:
     ):
         info = RunInfo(run_id, series.name, location, datetime.now(), as_of)
         batch = ParsedBatch(
-            series, location, _with_provenance(frame, location), concat_rejects([]), frame.height
+            series, location, generated(frame, location=location), concat_rejects([]), frame.height
         )
         out.append(
             _summary(series, _load(db, info, series=series, batches=[batch], locations=[location]))

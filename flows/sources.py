@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from flows import settings
-from transforms.columns import BY_NAME, LINE, LOCATION, RAW, TRADING_CALENDAR
+from transforms.columns import BY_NAME, TRADING_CALENDAR
 from transforms.parse import (
     FileKind,
     ParsedBatch,
@@ -33,6 +33,7 @@ from transforms.parse import (
     identify,
     parse,
 )
+from transforms.parse.common import generated
 from transforms.synthetic import synthetic_market
 from transforms.vx import monthly_expiries
 
@@ -105,7 +106,7 @@ class DirSource(Source):
             elif kind.series is None:
                 plan.ignored.append((str(path), kind.skip or "not loaded"))
             else:
-                rank = 0 if kind.format.startswith(("normalised", "CPI release", "FOMC")) else 1
+                rank = 0 if kind.curated else 1
                 found.append((rank, str(path), Item(kind.series.name, str(path), kind)))
         for _, _, item in sorted(found, key=lambda t: (t[0], t[1])):
             plan.add(item)
@@ -147,11 +148,7 @@ class SyntheticSource(Source):
         return ParsedBatch(
             BY_NAME[item.series],
             item.location,
-            frame.with_columns(
-                pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(LINE),
-                pl.lit("").alias(RAW),
-                pl.lit(item.location).alias(LOCATION),
-            ),
+            generated(frame, location=item.location),
             empty_rejects(),
             frame.height,
         )

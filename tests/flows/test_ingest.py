@@ -198,3 +198,16 @@ def test_partial_folder_loads_what_is_there_and_reports_the_rest_absent(
     assert sql(db, "SELECT settle FROM core.vx_futures WHERE trade_date = '2006-05-17'").row(0) == (
         14.025,
     )
+
+
+def test_curated_files_come_before_publisher_copies(
+    shared_data: Path, holidays: frozenset[date]
+) -> None:
+    from flows.sources import DirSource
+
+    plan = DirSource(shared_data).plan(holidays=holidays)
+    vix = [Path(i.location).name for i in plan.items["vix_daily"]]
+    assert vix == ["vix_daily.csv", "VIX_History.csv"]
+    vx = [Path(i.location).name for i in plan.items["vx_futures"]]
+    assert vx[0] == "vx_futures_daily.csv.gz" and len(vx) == 8
+    assert all(i.kind is not None and not i.kind.curated for i in plan.items["vx_futures"][1:])

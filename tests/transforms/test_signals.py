@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -298,4 +297,3 @@ def test_breadth_divergence_definition(signals: pl.DataFrame) -> None:
         expected = 0 <= hist[i] < hist[i - w] and spx[i] / spx[i - w] - 1 > p.breadth.min_spx_gain
         assert flag[i] == expected
     assert 300 < sum(1 for f in flag if f) < 3000
-    assert replace(p, z_threshold=1.0).z_threshold == 1.0

@@ -55,13 +55,15 @@ class FileKind:
     """What a file is: its format, the table it feeds and how to parse it.
 
     ``skip`` is set for files that are recognised but deliberately not loaded
-    (derived or reference files), with the reason.
+    (derived or reference files), with the reason. ``curated`` files (the cleaned layout
+    of ../shared/data) take precedence over publishers' raw files for the same key.
     """
 
     format: str
     series: Series | None
     parse: Callable[..., ParsedBatch] | None
     skip: str | None = None
+    curated: bool = False
 
 
 def _macro_wide(header: list[str], columns: dict[str, str]) -> Callable[..., ParsedBatch]:
@@ -157,7 +159,7 @@ def identify(name: str, data: bytes, *, holidays: Collection[date]) -> FileKind 
     """Recognise a file by name pattern and content; None if it is not a known kind."""
     for pattern, label, series, parser in _NORMALISED:
         if re.fullmatch(pattern + _CSV, name, re.IGNORECASE):
-            return FileKind(label, series, parser)
+            return FileKind(label, series, parser, curated=True)
     for pattern, label, reason in _SKIPPED:
         if re.fullmatch(pattern + _CSV, name, re.IGNORECASE):
             return FileKind(label, None, None, skip=reason)

@@ -168,6 +168,15 @@ def as_rejects(frame: pl.DataFrame, reason: pl.Expr) -> pl.DataFrame:
     )
 
 
+def generated(frame: pl.DataFrame, *, location: str) -> pl.DataFrame:
+    """Provenance for a frame that was computed, not read: lines 1.., no raw text."""
+    return frame.with_columns(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(LINE),
+        pl.lit("").alias(RAW),
+        pl.lit(location).alias(LOCATION),
+    )
+
+
 def conform(frame: pl.DataFrame, series: Series) -> pl.DataFrame:
     """Columns of ``series`` in order (missing ones null) plus provenance columns."""
     exprs = [
