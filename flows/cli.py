@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flows import settings  # sets Prefect's environment before prefect is imported
+from flows import cli_backtest, settings  # settings: Prefect's environment before import
 
 if TYPE_CHECKING:
     import polars as pl
@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tables", nargs="*", metavar="TABLE", help="tables to check (default: all)")
     _add_db(p)
 
+    cli_backtest.add_parsers(sub, _add_db)
+
     p = sub.add_parser("sql", help="run read-only SQL against the warehouse")
     p.add_argument("query", help="SQL text (SELECT, DESCRIBE, SHOW, EXPLAIN)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -156,6 +158,23 @@ def _signals(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print('query it: alvh sql "SELECT * FROM signals.signals_daily ORDER BY date DESC LIMIT 5"')
     return 0
+
+
+def _research(args: argparse.Namespace) -> int:
+    from warehouse.db import WarehouseBusy
+
+    db = _existing_db(args)
+    if db is None:
+        return EXIT_FAILED
+    handler = cli_backtest.backtest if args.command == "backtest" else cli_backtest.sweep
+    try:
+        return handler(args, db, _print_table)
+    except WarehouseBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _print_summary(db: Path) -> None:
@@ -258,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _validate(args)
     if args.command == "signals":
         return _signals(args)
+    if args.command in ("backtest", "sweep"):
+        return _research(args)
     return _ingest(args)
 
 

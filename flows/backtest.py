@@ -1,0 +1,242 @@
+"""Backtest and sweep flows: warehouse -> transforms.backtest -> results.* tables.
+
+A sweep is three Prefect tasks (evaluate the grid, re-run the top configurations with
+the reference simulator, write), never one task per configuration: the vectorised
+engine runs thousands of configurations inside one task, in chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel, Field
+
+import transforms
+from flows import settings
+from transforms.backtest.metrics import METRICS, MetricParams, deflated_sharpe
+from transforms.backtest.params import (
+    BacktestParams,
+    Dimension,
+    as_record,
+    config_hash,
+    expand_grid,
+    group_key,
+    with_values,
+)
+from transforms.backtest.run import (
+    Backtest,
+    Inputs,
+    backtest,
+    run_id,
+    sweep,
+    sweep_id,
+    top_configs,
+)
+from warehouse.db import publish_snapshot, writer
+from warehouse.load import read_table
+from warehouse.results import RunRows, write_backtest, write_sweep
+
+
+def code_version() -> str:
+    """Content hash of every module under transforms/ (the code a result depends on)."""
+    h = hashlib.sha256()
+    root = Path(transforms.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+class BacktestRequest(BaseModel):
+    db: Path = Field(default_factory=settings.db_path)
+    values: dict[str, Any] = Field(default_factory=dict)  # parameter overrides, typed
+    holdout_start: date = MetricParams.holdout_start
+
+
+class SweepRequest(BaseModel):
+    db: Path = Field(default_factory=settings.db_path)
+    values: dict[str, Any] = Field(default_factory=dict)  # fixed parameter overrides
+    dimensions: list[tuple[list[str], list[list[Any]]]]
+    rank_metric: str = "sharpe"
+    top_n: int = Field(default=5, ge=0)
+    min_time_in_band: float = Field(default=0.0, ge=0.0, le=1.0)
+    chunk: int = Field(default=1000, ge=1)
+    holdout_start: date = MetricParams.holdout_start
+
+
+def read_inputs(db: Path) -> Inputs:
+    with writer(db) as con:
+        signals = read_table(con, "signals_daily", schema="signals")
+        if signals.is_empty():
+            raise RuntimeError(f"{db} has no signals: run `alvh run` (or `alvh signals`) first")
+        return Inputs(
+            signals=signals,
+            spx=read_table(con, "spx_daily"),
+            vix3m=read_table(con, "vix3m_daily"),
+            tbill=read_table(con, "tbill_3m_daily"),
+            vx=read_table(con, "vx_futures"),
+        )
+
+
+def run_rows(
+    result: Backtest, *, rid: str, code: str, started: datetime, sweep: str | None
+) -> RunRows:
+    p = result.params
+    dates = result.daily["date"]
+    return RunRows(
+        run={
+            "run_id": rid,
+            "config_hash": config_hash(p),
+            "params": json.dumps(as_record(p), sort_keys=True),
+            "code_version": code,
+            "data_snapshot": result.snapshot,
+            "start_date": dates.min(),
+            "end_date": dates.max(),
+            "status": "succeeded",
+            "sweep_id": sweep,
+            "started_at": started,
+            "finished_at": datetime.now(),
+            "error": None,
+        },
+        daily=result.daily.with_columns(pl.lit(rid).alias("run_id")),
+        trades=result.trades.with_columns(pl.lit(rid).alias("run_id")),
+        metrics=result.metrics.with_columns(pl.lit(rid).alias("run_id")).select(
+            ["run_id", *METRICS]
+        ),
+    )
+
+
+@task(name="backtest", cache_policy=NO_CACHE)
+def backtest_task(request: BacktestRequest) -> tuple[str, pl.DataFrame]:
+    started = datetime.now()
+    params = with_values(BacktestParams(), request.values)
+    mp = MetricParams(holdout_start=request.holdout_start)
+    result = backtest(read_inputs(request.db), params, metric_params=mp)
+    code = code_version()
+    rid = run_id(params, code_version=code, snapshot=result.snapshot, metric_params=mp)
+    with writer(request.db) as con:
+        write_backtest(con, run_rows(result, rid=rid, code=code, started=started, sweep=None))
+    return rid, result.metrics
+
+
+@flow(name="backtest")
+def backtest_flow(request: BacktestRequest) -> tuple[str, pl.DataFrame]:
+    rid, metrics = backtest_task(request)
+    publish_snapshot(request.db)
+    return rid, metrics
+
+
+Progress = Callable[[int], None]
+
+
+@task(name="evaluate-grid", cache_policy=NO_CACHE)
+def evaluate(
+    inputs: Inputs,
+    configs: list[BacktestParams],
+    mp: MetricParams,
+    chunk: int,
+    progress: Progress | None,
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    return sweep(inputs, configs, metric_params=mp, chunk=chunk, progress=progress)
+
+
+@task(name="rerun-top", cache_policy=NO_CACHE)
+def rerun_top(
+    *,
+    inputs: Inputs,
+    chosen: list[BacktestParams],
+    mp: MetricParams,
+    code: str,
+    started: datetime,
+    sid: str,
+) -> list[RunRows]:
+    """The top configurations through the reference simulator: daily rows and trades."""
+    out = []
+    for p in chosen:
+        one = backtest(inputs, p, metric_params=mp)
+        rid = run_id(p, code_version=code, snapshot=one.snapshot, metric_params=mp)
+        out.append(run_rows(one, rid=rid, code=code, started=started, sweep=sid))
+    return out
+
+
+@task(name="write-sweep", cache_policy=NO_CACHE)
+def store_sweep(
+    db: Path, record: dict[str, Any], results: pl.DataFrame, top: list[RunRows]
+) -> tuple[int, int, int]:
+    with writer(db) as con:
+        return write_sweep(con, sweep=record, results=results, top=top)
+
+
+@flow(name="sweep")
+def sweep_flow(request: SweepRequest, progress: Progress | None = None) -> dict[str, Any]:
+    """Run every configuration of the grid; write sweep_runs, sweep_results and the
+    daily rows of the top ``top_n`` configurations by ``rank_metric``."""
+    started, clock = datetime.now(), time.perf_counter()
+    base = with_values(BacktestParams(), request.values)
+    dims: list[Dimension] = [(names, rows) for names, rows in request.dimensions]
+    configs = expand_grid(base, dims)
+    mp = MetricParams(holdout_start=request.holdout_start)
+    inputs = read_inputs(request.db)
+    engine_clock = time.perf_counter()
+    results, snapshots = evaluate(inputs, configs, mp, request.chunk, progress)
+    engine_seconds = time.perf_counter() - engine_clock
+    code = code_version()
+    snapshot = "+".join(snapshots[k] for k in sorted(snapshots))
+    grid = {"base": as_record(base), "dimensions": request.dimensions}
+    sid = sweep_id(grid, code_version=code, snapshot=snapshot, metric_params=mp)
+    best = top_configs(
+        results,
+        metric=request.rank_metric,
+        n=request.top_n,
+        min_time_in_band=request.min_time_in_band,
+    )
+    by_hash = {config_hash(c): c for c in configs}
+    chosen = [by_hash[h] for h in best["config_hash"].to_list()]
+    top_rows = rerun_top(inputs=inputs, chosen=chosen, mp=mp, code=code, started=started, sid=sid)
+    first = best.row(0, named=True) if best.height else None
+    dsr = (
+        deflated_sharpe(
+            sharpe=float(first["sharpe"]),
+            sharpes=results["sharpe"].to_numpy(),
+            skewness=float(first["skewness"]),
+            kurtosis=float(first["kurtosis"]),
+            sessions=top_rows[0].daily.height,
+        )
+        if first is not None and request.rank_metric == "sharpe" and top_rows
+        else None
+    )
+    seconds = time.perf_counter() - clock
+    record = {
+        "sweep_id": sid,
+        "grid": json.dumps(grid, sort_keys=True, default=str),
+        "configurations": len(configs),
+        "groups": len({group_key(c) for c in configs}),
+        "code_version": code,
+        "data_snapshot": snapshot,
+        "holdout_start": request.holdout_start,
+        "rank_metric": request.rank_metric,
+        "top_n": request.top_n,
+        "best_config_hash": first["config_hash"] if first else None,
+        "best_value": float(first[request.rank_metric]) if first else None,
+        "deflated_sharpe": dsr,
+        "seconds": seconds,
+        "engine_seconds": engine_seconds,
+        "status": "succeeded",
+        "started_at": started,
+        "finished_at": datetime.now(),
+        "error": None,
+    }
+    counts = store_sweep(
+        request.db, record, results.with_columns(pl.lit(sid).alias("sweep_id")), top_rows
+    )
+    publish_snapshot(request.db)
+    return {"sweep_id": sid, "counts": counts, "best": best, "record": record}

@@ -1,0 +1,247 @@
+"""``alvh backtest`` and ``alvh sweep``: arguments, progress and the printed summaries."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HEDGE_RATIOS = "0:0.4:0.02"
+DEFAULT_BANDS = "0.45-0.65,0.35-0.55,0.55-0.75"
+SHOWN_PARAMS = ("hedge_ratio", "band_low", "band_high", "controller")
+SHOWN_METRICS = (
+    "sharpe",
+    "sharpe_out_of_sample",
+    "cagr",
+    "max_drawdown",
+    "r2_60_mean",
+    "time_in_band",
+    "hedge_cost_flat",
+)
+GRID_HELP = """\
+TOML grid file: fixed parameters under [base], one sweep dimension per key under [grid]
+(a list of values, or "start:stop:step"; r2_band takes "low-high" strings):
+
+  [base]
+  lots = 50
+  [grid]
+  hedge_ratio = "0:0.4:0.02"
+  r2_band = ["0.45-0.65", "0.35-0.55"]
+  call_delta = [0.25, 0.30, 0.40]
+"""
+
+
+def _pairs(items: list[str], flag: str) -> list[tuple[str, str]]:
+    out = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"{flag} takes NAME=VALUE, got {item!r}")
+        out.append((name.strip(), value.strip()))
+    return out
+
+
+def _values(items: list[str]) -> dict[str, Any]:
+    from transforms.backtest.params import parse_value
+
+    return {name: parse_value(name, value) for name, value in _pairs(items, "--param")}
+
+
+def add_parsers(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> None:
+    p = sub.add_parser(
+        "backtest",
+        help="run one configuration (reference simulator) and print its metrics",
+        description="Backtest one configuration of the hedged condor book on the warehouse "
+        "data and write results.backtest_runs/daily/trades/metrics.",
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a parameter (repeatable), e.g. --param hedge_ratio=0.3; "
+        "see transforms/backtest/params.py for every name and default",
+    )
+    p.add_argument("--holdout", type=date.fromisoformat, help="out-of-sample start (2018-01-01)")
+    add_db(p)
+
+    p = sub.add_parser(
+        "sweep",
+        help="run a grid of configurations (vectorised engine) and rank them",
+        description="Sweep any parameters with the vectorised engine; writes "
+        "results.sweep_runs, results.sweep_results and the top configurations' daily rows.",
+        epilog=GRID_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--hedge-ratio",
+        help=f"hedge ratios, start:stop:step or a list (default {DEFAULT_HEDGE_RATIOS})",
+    )
+    p.add_argument("--r2-band", help=f"R-squared bands low-high,... (default {DEFAULT_BANDS})")
+    p.add_argument(
+        "--dim",
+        action="append",
+        default=[],
+        metavar="NAME=VALUES",
+        help="another sweep dimension (repeatable): NAME=start:stop:step or NAME=v1,v2",
+    )
+    p.add_argument("--grid", type=Path, help="TOML grid file (see below)")
+    p.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="fixed override"
+    )
+    p.add_argument("--rank", default="sharpe", help="metric that ranks configurations (sharpe)")
+    p.add_argument("--top", type=int, default=5, help="configurations kept with daily rows (5)")
+    p.add_argument(
+        "--min-in-band",
+        type=float,
+        default=0.0,
+        help="rank only configurations inside their R-squared band at least this share of days",
+    )
+    p.add_argument("--chunk", type=int, default=1000, help="configurations per engine chunk (1000)")
+    p.add_argument("--holdout", type=date.fromisoformat, help="out-of-sample start (2018-01-01)")
+    add_db(p)
+
+
+@contextmanager
+def _bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, transient=False) as progress:
+        job = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(job, n)
+
+
+def _print_metrics(metrics: Any, print_table: Callable[..., None]) -> None:
+    import polars as pl
+
+    from transforms.backtest.metrics import METRICS
+
+    row = metrics.row(0, named=True)
+    table = pl.DataFrame(
+        {
+            "metric": list(METRICS),
+            "value": [f"{row[m]:,.4f}" if row[m] == row[m] else "n/a" for m in METRICS],
+        }
+    )
+    print_table(table)
+
+
+def backtest(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) -> int:
+    from flows.backtest import BacktestRequest, backtest_flow
+    from transforms.backtest.params import BacktestParams, with_values
+
+    try:
+        values = _values(args.param)
+        with_values(BacktestParams(), values)  # validate before starting Prefect
+        holdout = {"holdout_start": args.holdout} if args.holdout else {}
+        request = BacktestRequest(db=db, values=values, **holdout)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with _bar("backtest", 1) as advance:
+        rid, metrics = backtest_flow(request)
+        advance(1)
+    _print_metrics(metrics, print_table)
+    print(f"run {rid} written to results.backtest_runs / _daily / _trades / _metrics")
+    print(
+        f'query it: alvh sql "SELECT date, equity, hedge_ratio, r2_60, unhedged_r2_60 '
+        f"FROM results.backtest_daily WHERE run_id = '{rid}' ORDER BY date DESC LIMIT 10\""
+    )
+    return 0
+
+
+def _dimensions(
+    args: argparse.Namespace,
+) -> tuple[dict[str, Any], list[tuple[list[str], list[list[Any]]]]]:
+    from transforms.backtest.params import BAND, dimension, parse_value
+
+    base = _values(args.param)
+    specs: list[tuple[str, Any]] = []
+    if args.grid is not None:
+        try:
+            doc = tomllib.loads(args.grid.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"grid file {args.grid}: {exc}") from None
+        unknown = set(doc) - {"base", "grid"}
+        if unknown:
+            raise ValueError(
+                f"grid file {args.grid}: unknown tables {sorted(unknown)}; use [base] and [grid]"
+            )
+        for name, value in doc.get("base", {}).items():
+            base[name] = parse_value(name, value) if isinstance(value, str) else value
+        specs += list(doc.get("grid", {}).items())
+    specs += [(name, value) for name, value in _pairs(args.dim, "--dim")]
+    named = {name for name, _ in specs}
+    if args.hedge_ratio or "hedge_ratio" not in named:
+        specs.append(("hedge_ratio", args.hedge_ratio or DEFAULT_HEDGE_RATIOS))
+    if args.r2_band or BAND not in named:
+        specs.append((BAND, args.r2_band or DEFAULT_BANDS))
+    dims = []
+    for name, spec in specs:
+        names, rows = dimension(name, spec)
+        dims.append((list(names), [list(r) for r in rows]))
+    return base, dims
+
+
+def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) -> int:
+    from flows.backtest import SweepRequest, sweep_flow
+    from transforms.backtest.metrics import METRICS
+    from transforms.backtest.params import BacktestParams, expand_grid, with_values
+
+    try:
+        base, dims = _dimensions(args)
+        configs = len(expand_grid(with_values(BacktestParams(), base), dims))
+        if args.rank not in METRICS:
+            raise ValueError(f"unknown metric {args.rank!r}; choose from {', '.join(METRICS)}")
+        request = SweepRequest(
+            db=db,
+            values=base,
+            dimensions=dims,
+            rank_metric=args.rank,
+            top_n=args.top,
+            min_time_in_band=args.min_in_band,
+            chunk=args.chunk,
+            **({"holdout_start": args.holdout} if args.holdout else {}),
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sizes = " x ".join(f"{'/'.join(n)} {len(r)}" for n, r in dims)
+    print(f"sweep: {configs} configurations ({sizes})", flush=True)
+    with _bar("sweep", configs) as advance:
+        out = sweep_flow(request, progress=advance)
+    inserted, changed, unchanged = out["counts"]
+    record = out["record"]
+    engine = record["engine_seconds"]
+    print(
+        f"sweep {out['sweep_id']}: {configs} configurations, engine {engine:.1f} s "
+        f"({configs / engine:,.0f}/s), {record['seconds']:.1f} s in all; sweep_results: "
+        f"{inserted} new, {changed} changed, {unchanged} identical to the stored run"
+    )
+    best = out["best"]
+    if best.height:
+        print(f"best {best.height} by {args.rank} (time in band >= {args.min_in_band:g}):")
+        import polars as pl
+
+        shown = best.select(
+            "config_hash", *SHOWN_PARAMS, *dict.fromkeys((args.rank, *SHOWN_METRICS))
+        ).with_columns(pl.selectors.float().round(4))
+        print_table(shown)
+        dsr = record["deflated_sharpe"]
+        if dsr is not None:
+            print(f"deflated Sharpe ratio of the best ({configs} trials): {dsr:.3f}")
+    else:
+        print(f"no configuration spent {args.min_in_band:.0%} of its days inside its band")
+    sid = out["sweep_id"]
+    print(
+        'query them: alvh sql "SELECT config_hash, hedge_ratio, band_low, band_high, sharpe, '
+        f"time_in_band FROM results.sweep_results WHERE sweep_id = '{sid}' AND time_in_band >= 0.8 "
+        'ORDER BY sharpe DESC LIMIT 10"'
+    )
+    return 0

@@ -1,0 +1,100 @@
+"""The whole book's rules, shared by both engines (reference and vectorised).
+
+Each session ``i`` the book first earns the P&L of what it held since the previous
+close, then trades at today's close (settlements for futures, model marks for options):
+
+1. **P&L** (dollars): equity sleeve ``equity_weight x E[i-1] x (SPX[i]/SPX[i-1] - 1 +
+   div_yield x calendar days / 365)``; futures ``contracts x settle change x 1,000``;
+   calls ``contracts x value change x 100`` (a series expiring today is valued at the
+   expiring future's final settlement); the condor sleeve's own path
+   (:mod:`transforms.backtest.condor`).
+2. **Schedule**: the re-hedge runs on each week's first session; when that is an FOMC
+   announcement day and ``fomc_rule`` is on, it moves to the next session, and nothing
+   rolls or opens on the FOMC day itself.
+3. **Re-hedge** (weekly): the R-squared controller, if on, compares the R^2 of the book's
+   last ``r2_window`` daily returns (through yesterday) on SPX's with the band: above
+   ``band_high`` raises h by ``h_step``, below ``band_low`` lowers it, within
+   [``h_min``, ``h_max``]. Then hedge vega (dollars per VIX point) = h x |condor vega| x
+   (1 + ``breadth_scale`` on a breadth divergence); ``futures_share`` of it goes to the
+   ladder, the rest to calls, x (1 + ``rsi_extra_calls`` when VIX RSI < ``rsi_threshold``)
+   x (1 + ``cpi_call_scale`` when |CPI-PPI z| > ``cpi_z_threshold``). The contango guard
+   (when ``contango_guard_pct`` > 0 and M1->M2 contango exceeds it) moves the ladder one
+   month out until the next re-hedge. The condor's vega is per SPX vol point and is
+   hedged one for one with VIX points (the methodology's h x |condor vega|).
+4. **Futures ladder**: slot j (months 2, 3, 4, shifted by the guard) holds the month's
+   contract from :func:`~transforms.backtest.market.ladder_months`; when the month's
+   contract changes (the roll point, ``roll_days`` sessions before the front expiry, or a
+   guard shift) the slot rolls contract for contract. On a re-hedge the slot is resized
+   to ``w_j x futures vega / (term beta x 1,000)``. Fractional contracts: the book is a
+   research scale model, not an order ticket.
+5. **Calls**: one series at a time, on the nearest monthly VX expiry after the day,
+   held to expiry and settled at the final settlement. A series opens on the first
+   unblocked session with none held (e.g. right after the last one settled); it is resized
+   on re-hedges: ``call vega / (max(delta, call_delta_floor) x term beta x 100)``
+   contracts (delta of the spread when ``call_spread_width`` > 0). Strike by
+   ``call_delta`` or ``call_otm_points`` (:func:`transforms.options.vix.call_strike`).
+6. **Liquidity reserve**: whenever the hedge is sized, futures margin + call premium
+   may not exceed ``(1 - reserve) x equity - condor margin``; a hedge that would is
+   scaled down to fit and the cut is counted (and logged by the reference engine).
+7. **Costs**: futures ``vx_commission + vx_half_spread x 1,000`` per contract traded,
+   calls ``call_commission + call_half_spread x 100`` per contract per leg traded,
+   charged to the sleeve that trades. Option expiries cost nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from transforms.backtest.condor import CondorPath
+from transforms.backtest.market import Market, ladder_months
+
+F64 = NDArray[np.float64]
+VX_MULTIPLIER = 1_000.0
+OPTION_MULTIPLIER = 100.0
+LADDER_MONTHS = (1, 2, 3)  # 0-based month index of ladder slots: months 2, 3, 4
+
+
+@dataclass(frozen=True)
+class Group:
+    """What configurations of one sweep group share: the market, the condor path and
+    the ladder's month map (``roll_days``)."""
+
+    market: Market
+    condor: CondorPath
+    ladder: NDArray[np.int64]
+    spx_return: F64  # simple close-to-close, 0 on the first session
+    dividend: F64  # div_yield x calendar days / 365 per session
+
+    @classmethod
+    def build(
+        cls, market: Market, condor: CondorPath, *, roll_days: int, div_yield: float
+    ) -> Group:
+        ret = np.concatenate([[0.0], market.spx[1:] / market.spx[:-1] - 1.0])
+        return cls(
+            market=market,
+            condor=condor,
+            ladder=ladder_months(market, roll_days=roll_days),
+            spx_return=ret,
+            dividend=div_yield * market.calendar_days() / 365.0,
+        )
+
+
+def r_squared(y: F64, x: F64) -> F64:
+    """R^2 of y on x along the last axis (NaN when either is flat)."""
+    ym = y - y.mean(axis=-1, keepdims=True)
+    xm = x - x.mean(axis=-1, keepdims=True)
+    cov = (ym * xm).sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(cov * cov / ((ym * ym).sum(axis=-1) * (xm * xm).sum(axis=-1)))
+
+
+def term_beta(market: Market, i: int, contract: NDArray[np.int64]) -> F64:
+    """Term beta (VX points per VIX point) of each contract on session ``i``."""
+    c = np.maximum(contract, 0)
+    month = market.month_of[i, c]
+    return np.where(
+        (contract >= 0) & (month >= 0), market.term_beta[i, np.maximum(month, 0)], np.nan
+    )

@@ -1,0 +1,279 @@
+"""The core sleeve: short SPX iron condors, simulated day by day (one path per
+condor configuration; every second-engine configuration shares it).
+
+Rules (methodology section 2; parameters in :class:`~transforms.backtest.params.BacktestParams`):
+
+* Expiries: SPX standard monthly options, the third Friday (the session before it when
+  that Friday is a holiday), AM-settled: settlement = that session's SPX open (the
+  published SOQ is not in the data; the open is its closest proxy).
+* Entry at the close of each week's first session (the next session when it is an FOMC
+  day and ``fomc_rule`` is on), while fewer than ``max_open`` condors are open, into the
+  expiry whose calendar DTE is nearest ``target_dte`` among those beyond ``exit_dte``.
+  Short put and call at ``short_delta`` (Black-Scholes spot delta under the smile), long
+  wings ``wing_width`` points further out, or at ``wing_delta`` when that is positive; all
+  on the ``strike_grid``. Credit received = mid - 4 legs x ``spx_half_spread``.
+* Each close, first trigger wins: profit take (mid <= (1 - profit_take) x credit); stop
+  (loss >= ``stop_multiple`` x credit, i.e. mid >= (1 + stop_multiple) x credit); time exit
+  (calendar DTE <= ``exit_dte``). Closing pays mid + 4 half-spreads. Otherwise the condor
+  cash-settles at expiry at its intrinsic value (no spread).
+* Costs: ``spx_commission`` per contract per leg on every open and close.
+* Marks: Black-Scholes with the T-bill rate, ``div_yield`` and the VIX-driven smile
+  (:func:`transforms.options.smile.spx_smile_vol`), at each close.
+* Margin: max wing width x 100 x lots - credit x 100 x lots (risk of the wider side).
+
+Sign conventions: P&L and greeks are the position's (short the condor), in dollars:
+delta per SPX point, gamma per point squared, vega per vol point, theta per day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from numpy.typing import NDArray
+
+from transforms.backtest.market import Market
+from transforms.backtest.params import BacktestParams
+from transforms.options.black import black_scholes, strike_for_delta
+from transforms.options.smile import spx_smile_vol
+from transforms.vx import third_friday
+
+F64 = NDArray[np.float64]
+MULTIPLIER = 100.0
+LEGS = ("short_put", "long_put", "short_call", "long_call")
+_SIGN = np.array([-1.0, 1.0, -1.0, 1.0])  # position per leg, per condor
+_IS_CALL = np.array([False, False, True, True])
+
+
+@dataclass(frozen=True)
+class Trade:
+    """One condor event: open, close (with its reason) or settle, per condor unit."""
+
+    day: int
+    action: str
+    reason: str
+    expiry: date
+    strikes: tuple[float, float, float, float]  # short put, long put, short call, long call
+    price: float  # condor value per unit paid/received (index points)
+    lots: int
+    cost: float  # commissions + slippage, dollars
+
+
+@dataclass
+class _Open:
+    expiry_pos: int
+    expiry: date
+    strikes: F64
+    credit: float
+    mark: float
+
+
+@dataclass(frozen=True)
+class CondorPath:
+    """Daily arrays for the sleeve (length = sessions) and its trades."""
+
+    pnl: F64  # dollars, costs included
+    costs: F64
+    delta: F64
+    gamma: F64
+    vega: F64
+    theta: F64
+    margin: F64
+    open_count: NDArray[np.int64]
+    trades: list[Trade] = field(default_factory=list)
+    break_even: tuple[float, float] = (float("nan"), float("nan"))  # of the last open condor
+
+
+def spx_expiries(market: Market, *, months_after: int = 4) -> list[tuple[date, int]]:
+    """(expiry, session index or -1 when after the run) for every monthly expiry."""
+    first, last = market.dates[0].item(), market.dates[-1].item()
+    sessions = {d.item(): i for i, d in enumerate(market.dates)}
+    out = []
+    y, m = first.year, first.month
+    for _ in range((last.year - first.year) * 12 + last.month - first.month + 1 + months_after):
+        day = third_friday(y, m)
+        if day <= last:
+            while day not in sessions and day >= first:
+                day = date.fromordinal(day.toordinal() - 1)
+        if day >= first:
+            out.append((day, sessions.get(day, -1)))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+class _Pricer:
+    def __init__(self, market: Market, p: BacktestParams) -> None:
+        self.m, self.p, self.smile = market, p, p.smile
+
+    def legs(self, i: int, strikes: F64, days: float) -> tuple[F64, ...]:
+        """(price, delta, gamma, vega, theta) per leg at session ``i``'s close."""
+        m, p = self.m, self.p
+        s, r, t = float(m.spx[i]), float(m.rate[i]), days / 365.0
+        fwd = s * np.exp((r - p.div_yield) * t)
+        vix3m = float(m.vix3m[i])
+        vols = [
+            spx_smile_vol(
+                strike=float(k),
+                forward=fwd,
+                days=days,
+                vix=float(m.vix[i]),
+                vix3m=vix3m if np.isfinite(vix3m) else None,
+                params=self.smile,
+            )
+            for k in strikes
+        ]
+        g = black_scholes(
+            spot=s, strike=strikes, t=t, rate=r, div_yield=p.div_yield, vol=vols, is_call=_IS_CALL
+        )
+        return g.price, g.delta, g.gamma, g.vega, g.theta
+
+    def strike(self, i: int, days: float, target: float) -> float:
+        m, p = self.m, self.p
+        s, r, t = float(m.spx[i]), float(m.rate[i]), days / 365.0
+        growth = float(np.exp((r - p.div_yield) * t))
+        vix3m = float(m.vix3m[i])
+
+        def vol_at(k: float) -> float:
+            return spx_smile_vol(
+                strike=k,
+                forward=s * growth,
+                days=days,
+                vix=float(m.vix[i]),
+                vix3m=vix3m if np.isfinite(vix3m) else None,
+                params=self.smile,
+            )
+
+        return strike_for_delta(
+            target=target,
+            forward=s * growth,
+            t=t,
+            rate=r,
+            vol_at=vol_at,
+            growth=growth,
+            grid=p.strike_grid,
+        )
+
+
+def _days_between(market: Market, i: int, expiry: date) -> float:
+    return float((expiry - market.dates[i].item()).days)
+
+
+def simulate_condor(market: Market, p: BacktestParams) -> CondorPath:  # noqa: PLR0915 (one day loop, in order)
+    """Run the condor sleeve over the market (independent of the second engine)."""
+    n = market.days
+    out = {k: np.zeros(n) for k in ("pnl", "costs", "delta", "gamma", "vega", "theta", "margin")}
+    count = np.zeros(n, dtype=np.int64)
+    trades: list[Trade] = []
+    expiries = spx_expiries(market)
+    pricer = _Pricer(market, p)
+    units = MULTIPLIER * p.lots
+    leg_cost = 4 * (p.spx_commission + p.spx_half_spread * MULTIPLIER) * p.lots
+    book: list[_Open] = []
+    pending = False
+    for i in range(n):
+        today = market.dates[i].item()
+        keep: list[_Open] = []
+        for pos in book:
+            days = _days_between(market, i, pos.expiry)
+            if pos.expiry_pos == i:
+                s = float(market.spx_open[i])
+                k = pos.strikes
+                value = max(k[0] - s, 0) - max(k[1] - s, 0) + max(s - k[2], 0) - max(s - k[3], 0)
+                out["pnl"][i] -= (value - pos.mark) * units
+                trades.append(_trade(i, "settle", "expiry", pos, value, p.lots, 0.0))
+                continue
+            price, delta, gamma, vega, theta = pricer.legs(i, pos.strikes, days)
+            mark = float(-(_SIGN @ price))  # what the short condor is worth to close
+            out["pnl"][i] -= (mark - pos.mark) * units
+            pos.mark = mark
+            reason = ""
+            if mark <= (1 - p.profit_take) * pos.credit:
+                reason = "profit_take"
+            elif mark - pos.credit >= p.stop_multiple * pos.credit:
+                reason = "stop"
+            elif days <= p.exit_dte:
+                reason = "time_exit"
+            if reason:
+                out["pnl"][i] -= leg_cost
+                out["costs"][i] += leg_cost
+                trades.append(_trade(i, "close", reason, pos, mark, p.lots, leg_cost))
+                continue
+            keep.append(pos)
+            for name, g in (("delta", delta), ("gamma", gamma), ("vega", vega), ("theta", theta)):
+                out[name][i] += float(_SIGN @ g) * units
+            out["margin"][i] += _margin(pos, units)
+        book = keep
+        blocked = p.fomc_rule and bool(market.fomc[i])
+        due = bool(market.week_start[i]) or pending
+        pending = due and blocked
+        if due and not blocked and len(book) < p.max_open and p.lots > 0:
+            new = _enter(market=market, i=i, p=p, pricer=pricer, expiries=expiries, today=today)
+            if new is not None:
+                pos = new
+                book.append(pos)
+                out["pnl"][i] -= leg_cost
+                out["costs"][i] += leg_cost
+                trades.append(_trade(i, "open", "schedule", pos, pos.credit, p.lots, leg_cost))
+                price, delta, gamma, vega, theta = pricer.legs(
+                    i, pos.strikes, _days_between(market, i, pos.expiry)
+                )
+                for name, g in (
+                    ("delta", delta),
+                    ("gamma", gamma),
+                    ("vega", vega),
+                    ("theta", theta),
+                ):
+                    out[name][i] += float(_SIGN @ g) * units
+                out["margin"][i] += _margin(pos, units)
+        count[i] = len(book)
+    last = book[-1] if book else None
+    be = (
+        (float(last.strikes[0] - last.credit), float(last.strikes[2] + last.credit))
+        if last is not None
+        else (float("nan"), float("nan"))
+    )
+    return CondorPath(**out, open_count=count, trades=trades, break_even=be)
+
+
+def _margin(pos: _Open, units: float) -> float:
+    k = pos.strikes
+    return float(max(k[0] - k[1], k[3] - k[2]) * units - pos.credit * units)
+
+
+def _trade(  # noqa: PLR0917 (a row constructor, columns in order)
+    i: int, action: str, reason: str, pos: _Open, price: float, lots: int, cost: float
+) -> Trade:
+    k = pos.strikes
+    strikes = (float(k[0]), float(k[1]), float(k[2]), float(k[3]))
+    return Trade(i, action, reason, pos.expiry, strikes, float(price), lots, float(cost))
+
+
+def _enter(
+    *,
+    market: Market,
+    i: int,
+    p: BacktestParams,
+    pricer: _Pricer,
+    expiries: list[tuple[date, int]],
+    today: date,
+) -> _Open | None:
+    choices = [(e, pos) for e, pos in expiries if (e - today).days > p.exit_dte]
+    if not choices or not np.isfinite(market.vix[i]):
+        return None
+    expiry, epos = min(choices, key=lambda c: (abs((c[0] - today).days - p.target_dte), c[0]))
+    days = float((expiry - today).days)
+    sp = pricer.strike(i, days, -p.short_delta)
+    sc = pricer.strike(i, days, p.short_delta)
+    if p.wing_delta > 0:
+        lp = min(pricer.strike(i, days, -p.wing_delta), sp - p.strike_grid)
+        lc = max(pricer.strike(i, days, p.wing_delta), sc + p.strike_grid)
+    else:
+        lp, lc = sp - p.wing_width, sc + p.wing_width
+    strikes = np.array([sp, lp, sc, lc])
+    price = pricer.legs(i, strikes, days)[0]
+    mid = float(-(_SIGN @ price))
+    credit = mid - 4 * p.spx_half_spread
+    if credit <= 0:
+        return None
+    return _Open(expiry_pos=epos, expiry=expiry, strikes=strikes, credit=credit, mark=mid)

@@ -1,0 +1,294 @@
+"""Run metrics (methodology section 4), vectorised across configurations.
+
+Inputs are daily series per configuration (configurations x sessions). Definitions:
+
+* returns ``r[t] = E[t] / E[t-1] - 1``; excess returns subtract the T-bill accrual
+  ``rate x calendar days / 365``. Annualisation: 252 sessions.
+* CAGR from first to last equity over calendar years; volatility = std(r) x sqrt(252);
+  Sharpe = mean(excess) / std(excess) x sqrt(252); Sortino = mean(excess) / sqrt(mean(
+  min(excess, 0)^2)) x sqrt(252); max drawdown of the equity curve (a negative number);
+  Calmar = CAGR / |max drawdown|.
+* R^2 and beta against SPX simple returns over the whole run (OLS), and rolling
+  ``window``-session R^2 and beta (:func:`transforms.signals.regression.rolling_ols`):
+  mean rolling R^2, and ``time_in_band`` = share of sessions with a rolling R^2 whose R^2
+  lies in the configuration's [band_low, band_high]. CAPM alpha: the annualised intercept
+  (x 252) of excess returns on SPX excess returns.
+* Hedge cost in flat markets: on sessions where SPX moved less than ``flat_move`` over the
+  trailing ``flat_window`` sessions, the second engine's mean daily P&L as a fraction of
+  equity, x 252 (negative = an annual drag).
+* Drawdown offset ratio: over every SPX peak-to-trough window with a depth between
+  ``offset_min`` and ``offset_max`` (from a closing high to the lowest close before SPX
+  regains that high) in which the condor lost money, the second engine's P&L summed over
+  those windows / the condor's loss summed over them (1 = a full offset); NaN without
+  such a window. ``drawdown_windows`` counts them. (In slow 3-5 % declines theta often
+  outweighs the move and the condor gains; those windows have no loss to offset.)
+* ``ruined``: 1 when equity touched zero (fixed condor lots can outgrow a shrinking
+  account); CAGR is then NaN.
+* Return on margin: the condor sleeve's P&L per year / its mean margin while open (the
+  methodology's "IRR on margin" for a book that posts margin continuously).
+* Turnover: contracts traded per year (condor legs, futures and VIX options); costs paid.
+* Out of sample: Sharpe and time in band before and from ``holdout_start``.
+* Skewness and kurtosis (non-excess) of daily excess returns, for the deflated Sharpe.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.stats import norm
+
+from transforms.signals.regression import rolling_ols
+
+F64 = NDArray[np.float64]
+YEAR = 252.0
+EULER_GAMMA = 0.5772156649015329
+
+
+@dataclass(frozen=True)
+class MetricParams:
+    window: int = 60
+    flat_window: int = 21
+    flat_move: float = 0.02
+    offset_min: float = 0.03
+    offset_max: float = 0.05
+    holdout_start: date = date(2018, 1, 1)
+
+
+DEFAULT_METRICS = MetricParams()
+
+METRICS: tuple[str, ...] = (
+    "cagr",
+    "volatility",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "calmar",
+    "ruined",
+    "r2_full",
+    "beta_full",
+    "capm_alpha",
+    "r2_60_mean",
+    "beta_60_mean",
+    "time_in_band",
+    "unhedged_r2_full",
+    "unhedged_r2_60_mean",
+    "unhedged_time_in_band",
+    "hedge_cost_flat",
+    "drawdown_offset",
+    "drawdown_windows",
+    "break_even_low",
+    "break_even_high",
+    "return_on_margin",
+    "turnover",
+    "costs_paid",
+    "pnl_equity",
+    "pnl_condor",
+    "pnl_futures",
+    "pnl_calls",
+    "final_equity",
+    "hedge_ratio_mean",
+    "liquidity_cuts",
+    "sharpe_in_sample",
+    "sharpe_out_of_sample",
+    "time_in_band_in_sample",
+    "time_in_band_out_of_sample",
+    "skewness",
+    "kurtosis",
+)
+"""Every metric a run reports, in the column order of the result tables."""
+
+
+@dataclass(frozen=True)
+class Market1D:
+    """What metrics need from the market and the shared condor sleeve (length sessions)."""
+
+    dates: NDArray[np.datetime64]
+    spx: F64
+    rate: F64
+    calendar_days: F64
+    condor_pnl: F64
+    condor_margin: F64
+    condor_costs: float
+    condor_contracts: float
+    break_even: tuple[float, float]
+
+
+def _returns(equity: F64, initial: F64) -> F64:
+    prev = np.concatenate([initial[:, None], equity[:, :-1]], axis=1)
+    return np.asarray(equity / prev - 1.0)
+
+
+def _sharpe(excess: F64) -> F64:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(excess.mean(axis=1) / excess.std(axis=1, ddof=1) * math.sqrt(YEAR))
+
+
+def _ols(y: F64, x: F64) -> tuple[F64, F64, F64]:
+    """(alpha, beta, R^2) of each row of y on x."""
+    xm = x - x.mean()
+    ym = y - y.mean(axis=1, keepdims=True)
+    sxx = float((xm * xm).sum())
+    sxy = (ym * xm).sum(axis=1)
+    beta = sxy / sxx
+    alpha = y.mean(axis=1) - beta * x.mean()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r2 = sxy * sxy / (sxx * (ym * ym).sum(axis=1))
+    return alpha, beta, r2
+
+
+def _in_band(r2: F64, low: F64, high: F64, mask: NDArray[np.bool_]) -> F64:
+    """Share of sessions under ``mask`` with a rolling R^2, inside [low, high]."""
+    have = ~np.isnan(r2) & mask[:, None]
+    inside = have & (r2 >= low[None, :]) & (r2 <= high[None, :])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(inside.sum(axis=0) / have.sum(axis=0))
+
+
+def drawdown_windows(spx: F64, *, low: float, high: float) -> list[tuple[int, int]]:
+    """(peak, trough) sessions of every SPX decline whose depth (closing high to lowest
+    close before SPX regains the high; an unfinished one at the end counts) lies in
+    [low, high]."""
+    out = []
+
+    def record(peak: int, trough: int) -> None:
+        if trough > peak and low <= 1.0 - spx[trough] / spx[peak] <= high:
+            out.append((peak, trough))
+
+    peak = trough = 0
+    for i in range(1, len(spx)):
+        if spx[i] >= spx[peak]:
+            record(peak, trough)
+            peak = trough = i
+        elif spx[i] < spx[trough]:
+            trough = i
+    record(peak, trough)
+    return out
+
+
+def compute(  # noqa: PLR0915 (one statement per metric)
+    *,
+    equity: F64,
+    pnl_equity: F64,
+    pnl_futures: F64,
+    pnl_calls: F64,
+    hedge_ratio: F64,
+    initial: F64,
+    band_low: F64,
+    band_high: F64,
+    costs: F64,
+    contracts: F64,
+    cuts: NDArray[np.int64],
+    market: Market1D,
+    unhedged_equity: F64,
+    params: MetricParams = DEFAULT_METRICS,
+) -> dict[str, F64]:
+    """Every metric in :data:`METRICS` per configuration (row of the inputs)."""
+    n, days = equity.shape
+    r = _returns(equity, initial)
+    spx_r = np.concatenate([[0.0], market.spx[1:] / market.spx[:-1] - 1.0])
+    rf = market.rate * market.calendar_days / 365.0
+    ex = r - rf[None, :]
+    spx_ex = spx_r - rf
+    # the first session has no return: statistics run over sessions 1..
+    r1, ex1, x1, xe1 = r[:, 1:], ex[:, 1:], spx_r[1:], spx_ex[1:]
+    years = float((market.dates[-1] - market.dates[0]).astype(np.int64)) / 365.25
+    out: dict[str, F64] = {}
+    with np.errstate(invalid="ignore"):
+        growth = np.asarray(equity[:, -1] / initial, dtype=np.float64)
+        out["cagr"] = np.asarray(np.power(growth, 1.0 / years) - 1.0)  # NaN after ruin
+    out["ruined"] = np.asarray((equity <= 0).any(axis=1), dtype=np.float64)
+    out["volatility"] = r1.std(axis=1, ddof=1) * math.sqrt(YEAR)
+    out["sharpe"] = _sharpe(ex1)
+    downside = np.sqrt((np.minimum(ex1, 0.0) ** 2).mean(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["sortino"] = ex1.mean(axis=1) / downside * math.sqrt(YEAR)
+    peak = np.maximum.accumulate(np.concatenate([initial[:, None], equity], axis=1), axis=1)[:, 1:]
+    out["max_drawdown"] = (equity / peak - 1.0).min(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["calmar"] = out["cagr"] / np.abs(out["max_drawdown"])
+    _, out["beta_full"], out["r2_full"] = _ols(r1, x1)
+    alpha, _, _ = _ols(ex1, xe1)
+    out["capm_alpha"] = alpha * YEAR
+    roll = rolling_ols(r1.T, x1, window=params.window)
+    with np.errstate(invalid="ignore"):
+        out["r2_60_mean"] = np.nanmean(roll.r2, axis=0)
+        out["beta_60_mean"] = np.nanmean(roll.beta, axis=0)
+    everywhere = np.ones(days - 1, dtype=bool)
+    out["time_in_band"] = _in_band(roll.r2, band_low, band_high, everywhere)
+    oos = market.dates[1:] >= np.datetime64(params.holdout_start)
+    out["time_in_band_in_sample"] = _in_band(roll.r2, band_low, band_high, ~oos)
+    out["time_in_band_out_of_sample"] = _in_band(roll.r2, band_low, band_high, oos)
+    out["sharpe_in_sample"] = _sharpe(ex1[:, ~oos]) if (~oos).sum() > 2 else np.full(n, np.nan)
+    out["sharpe_out_of_sample"] = _sharpe(ex1[:, oos]) if oos.sum() > 2 else np.full(n, np.nan)
+    # The same book without the second engine (hedge ratio 0), one path for the group.
+    base = _returns(unhedged_equity[None, :], initial[:1])[:, 1:]
+    _, _, base_r2 = _ols(base, x1)
+    base_roll = rolling_ols(base.T, x1, window=params.window).r2
+    out["unhedged_r2_full"] = np.full(n, float(base_r2[0]))
+    out["unhedged_r2_60_mean"] = np.full(n, float(np.nanmean(base_roll)))
+    out["unhedged_time_in_band"] = _in_band(
+        np.broadcast_to(base_roll, (days - 1, n)), band_low, band_high, everywhere
+    )
+    hedge = pnl_futures + pnl_calls
+    prev_equity = np.concatenate([initial[:, None], equity[:, :-1]], axis=1)
+    move = np.full(days, np.inf)
+    move[params.flat_window :] = np.abs(
+        market.spx[params.flat_window :] / market.spx[: -params.flat_window] - 1.0
+    )
+    flat = move < params.flat_move
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["hedge_cost_flat"] = (hedge[:, flat] / prev_equity[:, flat]).mean(axis=1) * YEAR
+    in_window = np.zeros(days, dtype=bool)
+    losing = 0
+    for a, b in drawdown_windows(market.spx, low=params.offset_min, high=params.offset_max):
+        if market.condor_pnl[a + 1 : b + 1].sum() < 0:
+            in_window[a + 1 : b + 1] = True
+            losing += 1
+    condor_loss = -float(market.condor_pnl[in_window].sum())
+    out["drawdown_offset"] = (
+        hedge[:, in_window].sum(axis=1) / condor_loss if losing else np.full(n, np.nan)
+    )
+    out["drawdown_windows"] = np.full(n, float(losing))
+    out["break_even_low"] = np.full(n, market.break_even[0])
+    out["break_even_high"] = np.full(n, market.break_even[1])
+    open_days = market.condor_margin > 0
+    mean_margin = float(market.condor_margin[open_days].mean()) if open_days.any() else math.nan
+    out["return_on_margin"] = np.full(n, float(market.condor_pnl.sum()) / years / mean_margin)
+    out["turnover"] = (contracts + market.condor_contracts) / years
+    out["costs_paid"] = costs + market.condor_costs
+    out["pnl_equity"] = pnl_equity.sum(axis=1)
+    out["pnl_condor"] = np.full(n, float(market.condor_pnl.sum()))
+    out["pnl_futures"] = pnl_futures.sum(axis=1)
+    out["pnl_calls"] = pnl_calls.sum(axis=1)
+    out["final_equity"] = equity[:, -1]
+    out["hedge_ratio_mean"] = hedge_ratio.mean(axis=1)
+    out["liquidity_cuts"] = cuts.astype(np.float64)
+    sd = ex1.std(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (ex1 - ex1.mean(axis=1, keepdims=True)) / sd
+    out["skewness"] = (z**3).mean(axis=1)
+    out["kurtosis"] = (z**4).mean(axis=1)
+    return out
+
+
+def deflated_sharpe(
+    *, sharpe: float, sharpes: F64, skewness: float, kurtosis: float, sessions: int
+) -> float:
+    """Deflated Sharpe ratio (Bailey and Lopez de Prado 2014) of the best of ``sharpes``
+    (annualised, all trials of the sweep): the probability that its true Sharpe exceeds
+    the maximum expected from that many trials by chance."""
+    trials = int(np.isfinite(sharpes).sum())
+    if trials < 2 or sessions < 3:
+        return math.nan
+    per = sharpe / math.sqrt(YEAR)
+    var = float(np.nanvar(sharpes / math.sqrt(YEAR), ddof=1))
+    expected_max = math.sqrt(var) * (
+        (1 - EULER_GAMMA) * norm.ppf(1 - 1 / trials)
+        + EULER_GAMMA * norm.ppf(1 - 1 / (trials * math.e))
+    )
+    denom = math.sqrt(max(1 - skewness * per + (kurtosis - 1) / 4 * per * per, 1e-12))
+    return float(norm.cdf((per - expected_max) * math.sqrt(sessions - 1) / denom))

@@ -1,0 +1,296 @@
+"""Backtest parameters: one flat, frozen record, every field a default and a sweep dimension.
+
+Defaults are the methodology's (``../shared/docs/methodology.md`` sections 1-3) except
+where a field's comment says otherwise. Units: money in dollars, SPX and VX prices in
+index points, deltas unsigned, vega in dollars per vol (SPX) or VIX point.
+
+Fields fall in two kinds (:data:`PATH_FIELDS`): those that change the condor path or the
+calendar of the run (the vectorised engine groups configurations by them and simulates
+the condor once per group), and the rest, which vary freely across configurations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date
+
+from transforms.options.smile import SmileParams
+
+
+@dataclass(frozen=True)
+class BacktestParams:
+    # --- the run
+    start_date: date = date(2004, 3, 26)  # first VX settlement in the data
+    end_date: date | None = None  # None: the last day with SPX, VIX and VX data
+    initial_equity: float = 1_000_000.0
+    # --- equity sleeve: SPX close-to-close + dividend accrual on weight x equity
+    equity_weight: float = 1.0
+    div_yield: float = 0.018  # SPX dividend yield, also the Black-Scholes q
+    # --- core: SPX iron condor
+    lots: int = 50
+    target_dte: int = 45
+    max_open: int = 1
+    short_delta: float = 0.15
+    wing_width: float = 50.0
+    wing_delta: float = 0.0  # > 0: long wings at this |delta| instead of a fixed width
+    profit_take: float = 0.5  # close when this fraction of the credit is earned
+    stop_multiple: float = 2.0  # close when the loss reaches this multiple of the credit
+    exit_dte: int = 21
+    spx_commission: float = 1.50  # dollars per option contract, commission + fees
+    spx_half_spread: float = 0.10  # index points per leg per contract, each open/close
+    strike_grid: float = 5.0
+    smile_atm_ratio: float = SmileParams.atm_ratio  # deviation from c = 0.9: smile.py
+    smile_put_skew: float = SmileParams.put_skew
+    smile_call_skew: float = SmileParams.call_skew
+    fomc_rule: bool = True  # no entries, rolls or re-hedges on FOMC announcement days
+    # --- second engine: sizing
+    hedge_ratio: float = 0.20  # hedge vega = h x |condor vega| (dollars per point)
+    futures_share: float = 0.5  # share of hedge vega in futures, the rest in calls
+    # --- futures ladder (months 2, 3, 4 counted among contracts more than roll_days
+    # sessions from expiry)
+    ladder_w2: float = 0.4
+    ladder_w3: float = 0.4
+    ladder_w4: float = 0.2
+    roll_days: int = 5
+    contango_guard_pct: float = 0.0  # > 0: M1->M2 contango above this shifts the ladder out
+    vx_commission: float = 2.0  # dollars per futures contract per trade
+    vx_half_spread: float = 0.025  # VIX points per contract per trade
+    vx_margin: float = 8_000.0  # dollars of margin per futures contract
+    beta_window: int = 60  # sessions of VX-vs-VIX changes behind each term beta
+    beta_fallback: float = 0.6  # term beta before a full window exists
+    # --- VIX calls (front-month series held to expiry)
+    call_delta: float = 0.30
+    call_otm_points: float = 0.0  # > 0: strike = future + this many points, not by delta
+    call_spread_width: float = 0.0  # > 0: debit spread, short call this many points higher
+    vol_of_vol: float = 0.90  # VIX option vol where VVIX has no print
+    vix_call_skew: float = 0.40  # vol(K) = base x (1 + skew ln(K / F)), floored at half base
+    call_commission: float = 1.0  # dollars per option contract per trade
+    call_half_spread: float = 0.05  # VIX points per contract per trade
+    call_delta_floor: float = 0.15  # sizing never divides by a smaller delta (a call
+    # that decays from 0.30 to 0.05 delta would otherwise be bought up six-fold)
+    # --- adaptive scalers (0 switches one off)
+    breadth_scale: float = 0.20  # breadth divergence: whole second engine x (1 + this)
+    rsi_threshold: float = 30.0
+    rsi_extra_calls: float = 0.5  # VIX RSI below threshold: calls x (1 + this)
+    cpi_z_threshold: float = 2.0
+    cpi_call_scale: float = 0.25  # |CPI-PPI z| above threshold: calls x (1 + this)
+    # --- the R-squared controller
+    controller: bool = True
+    r2_window: int = 60
+    band_low: float = 0.45
+    band_high: float = 0.65
+    h_step: float = 0.02
+    h_min: float = 0.0
+    h_max: float = 0.40
+    # --- liquidity reserve: free cash >= this fraction of equity
+    reserve: float = 0.20
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.end_date is not None and self.end_date <= self.start_date:
+            problems.append(f"end_date {self.end_date} is not after start_date {self.start_date}")
+        if not 0 <= self.h_min <= self.h_max:
+            problems.append(f"need 0 <= h_min <= h_max, got {self.h_min}, {self.h_max}")
+        if not self.band_low <= self.band_high:
+            problems.append(f"band_low {self.band_low} > band_high {self.band_high}")
+        if not 0 <= self.futures_share <= 1:
+            problems.append(f"futures_share {self.futures_share} outside [0, 1]")
+        if not 0 <= self.reserve < 1:
+            problems.append(f"reserve {self.reserve} outside [0, 1)")
+        if self.hedge_ratio < 0:
+            problems.append(f"hedge_ratio {self.hedge_ratio} is negative")
+        if min(self.ladder_w2, self.ladder_w3, self.ladder_w4) < 0:
+            problems.append("ladder weights must be >= 0")
+        if not 0 < self.call_delta < 1:
+            problems.append(f"call_delta {self.call_delta} outside (0, 1)")
+        if not 0 < self.short_delta < 0.5:
+            problems.append(f"short_delta {self.short_delta} outside (0, 0.5)")
+        if self.exit_dte >= self.target_dte:
+            problems.append(f"exit_dte {self.exit_dte} >= target_dte {self.target_dte}")
+        if min(self.lots, self.max_open, self.r2_window - 2, self.beta_window - 2) < 0:
+            problems.append("lots, max_open must be >= 0 and windows >= 2")
+        if problems:
+            raise ValueError("invalid backtest parameters: " + "; ".join(problems))
+
+    @property
+    def smile(self) -> SmileParams:
+        return SmileParams(
+            atm_ratio=self.smile_atm_ratio,
+            put_skew=self.smile_put_skew,
+            call_skew=self.smile_call_skew,
+        )
+
+    @property
+    def ladder(self) -> tuple[float, float, float]:
+        return (self.ladder_w2, self.ladder_w3, self.ladder_w4)
+
+
+FIELDS: dict[str, str] = {f.name: str(f.type) for f in fields(BacktestParams)}
+NAMES: tuple[str, ...] = tuple(f.name for f in fields(BacktestParams))
+PATH_FIELDS: frozenset[str] = frozenset(
+    {
+        "start_date",
+        "end_date",
+        "div_yield",
+        "lots",
+        "target_dte",
+        "max_open",
+        "short_delta",
+        "wing_width",
+        "wing_delta",
+        "profit_take",
+        "stop_multiple",
+        "exit_dte",
+        "spx_commission",
+        "spx_half_spread",
+        "strike_grid",
+        "smile_atm_ratio",
+        "smile_put_skew",
+        "smile_call_skew",
+        "fomc_rule",
+        "roll_days",
+        "beta_window",
+        "beta_fallback",
+        "r2_window",
+    }
+)
+"""Fields that fix the condor path, the calendar or an array shape: a sweep group."""
+
+
+def group_key(p: BacktestParams) -> tuple[object, ...]:
+    """Configurations with equal keys share a condor path and a market."""
+    return tuple(getattr(p, name) for name in sorted(PATH_FIELDS))
+
+
+def _known(name: str) -> None:
+    if name not in FIELDS:
+        close = [n for n in NAMES if name.split("_")[0] in n]
+        hint = f" (did you mean {', '.join(close[:4])}?)" if close else ""
+        raise ValueError(f"unknown parameter {name!r}{hint}")
+
+
+def parse_value(name: str, text: str) -> object:
+    """One field's value from text, typed by the field (``k=v`` on the command line)."""
+    if name not in FIELDS:
+        close = [n for n in NAMES if name.split("_", maxsplit=1)[0] in n]
+        hint = f" (did you mean {', '.join(close[:4])}?)" if close else ""
+        raise ValueError(f"unknown parameter {name!r}{hint}")
+    kind = FIELDS[name]
+    text = text.strip()
+    try:
+        if kind.startswith("date"):
+            if text.lower() in ("", "none") and "None" in kind:
+                return None
+            return date.fromisoformat(text)
+        if kind == "bool":
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError("expected true/false")
+        if kind == "int":
+            return int(text)
+        return float(text)
+    except ValueError as exc:
+        raise ValueError(f"parameter {name}={text!r}: {exc}") from None
+
+
+def with_values(base: BacktestParams, values: Mapping[str, object]) -> BacktestParams:
+    """``base`` with some fields replaced (validated)."""
+    unknown = sorted(set(values) - set(NAMES))
+    if unknown:
+        raise ValueError(f"unknown parameter(s): {', '.join(unknown)}")
+    return replace(base, **values)  # type: ignore[arg-type]
+
+
+def as_record(params: BacktestParams) -> dict[str, object]:
+    """Field -> value, dates as ISO text (JSON- and SQL-friendly)."""
+    out: dict[str, object] = {}
+    for name, value in asdict(params).items():
+        out[name] = value.isoformat() if isinstance(value, date) else value
+    return out
+
+
+def config_hash(params: BacktestParams) -> str:
+    """Stable 16-hex digest of every field: the identity of a configuration."""
+    text = json.dumps(as_record(params), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def frange(start: float, stop: float, step: float) -> list[float]:
+    """``start:stop:step`` inclusive of ``stop`` (within half a step), rounded to 10 dp."""
+    if step <= 0:
+        raise ValueError(f"range step must be positive, got {step}")
+    count = int((stop - start) / step + 0.5) + 1
+    if count < 1:
+        raise ValueError(f"empty range {start}:{stop}:{step}")
+    return [round(start + i * step, 10) for i in range(count)]
+
+
+def parse_dimension(name: str, text: str) -> list[object]:
+    """Values of one sweep dimension: ``a:b:step`` (inclusive) or ``v1,v2,...``."""
+    if ":" in text and not FIELDS[name].startswith("date"):
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise ValueError(f"{name}: a range is start:stop:step, got {text!r}")
+        values: list[object] = []
+        for v in frange(*(float(p) for p in parts)):
+            values.append(int(v) if FIELDS[name] == "int" else v)
+        return values
+    return [parse_value(name, part) for part in text.split(",") if part.strip()]
+
+
+def parse_bands(text: str) -> list[tuple[float, float]]:
+    """R-squared bands ``0.45-0.65,0.35-0.55`` -> [(0.45, 0.65), (0.35, 0.55)]."""
+    bands = []
+    for part in text.split(","):
+        lo, sep, hi = part.strip().partition("-")
+        if not sep:
+            raise ValueError(f"an R-squared band is low-high, got {part!r}")
+        bands.append((float(lo), float(hi)))
+    return bands
+
+
+Dimension = tuple[Sequence[str], Sequence[Sequence[object]]]
+"""Names that vary together, and their value tuples (a band is two names, one axis)."""
+
+BAND = "r2_band"
+"""Sweep dimension name for R-squared bands: (band_low, band_high) pairs."""
+
+
+def dimension(name: str, spec: str | Sequence[object]) -> Dimension:
+    """A sweep dimension from text (``a:b:step``, ``v1,v2``; bands ``lo-hi,lo-hi``) or
+    from a list of values (a TOML grid file)."""
+    if name == BAND:
+        text = spec if isinstance(spec, str) else ",".join(str(v) for v in spec)
+        return (["band_low", "band_high"], [list(b) for b in parse_bands(text)])
+    _known(name)
+    if isinstance(spec, str):
+        values = parse_dimension(name, spec)
+    else:
+        values = [parse_value(name, v) if isinstance(v, str) else v for v in spec]
+    return ([name], [[v] for v in values])
+
+
+def expand_grid(base: BacktestParams, dimensions: Iterable[Dimension]) -> list[BacktestParams]:
+    """The Cartesian product of the dimensions over ``base``, in a deterministic order."""
+    dims = list(dimensions)
+    seen: set[str] = set()
+    for names, rows in dims:
+        for name in names:
+            if name in seen:
+                raise ValueError(f"parameter {name!r} appears in two sweep dimensions")
+            seen.add(name)
+        if not rows:
+            raise ValueError(f"sweep dimension {'/'.join(names)} has no values")
+    out = []
+    for combo in itertools.product(*(rows for _, rows in dims)):
+        values: dict[str, object] = {}
+        for (names, _), row in zip(dims, combo, strict=True):
+            values.update(zip(names, row, strict=True))
+        out.append(with_values(base, values))
+    return out

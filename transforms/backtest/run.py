@@ -1,0 +1,263 @@
+"""Backtests and sweeps end to end (pure: frames in, frames out).
+
+* :func:`backtest` runs one configuration through the reference simulator and returns
+  its daily rows, trades and metrics.
+* :func:`sweep` groups configurations by their path fields, simulates each group's
+  condor once, runs the vectorised engine in chunks and returns one metrics row per
+  configuration (parameters as columns, a configuration hash).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from transforms.backtest.book import Group
+from transforms.backtest.condor import LEGS, simulate_condor
+from transforms.backtest.market import Market, build_market
+from transforms.backtest.metrics import DEFAULT_METRICS, METRICS, Market1D, MetricParams, compute
+from transforms.backtest.params import NAMES, BacktestParams, as_record, config_hash, group_key
+from transforms.backtest.reference import run_reference
+from transforms.backtest.vectorised import Paths, run_chunk
+from transforms.signals.regression import rolling_ols
+
+MARKET_FIELDS = ("start_date", "end_date", "beta_window", "beta_fallback")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Warehouse tables a backtest reads (columns as stored)."""
+
+    signals: pl.DataFrame
+    spx: pl.DataFrame
+    vix3m: pl.DataFrame
+    tbill: pl.DataFrame
+    vx: pl.DataFrame
+
+    def market(self, p: BacktestParams) -> Market:
+        return build_market(
+            signals=self.signals,
+            spx=self.spx,
+            vix3m=self.vix3m,
+            tbill=self.tbill,
+            vx=self.vx,
+            start=p.start_date,
+            end=p.end_date,
+            beta_window=p.beta_window,
+            beta_fallback=p.beta_fallback,
+        )
+
+
+def group_for(market: Market, p: BacktestParams) -> Group:
+    return Group.build(
+        market, simulate_condor(market, p), roll_days=p.roll_days, div_yield=p.div_yield
+    )
+
+
+def _market_1d(group: Group) -> Market1D:
+    cp = group.condor
+    legs = sum(abs(t.lots) * len(LEGS) for t in cp.trades if t.action != "settle")
+    return Market1D(
+        dates=group.market.dates,
+        spx=group.market.spx,
+        rate=group.market.rate,
+        calendar_days=group.market.calendar_days(),
+        condor_pnl=cp.pnl,
+        condor_margin=cp.margin,
+        condor_costs=float(cp.costs.sum()),
+        condor_contracts=float(legs),
+        break_even=cp.break_even,
+    )
+
+
+def _unhedged(group: Group, p: BacktestParams) -> Paths:
+    return run_chunk(group, [replace(p, hedge_ratio=0.0, controller=False)])
+
+
+def _metrics(
+    group: Group, configs: Sequence[BacktestParams], paths: Paths, unhedged: Paths, mp: MetricParams
+) -> dict[str, np.ndarray]:
+    def column(name: str) -> np.ndarray:
+        return np.array([float(getattr(c, name)) for c in configs])
+
+    return compute(
+        equity=paths.equity,
+        pnl_equity=paths.pnl_equity,
+        pnl_futures=paths.pnl_futures,
+        pnl_calls=paths.pnl_calls,
+        hedge_ratio=paths.hedge_ratio,
+        initial=column("initial_equity"),
+        band_low=column("band_low"),
+        band_high=column("band_high"),
+        costs=paths.costs,
+        contracts=paths.contracts_traded,
+        cuts=paths.cuts,
+        market=_market_1d(group),
+        unhedged_equity=unhedged.equity[0],
+        params=mp,
+    )
+
+
+def _rows(configs: Sequence[BacktestParams], metrics: dict[str, np.ndarray]) -> pl.DataFrame:
+    records = [as_record(c) for c in configs]
+    frame = pl.DataFrame(
+        {
+            "config_hash": [config_hash(c) for c in configs],
+            **{name: [r[name] for r in records] for name in NAMES},
+            **{name: metrics[name].astype(np.float64) for name in METRICS},
+        },
+        strict=False,
+    )
+    return frame.with_columns(
+        pl.col("start_date").str.to_date(), pl.col("end_date").cast(pl.String).str.to_date()
+    )
+
+
+@dataclass(frozen=True)
+class Backtest:
+    params: BacktestParams
+    snapshot: str
+    daily: pl.DataFrame  # one row per session (backtest_daily columns, without run_id)
+    trades: pl.DataFrame  # every trade and event (backtest_trades columns, without run_id)
+    metrics: pl.DataFrame  # one row: config_hash, parameters, metrics
+
+
+def backtest(
+    inputs: Inputs,
+    p: BacktestParams,
+    *,
+    metric_params: MetricParams = DEFAULT_METRICS,
+    market: Market | None = None,
+) -> Backtest:
+    """One configuration through the reference simulator, with its metrics."""
+    market = inputs.market(p) if market is None else market
+    group = group_for(market, p)
+    result = run_reference(group, p)
+    d = result.daily
+
+    def row(name: str) -> np.ndarray:
+        return d[name].to_numpy()[None, :]
+
+    paths = Paths(
+        equity=row("equity"),
+        pnl_equity=row("pnl_equity"),
+        pnl_futures=row("pnl_futures"),
+        pnl_calls=row("pnl_calls"),
+        hedge_ratio=row("hedge_ratio"),
+        costs=np.array([float(result.trades.filter(pl.col("sleeve") != "condor")["cost"].sum())]),
+        contracts_traded=np.array([_hedge_contracts(result.trades, p)]),
+        cuts=np.array([int(d["liquidity_cut"].sum())]),
+    )
+    unhedged = _unhedged(group, p)
+    metrics = _metrics(group, [p], paths, unhedged, metric_params)
+    r2, beta = _rolling(group, d["equity"].to_numpy(), metric_params)
+    base_r2, _ = _rolling(group, unhedged.equity[0], metric_params)
+    daily = d.drop("day").with_columns(
+        pl.Series("r2_60", r2), pl.Series("beta_60", beta), pl.Series("unhedged_r2_60", base_r2)
+    )
+    dates = pl.Series("date", market.dates.astype("datetime64[D]")).cast(pl.Date)
+    trades = result.trades.with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int32).alias("seq"),
+        dates.gather(result.trades["day"]).alias("date"),
+    ).drop("day")
+    return Backtest(p, market.snapshot(), daily, trades, _rows([p], metrics))
+
+
+def _hedge_contracts(trades: pl.DataFrame, p: BacktestParams) -> float:
+    legs = 2.0 if p.call_spread_width > 0 else 1.0
+    hedge = trades.filter(
+        pl.col("sleeve").is_in(["futures", "calls"])
+        & pl.col("action").is_in(["open", "resize", "roll_in", "roll_out"])
+    )
+    weight = pl.when(pl.col("sleeve") == "calls").then(legs).otherwise(1.0)
+    return float(hedge.select((pl.col("quantity").abs() * weight).sum()).item())
+
+
+def _rolling(group: Group, equity: np.ndarray, mp: MetricParams) -> tuple[np.ndarray, np.ndarray]:
+    """Rolling R^2 and beta of the book's daily returns on SPX's (NaN on the first day)."""
+    ret = np.concatenate([[np.nan], equity[1:] / equity[:-1] - 1.0])
+    x = np.concatenate([[np.nan], group.spx_return[1:]])
+    roll = rolling_ols(ret, x, window=mp.window)
+    return roll.r2[:, 0], roll.beta[:, 0]
+
+
+def _digest(*parts: object) -> str:
+    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def run_id(
+    p: BacktestParams, *, code_version: str, snapshot: str, metric_params: MetricParams
+) -> str:
+    """Identity of a run: same parameters, code and data give the same id."""
+    return "bt-" + _digest(config_hash(p), code_version, snapshot, asdict(metric_params))
+
+
+def sweep_id(grid: object, *, code_version: str, snapshot: str, metric_params: MetricParams) -> str:
+    return "sw-" + _digest(grid, code_version, snapshot, asdict(metric_params))
+
+
+def top_configs(
+    results: pl.DataFrame, *, metric: str, n: int, min_time_in_band: float = 0.0
+) -> pl.DataFrame:
+    """The ``n`` best rows by ``metric`` (descending; NaN last) among configurations that
+    spent at least ``min_time_in_band`` of their days inside their R^2 band."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
+    eligible = results.filter(pl.col("time_in_band").fill_nan(0.0) >= min_time_in_band)
+    return (
+        eligible.with_columns(pl.col(metric).fill_nan(None))
+        .sort(metric, descending=True, nulls_last=True)
+        .head(n)
+    )
+
+
+Progress = Callable[[int], None]
+
+
+def sweep(
+    inputs: Inputs,
+    configs: Sequence[BacktestParams],
+    *,
+    metric_params: MetricParams = DEFAULT_METRICS,
+    chunk: int = 1000,
+    progress: Progress | None = None,
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Metrics for every configuration (rows in input order) and the data snapshot of
+    each market used (by market key)."""
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for k, c in enumerate(configs):
+        groups.setdefault(group_key(c), []).append(k)
+    markets: dict[tuple[object, ...], Market] = {}
+    frames: list[pl.DataFrame] = []
+    order: list[int] = []
+    snapshots: dict[str, str] = {}
+    for members in groups.values():
+        first = configs[members[0]]
+        key = tuple(getattr(first, f) for f in MARKET_FIELDS)
+        if key not in markets:
+            markets[key] = inputs.market(first)
+            snapshots[_market_label(first)] = markets[key].snapshot()
+        group = group_for(markets[key], first)
+        unhedged = _unhedged(group, first)
+        for lo in range(0, len(members), chunk):
+            part = [configs[k] for k in members[lo : lo + chunk]]
+            paths = run_chunk(group, part)
+            frames.append(_rows(part, _metrics(group, part, paths, unhedged, metric_params)))
+            order.extend(members[lo : lo + chunk])
+            if progress is not None:
+                progress(len(part))
+    result = pl.concat(frames, how="vertical_relaxed")
+    position = np.argsort(np.array(order))
+    return result[position.tolist()], snapshots
+
+
+def _market_label(p: BacktestParams) -> str:
+    end = p.end_date.isoformat() if isinstance(p.end_date, date) else "last"
+    return f"{p.start_date.isoformat()}..{end} beta {p.beta_window}/{p.beta_fallback:g}"

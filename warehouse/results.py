@@ -1,0 +1,83 @@
+"""Backtest and sweep results: one transaction per run or sweep.
+
+Run and sweep ids are hashes of their inputs (parameters, code version, data snapshot),
+so writing the same result twice replaces rows with equal ones and never duplicates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from warehouse.db import run, transaction
+from warehouse.load import read_frame
+
+RESULT_TABLES = (
+    "backtest_runs",
+    "backtest_daily",
+    "backtest_trades",
+    "backtest_metrics",
+    "sweep_runs",
+    "sweep_results",
+)
+
+
+@dataclass(frozen=True)
+class RunRows:
+    """Everything one backtest run writes (each frame carries its run_id)."""
+
+    run: dict[str, Any]
+    daily: pl.DataFrame
+    trades: pl.DataFrame
+    metrics: pl.DataFrame
+
+
+def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    con.register("incoming", frame)
+    run(con, f"load/results_{table}")
+    con.unregister("incoming")
+
+
+def _write_run(con: duckdb.DuckDBPyConnection, rows: RunRows) -> None:
+    _write(con, "backtest_runs", pl.DataFrame([rows.run], infer_schema_length=None))
+    _write(con, "backtest_daily", rows.daily)
+    _write(con, "backtest_trades", rows.trades)
+    _write(con, "backtest_metrics", rows.metrics)
+
+
+def write_backtest(con: duckdb.DuckDBPyConnection, rows: RunRows) -> None:
+    with transaction(con):
+        _write_run(con, rows)
+
+
+def write_sweep(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    sweep: dict[str, Any],
+    results: pl.DataFrame,
+    top: list[RunRows],
+) -> tuple[int, int, int]:
+    """Write a sweep, its per-configuration rows and its top runs' daily rows in one
+    transaction; (inserted, changed, unchanged) configuration rows versus what the
+    warehouse held for the same sweep id."""
+    with transaction(con):
+        stored = read_frame(con, "query/sweep_results", {"sweep_id": sweep["sweep_id"]})
+        unchanged = changed = 0
+        if not stored.is_empty():
+            old = stored.select(results.columns)
+            both = results.join(old, on="config_hash", how="inner", suffix="_old", nulls_equal=True)
+            same = pl.all_horizontal(
+                pl.col(c).eq_missing(pl.col(f"{c}_old"))
+                for c in results.columns
+                if c != "config_hash"
+            )
+            unchanged = int(both.select(same.sum()).item())
+            changed = both.height - unchanged
+        _write(con, "sweep_runs", pl.DataFrame([sweep], infer_schema_length=None))
+        _write(con, "sweep_results", results)
+        for rows in top:
+            _write_run(con, rows)
+    return results.height - changed - unchanged, changed, unchanged
