@@ -84,6 +84,7 @@ def read_inputs(db: Path) -> Inputs:
             vix3m=read_table(con, "vix3m_daily"),
             tbill=read_table(con, "tbill_3m_daily"),
             vx=read_table(con, "vx_futures"),
+            calendar=read_table(con, "trading_calendar"),
         )
 
 

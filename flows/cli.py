@@ -50,7 +50,7 @@ def _add_source(p: argparse.ArgumentParser) -> None:
         help="dir:PATH (a data folder), live (publishers' downloads), or synthetic[:SEED] "
         "(env ALVH_SOURCE; default synthetic)",
     )
-    p.add_argument("--seed", type=int, default=7, help="seed of the synthetic market (default 7)")
+    p.add_argument("--seed", type=int, default=4, help="seed of the synthetic market (default 4)")
     p.add_argument(
         "--as-of",
         type=date.fromisoformat,
@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", help="run the whole pipeline: ingest (with validation), signals")
+    p = sub.add_parser(
+        "run", help="run the whole pipeline: ingest (with validation), signals, a default backtest"
+    )
     _add_source(p)
     _add_db(p)
 
@@ -130,7 +132,12 @@ def _ingest(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     _print_summary(params.db)
     if args.command == "run":
-        return _signals(args)
+        status = _signals(args)
+        if status:
+            return status
+        print("backtest with the default parameters (alvh backtest --param NAME=VALUE to vary)")
+        args.param, args.holdout = [], None
+        return _research(args)
     return 0
 
 
@@ -166,7 +173,7 @@ def _research(args: argparse.Namespace) -> int:
     db = _existing_db(args)
     if db is None:
         return EXIT_FAILED
-    handler = cli_backtest.backtest if args.command == "backtest" else cli_backtest.sweep
+    handler = cli_backtest.sweep if args.command == "sweep" else cli_backtest.backtest
     try:
         return handler(args, db, _print_table)
     except WarehouseBusy as exc:

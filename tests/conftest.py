@@ -103,3 +103,22 @@ def table_fingerprints(db: Path) -> dict[str, tuple[int, str]]:
         return out
     finally:
         con.close()
+
+
+@pytest.fixture(scope="session")
+def research_warehouse(real_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real warehouse with its signal tables (what backtests read), built once."""
+    from flows.signals import SignalsParams, signals_flow
+
+    db = tmp_path_factory.mktemp("research") / "alvh.duckdb"
+    shutil.copy(real_warehouse, db)
+    signals_flow(SignalsParams(db=db))
+    return db
+
+
+@pytest.fixture(scope="session")
+def backtest_inputs(research_warehouse: Path) -> object:
+    """transforms.backtest.run.Inputs read from the research warehouse."""
+    from flows.backtest import read_inputs
+
+    return read_inputs(research_warehouse)

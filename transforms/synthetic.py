@@ -61,7 +61,7 @@ class SyntheticParams:
     jump_mean: float = -0.025
     jump_sd: float = 0.03
     jump_var_mult: float = 1.8
-    vrp: float = 1.15
+    vrp: float = 1.45  # on variance: VIX ~ 1.2 x expected vol, the real VIX / realised ratio
     term_premium: float = 0.30
     issues: int = 3000
     cpi0: float = 215.0

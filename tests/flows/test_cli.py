@@ -34,7 +34,7 @@ def test_run_without_a_source_uses_the_synthetic_market_and_says_so_first(
     assert main(["run", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == SYNTHETIC_NOTICE
-    assert "from synthetic:seed=7" in out
+    assert "from synthetic:seed=4" in out
     assert "vx_term_structure:" in out
     assert "signals.signals_daily:" in out
     assert _sql(db, "SELECT count(*) AS n FROM core.vx_constant_maturity", "json") == 0

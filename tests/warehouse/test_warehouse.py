@@ -21,6 +21,7 @@ from transforms.columns import (
 from transforms.parse.common import REJECT_SCHEMA
 from warehouse.db import SQL_DIR, migrate, run, schema_files, schema_version, sql
 from warehouse.load import RunInfo, load_batch, load_signals, read_frame, record_validation
+from warehouse.results import RESULT_TABLES
 
 PROVENANCE = ["source", "ingest_run_id"]
 
@@ -165,7 +166,12 @@ def test_every_sql_file_runs_on_an_in_memory_database(con: duckdb.DuckDBPyConnec
         ("t", True)
     ]
     ran |= {"load/validation_run", "load/validation_results"}
-    query_params = {"ingest_fingerprint": {"series": "s"}}
+    for table in RESULT_TABLES:  # each results load accepts its own table's shape
+        con.register("incoming", con.sql(f"SELECT * FROM results.{table} LIMIT 0").arrow())
+        run(con, f"load/results_{table}")
+        con.unregister("incoming")
+        ran.add(f"load/results_{table}")
+    query_params = {"ingest_fingerprint": {"series": "s"}, "sweep_results": {"sweep_id": "s"}}
     for path in sorted((SQL_DIR / "query").glob("*.sql")):
         result = read_frame(con, f"query/{path.stem}", query_params.get(path.stem))
         assert result.width > 0
@@ -325,3 +331,21 @@ def test_reader_reports_a_busy_warehouse_by_its_holder(tmp_path: Path) -> None:
         finally:
             holder.kill()
     connect_reader(db).close()  # free again
+
+
+def test_result_tables_hold_every_parameter_and_metric_as_a_column(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    from transforms.backtest.metrics import METRICS
+    from transforms.backtest.params import NAMES
+
+    def columns(table: str) -> list[str]:
+        rows = con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'results' AND table_name = ? ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    assert columns("sweep_results") == ["sweep_id", "config_hash", *NAMES, *METRICS]
+    assert columns("backtest_metrics") == ["run_id", *METRICS]

@@ -55,9 +55,9 @@ class Trade:
     reason: str
     expiry: date
     strikes: tuple[float, float, float, float]  # short put, long put, short call, long call
-    price: float  # condor value per unit paid/received (index points)
+    price: float  # condor mid value per unit (index points); fills differ by the half-spreads
     lots: int
-    cost: float  # commissions + slippage, dollars
+    cost: float  # commissions + half-spreads, dollars (P&L = mid changes - costs)
 
 
 @dataclass
@@ -86,18 +86,22 @@ class CondorPath:
 
 
 def spx_expiries(market: Market, *, months_after: int = 4) -> list[tuple[date, int]]:
-    """(expiry, session index or -1 when after the run) for every monthly expiry."""
+    """(expiry, session index or -1 when after the run) for every monthly expiry.
+
+    Holidays come from the exchange calendar (which runs past the data), so a run cut
+    short sees the same expiries as a longer one."""
     first, last = market.dates[0].item(), market.dates[-1].item()
-    sessions = {d.item(): i for i, d in enumerate(market.dates)}
+    in_run = {d.item(): i for i, d in enumerate(market.dates)}
+    calendar = {d.item() for d in market.calendar}
+    calendar_end = market.calendar[-1].item()
     out = []
     y, m = first.year, first.month
     for _ in range((last.year - first.year) * 12 + last.month - first.month + 1 + months_after):
         day = third_friday(y, m)
-        if day <= last:
-            while day not in sessions and day >= first:
-                day = date.fromordinal(day.toordinal() - 1)
+        while day <= calendar_end and day not in calendar:
+            day = date.fromordinal(day.toordinal() - 1)
         if day >= first:
-            out.append((day, sessions.get(day, -1)))
+            out.append((day, in_run.get(day, -1)))
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return out
 
@@ -214,7 +218,7 @@ def simulate_condor(market: Market, p: BacktestParams) -> CondorPath:  # noqa: P
                 book.append(pos)
                 out["pnl"][i] -= leg_cost
                 out["costs"][i] += leg_cost
-                trades.append(_trade(i, "open", "schedule", pos, pos.credit, p.lots, leg_cost))
+                trades.append(_trade(i, "open", "schedule", pos, pos.mark, p.lots, leg_cost))
                 price, delta, gamma, vega, theta = pricer.legs(
                     i, pos.strikes, _days_between(market, i, pos.expiry)
                 )

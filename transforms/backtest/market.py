@@ -53,9 +53,12 @@ class Market:
     vix_rsi: F64
     cpi_z: F64
     contango_pct: F64  # 100 (M2 / M1 - 1)
+    calendar: NDArray[np.datetime64]  # every NYSE session of the exchange calendar
+    session_no: I64  # per day: its position in ``calendar``
     contracts: tuple[str, ...]
     expiry: NDArray[np.datetime64]  # per contract
     expiry_pos: I64  # session index of the expiry, -1 outside the run
+    expiry_session: I64  # position of the expiry in ``calendar`` (huge beyond it)
     settle: F64  # sessions x contracts
     final: F64  # final settlement per contract (NaN if it expires after the run)
     chain: I64  # sessions x MONTHS: contract of month k+1 (expiry after the day), -1 none
@@ -84,13 +87,11 @@ class Market:
 def ladder_months(market: Market, *, roll_days: int) -> I64:
     """Contract of month k+1 (sessions x MONTHS), counting only contracts more than
     ``roll_days`` sessions from expiry: a ladder slot rolls out of a contract
-    ``roll_days`` sessions before the front contract's expiry (0: on the day after it)."""
+    ``roll_days`` sessions before the front contract's expiry (0: on the expiry day)."""
     days = market.days
-    idx = np.arange(days)
-    # Expiries beyond the run count as far away.
-    left = np.where(
-        market.expiry_pos[None, :] >= 0, market.expiry_pos[None, :] - idx[:, None], 10**6
-    )
+    # Sessions to expiry come from the exchange calendar, never from the run's own days:
+    # a run cut at day t must see the same distances as a longer one.
+    left = market.expiry_session[None, :] - market.session_no[:, None]
     live = (left > roll_days) & ~np.isnan(market.settle)
     out = np.full((days, MONTHS), -1, dtype=np.int64)
     order = np.argsort(market.expiry, kind="stable")
@@ -112,12 +113,16 @@ def build_market(
     vix3m: pl.DataFrame,
     tbill: pl.DataFrame,
     vx: pl.DataFrame,
+    calendar: pl.DataFrame,
     start: date,
     end: date | None = None,
     beta_window: int = 60,
     beta_fallback: float = 0.6,
 ) -> Market:
-    """Arrays for sessions from ``start`` to ``end`` (default: last day with VX data)."""
+    """Arrays for sessions from ``start`` to ``end`` (default: last day with VX data).
+
+    ``calendar`` is the exchange calendar (``date``, ``nyse_open``), which runs past the
+    data: session counts to an expiry never depend on where the data stops."""
     monthly = vx.filter(pl.col("contract_type") == "monthly")
     if monthly.is_empty():
         raise ValueError("no monthly VX settlements: ingest VX futures first")
@@ -147,6 +152,12 @@ def build_market(
     col = {c: j for j, c in enumerate(names)}
     expiry = contracts["expiry"].to_numpy().astype("datetime64[D]")
     expiry_pos = np.array([pos.get(e, -1) for e in contracts["expiry"].to_list()], dtype=np.int64)
+    sessions = np.sort(
+        calendar.filter(pl.col("nyse_open"))["date"].to_numpy().astype("datetime64[D]")
+    )
+    session_no = np.searchsorted(sessions, days["date"].to_numpy().astype("datetime64[D]"))
+    expiry_session = np.searchsorted(sessions, expiry).astype(np.int64)
+    expiry_session[expiry >= sessions[-1]] = 10**6  # beyond the calendar: far away
 
     settle = np.full((len(day_list), len(names)), np.nan)
     prints = monthly.filter(
@@ -184,9 +195,12 @@ def build_market(
         vix_rsi=num("vix_rsi_14"),
         cpi_z=num("cpi_ppi_z"),
         contango_pct=num("contango_pct"),
+        calendar=sessions,
+        session_no=session_no.astype(np.int64),
         contracts=names,
         expiry=expiry,
         expiry_pos=expiry_pos,
+        expiry_session=expiry_session,
         settle=settle,
         final=final,
         chain=np.zeros((0, MONTHS), dtype=np.int64),

@@ -34,8 +34,10 @@ Inputs are daily series per configuration (configurations x sessions). Definitio
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -118,24 +120,33 @@ class Market1D:
 
 
 def _returns(equity: F64, initial: F64) -> F64:
+    """Daily returns; NaN after a ruin (the session equity reached zero is the last)."""
     prev = np.concatenate([initial[:, None], equity[:, :-1]], axis=1)
-    return np.asarray(equity / prev - 1.0)
+    dead = np.cumsum(prev <= 0, axis=1) > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.where(dead, np.nan, equity / prev - 1.0))
 
 
 def _sharpe(excess: F64) -> F64:
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(excess.mean(axis=1) / excess.std(axis=1, ddof=1) * math.sqrt(YEAR))
+        mean = np.nanmean(excess, axis=1)
+        return np.asarray(mean / np.nanstd(excess, axis=1, ddof=1) * math.sqrt(YEAR))
 
 
 def _ols(y: F64, x: F64) -> tuple[F64, F64, F64]:
-    """(alpha, beta, R^2) of each row of y on x."""
-    xm = x - x.mean()
-    ym = y - y.mean(axis=1, keepdims=True)
-    sxx = float((xm * xm).sum())
+    """(alpha, beta, R^2) of each row of y on x, over the row's non-NaN sessions."""
+    ok = ~np.isnan(y)
+    n = ok.sum(axis=1)
+    xs = np.where(ok, x[None, :], 0.0)
+    ys = np.where(ok, y, 0.0)
+    xm = xs - (xs.sum(axis=1) / n)[:, None]
+    ym = ys - (ys.sum(axis=1) / n)[:, None]
+    xm, ym = np.where(ok, xm, 0.0), np.where(ok, ym, 0.0)
+    sxx = (xm * xm).sum(axis=1)
     sxy = (ym * xm).sum(axis=1)
-    beta = sxy / sxx
-    alpha = y.mean(axis=1) - beta * x.mean()
     with np.errstate(invalid="ignore", divide="ignore"):
+        beta = sxy / sxx
+        alpha = ys.sum(axis=1) / n - beta * xs.sum(axis=1) / n
         r2 = sxy * sxy / (sxx * (ym * ym).sum(axis=1))
     return alpha, beta, r2
 
@@ -169,10 +180,21 @@ def drawdown_windows(spx: F64, *, low: float, high: float) -> list[tuple[int, in
     return out
 
 
-def compute(  # noqa: PLR0915 (one statement per metric)
+def compute(**inputs: Any) -> dict[str, F64]:
+    """Every metric in :data:`METRICS` per configuration (keywords of :func:`_compute`).
+
+    A metric undefined for a configuration (a ruined book's later sessions, an empty
+    out-of-sample window) is NaN; numpy's warnings about empty slices are expected."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _compute(**inputs)
+
+
+def _compute(  # noqa: PLR0915 (one statement per metric)
     *,
     equity: F64,
     pnl_equity: F64,
+    pnl_condor: F64,
     pnl_futures: F64,
     pnl_calls: F64,
     hedge_ratio: F64,
@@ -197,15 +219,14 @@ def compute(  # noqa: PLR0915 (one statement per metric)
     r1, ex1, x1, xe1 = r[:, 1:], ex[:, 1:], spx_r[1:], spx_ex[1:]
     years = float((market.dates[-1] - market.dates[0]).astype(np.int64)) / 365.25
     out: dict[str, F64] = {}
-    with np.errstate(invalid="ignore"):
-        growth = np.asarray(equity[:, -1] / initial, dtype=np.float64)
-        out["cagr"] = np.asarray(np.power(growth, 1.0 / years) - 1.0)  # NaN after ruin
     out["ruined"] = np.asarray((equity <= 0).any(axis=1), dtype=np.float64)
-    out["volatility"] = r1.std(axis=1, ddof=1) * math.sqrt(YEAR)
-    out["sharpe"] = _sharpe(ex1)
-    downside = np.sqrt((np.minimum(ex1, 0.0) ** 2).mean(axis=1))
+    growth = np.maximum(equity[:, -1] / initial, 0.0)
+    out["cagr"] = np.asarray(np.power(growth, 1.0 / years) - 1.0)  # -1 after a ruin
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["sortino"] = ex1.mean(axis=1) / downside * math.sqrt(YEAR)
+        out["volatility"] = np.nanstd(r1, axis=1, ddof=1) * math.sqrt(YEAR)
+        out["sharpe"] = _sharpe(ex1)
+        downside = np.sqrt(np.nanmean(np.minimum(ex1, 0.0) ** 2, axis=1))
+        out["sortino"] = np.nanmean(ex1, axis=1) / downside * math.sqrt(YEAR)
     peak = np.maximum.accumulate(np.concatenate([initial[:, None], equity], axis=1), axis=1)[:, 1:]
     out["max_drawdown"] = (equity / peak - 1.0).min(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -241,7 +262,8 @@ def compute(  # noqa: PLR0915 (one statement per metric)
     )
     flat = move < params.flat_move
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["hedge_cost_flat"] = (hedge[:, flat] / prev_equity[:, flat]).mean(axis=1) * YEAR
+        share = np.where(np.isnan(r), np.nan, hedge / prev_equity)
+        out["hedge_cost_flat"] = np.nanmean(share[:, flat], axis=1) * YEAR
     in_window = np.zeros(days, dtype=bool)
     losing = 0
     for a, b in drawdown_windows(market.spx, low=params.offset_min, high=params.offset_max):
@@ -261,17 +283,17 @@ def compute(  # noqa: PLR0915 (one statement per metric)
     out["turnover"] = (contracts + market.condor_contracts) / years
     out["costs_paid"] = costs + market.condor_costs
     out["pnl_equity"] = pnl_equity.sum(axis=1)
-    out["pnl_condor"] = np.full(n, float(market.condor_pnl.sum()))
+    out["pnl_condor"] = pnl_condor.sum(axis=1)
     out["pnl_futures"] = pnl_futures.sum(axis=1)
     out["pnl_calls"] = pnl_calls.sum(axis=1)
     out["final_equity"] = equity[:, -1]
     out["hedge_ratio_mean"] = hedge_ratio.mean(axis=1)
     out["liquidity_cuts"] = cuts.astype(np.float64)
-    sd = ex1.std(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        z = (ex1 - ex1.mean(axis=1, keepdims=True)) / sd
-    out["skewness"] = (z**3).mean(axis=1)
-    out["kurtosis"] = (z**4).mean(axis=1)
+        sd = np.nanstd(ex1, axis=1, keepdims=True)
+        z = (ex1 - np.nanmean(ex1, axis=1, keepdims=True)) / sd
+        out["skewness"] = np.nanmean(z**3, axis=1)
+        out["kurtosis"] = np.nanmean(z**4, axis=1)
     return out
 
 

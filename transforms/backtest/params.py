@@ -168,7 +168,7 @@ def group_key(p: BacktestParams) -> tuple[object, ...]:
 
 def _known(name: str) -> None:
     if name not in FIELDS:
-        close = [n for n in NAMES if name.split("_")[0] in n]
+        close = [n for n in NAMES if name.split("_", maxsplit=1)[0] in n]
         hint = f" (did you mean {', '.join(close[:4])}?)" if close else ""
         raise ValueError(f"unknown parameter {name!r}{hint}")
 

@@ -109,13 +109,15 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
             }
         )
 
+    live = 1.0  # 0 once equity has reached zero: the book is flat from then on
     for i in range(m.days):
         today = m.dates[i].item()
         previous = equity
         # 1. P&L of yesterday's positions
         eq_pnl = fut_pnl = call_pnl = 0.0
+        condor_pnl = live * float(cp.pnl[i])
         if i > 0:
-            eq_pnl = p.equity_weight * previous * (group.spx_return[i] + group.dividend[i])
+            eq_pnl = live * p.equity_weight * previous * (group.spx_return[i] + group.dividend[i])
             for s in slots:
                 if s.contract >= 0 and s.contracts != 0:
                     change = m.settle[i, s.contract] - m.settle[i - 1, s.contract]
@@ -155,7 +157,7 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
                     f"final settlement {final:g}",
                 )
                 calls = _Calls()
-        pre = previous + eq_pnl + fut_pnl + call_pnl + cp.pnl[i]
+        pre = previous + eq_pnl + fut_pnl + call_pnl + condor_pnl
         fut_cost = call_cost = 0.0
         cut = False
         # 2. schedule
@@ -180,43 +182,69 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
             call_scale = (1.0 + p.rsi_extra_calls * float(m.vix_rsi[i] < p.rsi_threshold)) * (
                 1.0 + p.cpi_call_scale * float(abs(m.cpi_z[i]) > p.cpi_z_threshold)
             )
-            vega = h * abs(float(cp.vega[i])) * scale
+            vega = live * h * abs(float(cp.vega[i])) * scale
             fut_vega = vega * p.futures_share
             call_vega = vega * (1.0 - p.futures_share) * call_scale
-        # 4. futures: rolls, then resizing
+        # 4. futures: a contract that stays in the ladder's months keeps its position (it
+        # ages from month 4 to 3 to 2); one that leaves them is rolled into the month that
+        # joined, contract for contract.
         if not blocked:
+            wanted = [int(group.ladder[i, LADDER_MONTHS[j] + shift]) for j in range(3)]
+            held = [(s.contract, s.contracts) for s in slots]
+            kept = {c: q for c, q in held if c >= 0 and c in wanted}
+            leaving = [(c, q) for c, q in held if c >= 0 and c not in wanted]
             for j, s in enumerate(slots):
-                want = int(group.ladder[i, LADDER_MONTHS[j] + shift])
-                if want != s.contract:
-                    if s.contract >= 0 and s.contracts != 0:
-                        ok = want >= 0 and np.isfinite(m.settle[i, want])
-                        old, new = names[s.contract], names[want] if want >= 0 else "-"
-                        trade(
-                            i,
-                            "futures",
-                            "roll_out",
-                            old,
-                            -s.contracts,
-                            float(m.settle[i, s.contract]),
-                            abs(s.contracts) * fut_unit_cost,
-                            f"to {new}",
-                        )
-                        fut_cost += abs(s.contracts) * fut_unit_cost
-                        if ok:
-                            trade(
-                                i,
-                                "futures",
-                                "roll_in",
-                                new,
-                                s.contracts,
-                                float(m.settle[i, want]),
-                                abs(s.contracts) * fut_unit_cost,
-                                f"from {old}",
-                            )
-                            fut_cost += abs(s.contracts) * fut_unit_cost
-                        else:
-                            s.contracts = 0.0
-                    s.contract = want
+                want = wanted[j]
+                if want >= 0 and want in kept:
+                    s.contract, s.contracts = want, kept.pop(want)
+                    continue
+                s.contract, s.contracts = want, 0.0
+                if not leaving:
+                    continue
+                old, qty = leaving.pop(0)
+                if qty == 0:
+                    continue
+                ok = want >= 0 and bool(np.isfinite(m.settle[i, want]))
+                new = names[want] if want >= 0 else "-"
+                cost = abs(qty) * fut_unit_cost
+                trade(
+                    i,
+                    "futures",
+                    "roll_out",
+                    names[old],
+                    -qty,
+                    float(m.settle[i, old]),
+                    cost,
+                    f"to {new}",
+                )
+                fut_cost += cost
+                if ok:
+                    trade(
+                        i,
+                        "futures",
+                        "roll_in",
+                        new,
+                        qty,
+                        float(m.settle[i, want]),
+                        cost,
+                        f"from {names[old]}",
+                    )
+                    fut_cost += cost
+                    s.contracts = qty
+            for old, qty in leaving:  # no month left to roll into: closed
+                if qty != 0:
+                    cost = abs(qty) * fut_unit_cost
+                    trade(
+                        i,
+                        "futures",
+                        "close",
+                        names[old],
+                        -qty,
+                        float(m.settle[i, old]),
+                        cost,
+                        "no month to roll into",
+                    )
+                    fut_cost += cost
         sizing = rehedge
         targets = [s.contracts for s in slots]
         if rehedge:
@@ -261,7 +289,7 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
                 p.vx_margin * sum(abs(x) for x in targets)
                 + call_target * calls.value * OPTION_MULTIPLIER
             )
-            room = pre * (1.0 - p.reserve) - float(cp.margin[i])
+            room = pre * (1.0 - p.reserve) - live * float(cp.margin[i])
             if commit > room and commit > 0:
                 factor = max(room, 0.0) / commit
                 trade(
@@ -308,6 +336,34 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
                 call_cost += cost
                 calls.contracts = call_target
         equity = pre - fut_cost - call_cost
+        if live and equity <= 0:  # ruin: everything is closed at this close
+            live = 0.0
+            for s in slots:
+                if s.contracts != 0:
+                    trade(
+                        i,
+                        "futures",
+                        "close",
+                        names[s.contract],
+                        -s.contracts,
+                        float(m.settle[i, s.contract]),
+                        0.0,
+                        "ruin",
+                    )
+                s.contracts = 0.0
+            if calls.held and calls.contracts != 0:
+                trade(
+                    i,
+                    "calls",
+                    "close",
+                    names[calls.contract],
+                    -calls.contracts,
+                    calls.value,
+                    0.0,
+                    "ruin",
+                )
+            calls = _Calls()
+            fut_vega = call_vega = 0.0
         if i > 0:
             book_ret.append(equity / previous - 1.0)
             spx_ret.append(float(group.spx_return[i]))
@@ -329,7 +385,7 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
                 "date": today,
                 "equity": equity,
                 "pnl_equity": eq_pnl,
-                "pnl_condor": float(cp.pnl[i]),
+                "pnl_condor": condor_pnl,
                 "pnl_futures": fut_pnl - fut_cost,
                 "pnl_calls": call_pnl - call_cost,
                 "pnl_total": equity - previous,
@@ -341,13 +397,13 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
                 "futures_m4": slots[2].contracts,
                 "calls": calls.contracts,
                 "call_strike": calls.strike if calls.held else None,
-                "condor_open": int(cp.open_count[i]),
-                "condor_margin": float(cp.margin[i]),
-                "delta": float(cp.delta[i]) + p.equity_weight * equity / float(m.spx[i]),
-                "gamma": float(cp.gamma[i]),
-                "condor_vega": float(cp.vega[i]),
+                "condor_open": int(live * cp.open_count[i]),
+                "condor_margin": live * float(cp.margin[i]),
+                "delta": live * (float(cp.delta[i]) + p.equity_weight * equity / float(m.spx[i])),
+                "gamma": live * float(cp.gamma[i]),
+                "condor_vega": live * float(cp.vega[i]),
                 "hedge_vega": hedge_vega,
-                "theta": float(cp.theta[i]),
+                "theta": live * float(cp.theta[i]),
                 "controller_r2": r2,
                 "breadth_divergence": bool(m.breadth[i]),
                 "vix_rsi_low": bool(m.vix_rsi[i] < p.rsi_threshold),

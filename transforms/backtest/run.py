@@ -39,6 +39,7 @@ class Inputs:
     vix3m: pl.DataFrame
     tbill: pl.DataFrame
     vx: pl.DataFrame
+    calendar: pl.DataFrame
 
     def market(self, p: BacktestParams) -> Market:
         return build_market(
@@ -47,6 +48,7 @@ class Inputs:
             vix3m=self.vix3m,
             tbill=self.tbill,
             vx=self.vx,
+            calendar=self.calendar,
             start=p.start_date,
             end=p.end_date,
             beta_window=p.beta_window,
@@ -89,6 +91,7 @@ def _metrics(
     return compute(
         equity=paths.equity,
         pnl_equity=paths.pnl_equity,
+        pnl_condor=paths.pnl_condor,
         pnl_futures=paths.pnl_futures,
         pnl_calls=paths.pnl_calls,
         hedge_ratio=paths.hedge_ratio,
@@ -147,12 +150,16 @@ def backtest(
     paths = Paths(
         equity=row("equity"),
         pnl_equity=row("pnl_equity"),
+        pnl_condor=row("pnl_condor"),
         pnl_futures=row("pnl_futures"),
         pnl_calls=row("pnl_calls"),
         hedge_ratio=row("hedge_ratio"),
         costs=np.array([float(result.trades.filter(pl.col("sleeve") != "condor")["cost"].sum())]),
         contracts_traded=np.array([_hedge_contracts(result.trades, p)]),
         cuts=np.array([int(d["liquidity_cut"].sum())]),
+        ruin_day=np.array(
+            [int(np.argmax(d["equity"].to_numpy() <= 0)) if (d["equity"] <= 0).any() else -1]
+        ),
     )
     unhedged = _unhedged(group, p)
     metrics = _metrics(group, [p], paths, unhedged, metric_params)

@@ -37,12 +37,14 @@ class Paths:
 
     equity: F64
     pnl_equity: F64
+    pnl_condor: F64  # the group's condor path, zero after a ruin
     pnl_futures: F64  # costs included
     pnl_calls: F64  # costs included
     hedge_ratio: F64
     costs: F64  # per configuration, second engine only (the condor's are shared)
     contracts_traded: F64  # futures + option contracts, second engine
     cuts: NDArray[np.int64]  # liquidity-reserve cuts
+    ruin_day: NDArray[np.int64]  # session equity reached zero, -1 if never
 
 
 def _column(configs: Sequence[BacktestParams], name: str) -> F64:
@@ -129,12 +131,14 @@ def run_chunk(group: Group, configs: Sequence[BacktestParams]) -> Paths:  # noqa
     out = Paths(
         equity=np.empty((n, days)),
         pnl_equity=np.zeros((n, days)),
+        pnl_condor=np.zeros((n, days)),
         pnl_futures=np.zeros((n, days)),
         pnl_calls=np.zeros((n, days)),
         hedge_ratio=np.empty((n, days)),
         costs=np.zeros(n),
         contracts_traded=np.zeros(n),
         cuts=np.zeros(n, dtype=np.int64),
+        ruin_day=np.full(n, -1, dtype=np.int64),
     )
 
     def price(i: int, c: int, k: F64) -> tuple[F64, F64]:
@@ -154,6 +158,7 @@ def run_chunk(group: Group, configs: Sequence[BacktestParams]) -> Paths:  # noqa
         )
         return p_long - spread * p_short, d_long - spread * d_short
 
+    alive = np.ones(n)  # 0 once a configuration's equity reached zero: flat from then on
     for i in range(days):
         previous = equity
         # 1. P&L of yesterday's positions
@@ -161,7 +166,9 @@ def run_chunk(group: Group, configs: Sequence[BacktestParams]) -> Paths:  # noqa
         fut_pnl = np.zeros(n)
         call_pnl = np.zeros(n)
         if i > 0:
-            eq_pnl = col["equity_weight"] * previous * (group.spx_return[i] + group.dividend[i])
+            eq_pnl = (
+                alive * col["equity_weight"] * previous * (group.spx_return[i] + group.dividend[i])
+            )
             live = (slot_c >= 0) & (slot_n != 0)
             cc = np.maximum(slot_c, 0)
             change = m.settle[i, cc] - m.settle[i - 1, cc]
@@ -183,7 +190,8 @@ def run_chunk(group: Group, configs: Sequence[BacktestParams]) -> Paths:  # noqa
                 call_pnl = np.where(held, call_n * (new_value - value) * OPTION_MULTIPLIER, 0.0)
                 value = np.where(held, new_value, 0.0)
                 delta = np.where(held, new_delta, 0.0)
-        pre = previous + eq_pnl + fut_pnl + call_pnl + cp.pnl[i]
+        condor_pnl = alive * cp.pnl[i]
+        pre = previous + eq_pnl + fut_pnl + call_pnl + condor_pnl
         fut_cost = np.zeros(n)
         call_cost = np.zeros(n)
         # 2. schedule
@@ -208,22 +216,38 @@ def run_chunk(group: Group, configs: Sequence[BacktestParams]) -> Paths:  # noqa
             call_scale = (1.0 + col["rsi_extra_calls"] * (m.vix_rsi[i] < col["rsi_threshold"])) * (
                 1.0 + col["cpi_call_scale"] * (abs(m.cpi_z[i]) > col["cpi_z_threshold"])
             )
-            vega = h * abs(float(cp.vega[i])) * scale
+            vega = alive * h * abs(float(cp.vega[i])) * scale
             fut_vega = vega * col["futures_share"]
             call_vega = vega * (1.0 - col["futures_share"]) * call_scale
-        # 4. futures: rolls, then resizing
+        # 4. futures: kept contracts keep their position, leaving ones roll into the
+        # months that joined (k-th leaving slot into k-th open slot, as the reference)
         if not blocked:
             want = group.ladder[i][months[None, :] + shift[:, None]]
-            moved = want != slot_c
-            trading = moved & (slot_c >= 0) & (slot_n != 0)
-            if trading.any():
+            if (want != slot_c).any():
+                held_ok = slot_c >= 0
+                match = (want[:, :, None] == slot_c[:, None, :]) & (want[:, :, None] >= 0)
+                match &= held_ok[:, None, :]
+                kept = match.any(axis=2)
+                leaving = held_ok & ~match.any(axis=1)
+                open_slot = ~kept
+                pair = (
+                    leaving[:, None, :]
+                    & open_slot[:, :, None]
+                    & (
+                        (np.cumsum(leaving, axis=1) - 1)[:, None, :]
+                        == (np.cumsum(open_slot, axis=1) - 1)[:, :, None]
+                    )
+                )
+                rolled = (pair * slot_n[:, None, :]).sum(axis=2)
                 ok = (want >= 0) & np.isfinite(m.settle[i, np.maximum(want, 0)])
-                legs = np.where(ok, 2.0, 1.0)
-                traded = np.where(trading, np.abs(slot_n) * legs, 0.0)
-                fut_cost += (traded * fut_unit_cost[:, None]).sum(axis=1)
-                out.contracts_traded[:] += traded.sum(axis=1)
-                slot_n = np.where(trading & ~ok, 0.0, slot_n)
-            slot_c = np.where(moved, want, slot_c)
+                traded = np.where(leaving, np.abs(slot_n), 0.0).sum(axis=1)
+                traded += np.where(open_slot & ok, np.abs(rolled), 0.0).sum(axis=1)
+                fut_cost += traded * fut_unit_cost
+                out.contracts_traded[:] += traded
+                slot_n = np.where(
+                    kept, (match * slot_n[:, None, :]).sum(axis=2), np.where(ok, rolled, 0.0)
+                )
+                slot_c = want
         targets = slot_n
         if rehedge:
             beta = np.stack([term_beta(m, i, slot_c[:, j]) for j in range(3)], axis=1)
@@ -270,7 +294,7 @@ def run_chunk(group: Group, configs: Sequence[BacktestParams]) -> Paths:  # noqa
                 col["vx_margin"] * np.abs(targets).sum(axis=1)
                 + call_target * value * OPTION_MULTIPLIER
             )
-            room = pre * (1.0 - col["reserve"]) - float(cp.margin[i])
+            room = pre * (1.0 - col["reserve"]) - alive * float(cp.margin[i])
             cut = sizing & (commit > room) & (commit > 0)
             with np.errstate(invalid="ignore", divide="ignore"):
                 factor = np.where(cut, np.maximum(room, 0.0) / commit, 1.0)
@@ -287,6 +311,15 @@ def run_chunk(group: Group, configs: Sequence[BacktestParams]) -> Paths:  # noqa
             slot_n = np.where((slot_c >= 0) & sizing[:, None], targets, slot_n)
             call_n = np.where(held & sizing, call_target, call_n)
         equity = pre - fut_cost - call_cost
+        ruin = (alive > 0) & (equity <= 0)
+        if ruin.any():  # everything is closed at this close
+            alive[ruin] = 0.0
+            out.ruin_day[ruin] = i
+            slot_n[ruin] = 0.0
+            call_n[ruin] = 0.0
+            held[ruin] = False
+            fut_vega[ruin] = 0.0
+            call_vega[ruin] = 0.0
         if i > 0:
             slot = filled % window
             ring[:, slot] = equity / previous - 1.0
@@ -294,6 +327,7 @@ def run_chunk(group: Group, configs: Sequence[BacktestParams]) -> Paths:  # noqa
             filled += 1
         out.equity[:, i] = equity
         out.pnl_equity[:, i] = eq_pnl
+        out.pnl_condor[:, i] = condor_pnl
         out.pnl_futures[:, i] = fut_pnl - fut_cost
         out.pnl_calls[:, i] = call_pnl - call_cost
         out.hedge_ratio[:, i] = h

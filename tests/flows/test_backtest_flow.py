@@ -1,0 +1,136 @@
+"""`alvh backtest` and `alvh sweep` on the real warehouse: output, tables, re-runs."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from flows.cli import main
+from tests.conftest import query
+
+RANK = (
+    "SELECT config_hash, hedge_ratio, band_low, band_high, sharpe, time_in_band "
+    "FROM results.sweep_results WHERE time_in_band >= {share} ORDER BY sharpe DESC"
+)
+
+
+@pytest.fixture
+def db(research_warehouse: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "w.duckdb"
+    shutil.copy(research_warehouse, path)
+    return path
+
+
+def _counts(db: Path) -> dict[str, int]:
+    tables = ("backtest_runs", "backtest_daily", "backtest_trades", "backtest_metrics")
+    tables += ("sweep_runs", "sweep_results")
+    return {t: query(db, f"SELECT count(*) AS n FROM results.{t}")["n"][0] for t in tables}
+
+
+def test_alvh_backtest_prints_metrics_and_rewrites_the_same_rows(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["backtest", "--db", str(db), "--param", "start_date=2016-01-04"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    for metric in ("sharpe", "max_drawdown", "r2_60_mean", "unhedged_r2_60_mean", "time_in_band"):
+        assert f"│ {metric} " in out
+    run_id = out.split("run ")[1].split()[0]
+    counts = _counts(db)
+    sessions = query(
+        db,
+        "SELECT count(*) AS n FROM signals.signals_daily WHERE date >= '2016-01-04' "
+        "AND date <= (SELECT max(trade_date) FROM core.vx_futures)",
+    )["n"][0]
+    assert counts["backtest_runs"] == counts["backtest_metrics"] == 1
+    assert counts["backtest_daily"] == sessions
+    assert counts["backtest_trades"] > 100
+    run = query(db, "SELECT * FROM results.backtest_runs").row(0, named=True)
+    assert run["run_id"] == run_id and run["status"] == "succeeded"
+    assert '"hedge_ratio": 0.2' in run["params"] and len(run["data_snapshot"]) == 16
+    # Same inputs: same run id, same rows, nothing duplicated.
+    before = query(db, "SELECT * FROM results.backtest_metrics")
+    assert main(args) == 0
+    assert f"run {run_id} " in capsys.readouterr().out
+    assert _counts(db) == counts
+    assert query(db, "SELECT * FROM results.backtest_metrics").equals(before)
+
+
+def test_alvh_backtest_refuses_bad_parameters_before_running(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["backtest", "--db", str(db), "--param", "hedge=0.3"]) == 2
+    assert "unknown parameter 'hedge' (did you mean hedge_ratio" in capsys.readouterr().err
+    assert main(["backtest", "--db", str(db), "--param", "h_min=0.5"]) == 2
+    assert "need 0 <= h_min <= h_max" in capsys.readouterr().err
+    assert _counts(db)["backtest_runs"] == 0
+
+
+def test_alvh_sweep_writes_ranked_results_once(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [
+        "sweep",
+        "--db",
+        str(db),
+        "--param",
+        "start_date=2015-01-02",
+        "--hedge-ratio",
+        "0:0.4:0.1",
+        "--r2-band",
+        "0.45-0.65,0.35-0.55,0.55-0.75",
+        "--top",
+        "2",
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "sweep: 15 configurations (hedge_ratio 5 x band_low/band_high 3)" in out
+    assert "sweep_results: 15 new, 0 changed, 0 identical to the stored run" in out
+    assert "deflated Sharpe ratio of the best (15 trials)" in out
+    counts = _counts(db)
+    assert counts["sweep_results"] == 15 and counts["sweep_runs"] == 1
+    assert counts["backtest_runs"] == 2  # the top two, with their daily rows and trades
+    top = query(db, "SELECT DISTINCT sweep_id FROM results.backtest_runs")["sweep_id"].to_list()
+    assert top == query(db, "SELECT sweep_id FROM results.sweep_runs")["sweep_id"].to_list()
+    ratios = query(db, "SELECT DISTINCT hedge_ratio FROM results.sweep_results ORDER BY 1")
+    assert ratios["hedge_ratio"].to_list() == [0.0, 0.1, 0.2, 0.3, 0.4]
+    # The same sweep again: identical metrics, no new rows.
+    stored = query(db, "SELECT * FROM results.sweep_results ORDER BY config_hash")
+    assert main(args) == 0
+    assert (
+        "sweep_results: 0 new, 0 changed, 15 identical to the stored run" in capsys.readouterr().out
+    )
+    assert _counts(db) == counts
+    assert query(db, "SELECT * FROM results.sweep_results ORDER BY config_hash").equals(stored)
+    # Ranking by Sharpe among configurations inside their band most of the time, in SQL.
+    assert main(["sql", "--db", str(db), "--format", "csv", RANK.format(share=0.0)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "config_hash,hedge_ratio,band_low,band_high,sharpe,time_in_band"
+    sharpes = [float(line.split(",")[4]) for line in lines[1:]]
+    assert len(sharpes) == 15 and sharpes == sorted(sharpes, reverse=True)
+    assert main(["sql", "--db", str(db), "--format", "csv", RANK.format(share=0.8)]) == 0
+
+
+def test_alvh_sweep_reads_a_toml_grid_and_reports_bad_ones(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        '[base]\nstart_date = "2018-01-02"\nlots = 20\n'
+        '[grid]\ncontroller = [false, true]\ncall_delta = "0.25:0.35:0.05"\n'
+        'r2_band = ["0.45-0.65"]\n'
+    )
+    args = ["sweep", "--db", str(db), "--grid", str(grid), "--hedge-ratio", "0.1,0.3", "--top", "0"]
+    assert main(args) == 0
+    assert "sweep: 12 configurations" in capsys.readouterr().out
+    lots = query(db, "SELECT DISTINCT lots, start_date FROM results.sweep_results")
+    assert lots.rows() == [(20, date(2018, 1, 2))]
+    grid.write_text("[grid]\nhedge = [0.1]\n")
+    assert main(args) == 2
+    assert "unknown parameter 'hedge'" in capsys.readouterr().err
+    grid.write_text("[grids]\n")
+    assert main(args) == 2
+    assert "unknown tables ['grids']" in capsys.readouterr().err

@@ -1,0 +1,434 @@
+"""The backtest engine on the real history: rules, bookkeeping, the two engines, metrics."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+import statsmodels.api as sm
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from transforms.backtest.book import Group
+from transforms.backtest.condor import simulate_condor, spx_expiries
+from transforms.backtest.market import Market, ladder_months
+from transforms.backtest.metrics import MetricParams, deflated_sharpe, drawdown_windows
+from transforms.backtest.params import BacktestParams
+from transforms.backtest.reference import run_reference
+from transforms.backtest.run import Inputs, backtest, group_for, sweep
+from transforms.backtest.vectorised import run_chunk
+
+QUIET = {"breadth_scale": 0.0, "rsi_extra_calls": 0.0, "cpi_call_scale": 0.0}
+CRISES = BacktestParams(start_date=date(2007, 1, 3), end_date=date(2020, 12, 31))
+
+
+@pytest.fixture(scope="module")
+def inputs(backtest_inputs: Inputs) -> Inputs:
+    return backtest_inputs
+
+
+@pytest.fixture(scope="module")
+def crisis_market(inputs: Inputs) -> Market:
+    return inputs.market(CRISES)
+
+
+@pytest.fixture(scope="module")
+def crisis_group(crisis_market: Market) -> Group:
+    return group_for(crisis_market, CRISES)
+
+
+def _day(market: Market, day: date) -> int:
+    return int(np.searchsorted(market.dates, np.datetime64(day)))
+
+
+# --- the market -------------------------------------------------------------------
+
+
+def test_ladder_rolls_roll_days_sessions_before_the_front_expiry(crisis_market: Market) -> None:
+    m = crisis_market
+    names = m.contracts
+    five = ladder_months(m, roll_days=5)
+    zero = ladder_months(m, roll_days=0)
+    # VXH20 expires Wednesday 2020-03-18: with 5 sessions to go (03-11) it leaves the
+    # count, so month 2 moves from VXJ20 to VXK20 that day; with 0, on the expiry day.
+    assert names[five[_day(m, date(2020, 3, 10)), 1]] == "VXJ20"
+    assert names[five[_day(m, date(2020, 3, 11)), 1]] == "VXK20"
+    assert names[zero[_day(m, date(2020, 3, 17)), 1]] == "VXJ20"
+    assert names[zero[_day(m, date(2020, 3, 18)), 1]] == "VXK20"
+
+
+def test_term_betas_are_clipped_slopes_and_suspect_prints_are_not_used(
+    crisis_market: Market,
+) -> None:
+    m = crisis_market
+    assert ((m.term_beta >= 0.1) & (m.term_beta <= 1.5)).all()
+    late = m.term_beta[500:]
+    assert late[:, 0].mean() > late[:, 3].mean()  # front months move more with spot VIX
+    # 2008-10-30 VXQ09 printed 18.14 (flagged suspect): the day carries the prior settle.
+    j = m.contracts.index("VXQ09")
+    i = _day(m, date(2008, 10, 30))
+    assert m.settle[i, j] == m.settle[i - 1, j]
+
+
+def test_spx_expiries_move_to_thursday_on_a_friday_holiday(crisis_market: Market) -> None:
+    expiries = [e for e, _ in spx_expiries(crisis_market)]
+    assert date(2008, 3, 20) in expiries  # Good Friday 2008-03-21
+    assert date(2020, 3, 20) in expiries
+
+
+# --- the condor sleeve ----------------------------------------------------------
+
+
+def test_condor_entries_exits_and_pnl_follow_the_rules(crisis_group: Group) -> None:
+    m, cp, p = crisis_group.market, crisis_group.condor, CRISES
+    opens = [t for t in cp.trades if t.action == "open"]
+    closes = [t for t in cp.trades if t.action != "open"]
+    assert len(opens) > 150 and len(closes) >= len(opens) - 1
+    assert cp.open_count.max() <= p.max_open
+    reasons = {t.reason for t in closes}
+    assert reasons == {"profit_take", "stop", "time_exit", "expiry"} - (
+        set() if any(t.reason == "expiry" for t in closes) else {"expiry"}
+    )
+    for t in opens:
+        sp, lp, sc, lc = t.strikes
+        assert sp - lp == lc - sc == p.wing_width
+        assert all(k % p.strike_grid == 0 for k in t.strikes)
+        assert bool(m.week_start[t.day]) or bool(m.fomc[t.day - 1])
+        assert not m.fomc[t.day]
+        dte = (t.expiry - m.dates[t.day].item()).days
+        assert abs(dte - p.target_dte) <= 16
+    credit = {}
+    for t in cp.trades:
+        if t.action == "open":
+            credit[t.expiry] = t.price - 4 * p.spx_half_spread  # received: mid - half-spreads
+            continue
+        c = credit.pop(t.expiry)
+        dte = (t.expiry - m.dates[t.day].item()).days
+        if t.reason == "profit_take":
+            assert t.price <= (1 - p.profit_take) * c + 1e-12
+        elif t.reason == "stop":
+            assert t.price - c >= p.stop_multiple * c - 1e-12
+        elif t.reason == "time_exit":
+            assert dte <= p.exit_dte
+    # P&L identity: marks telescope, so the sleeve's total = sum over closed trades of
+    # (mid at entry - mid or settlement at exit) x 100 x lots - costs; the one condor
+    # still open at the end adds its own mark-to-market, within its credit and its risk.
+    units = 100 * p.lots
+    booked, mid = 0.0, {}
+    for t in cp.trades:
+        if t.action == "open":
+            mid[t.expiry] = t.price
+            booked -= t.cost
+        else:
+            booked += (mid.pop(t.expiry) - t.price) * units - t.cost
+    (open_mid,) = mid.values()
+    residual = float(cp.pnl.sum()) - booked
+    assert -(p.wing_width - open_mid) * units <= residual <= open_mid * units
+    short = replace(p, end_date=date(2019, 12, 31))
+    cp2 = simulate_condor(crisis_group.market, short)
+    assert cp2.open_count[-1] == 1  # and without the open one the identity is exact:
+    total, mid = 0.0, {}
+    for t in cp2.trades:
+        if t.action == "open":
+            mid[t.expiry] = t.price
+            total -= t.cost
+        else:
+            total += (mid.pop(t.expiry) - t.price) * units - t.cost
+    # through the last entry's day (its entry costs are in ``total``, its marks are not)
+    upto = max(t.day for t in cp2.trades if t.action == "open")
+    assert float(cp2.pnl[: upto + 1].sum()) == pytest.approx(total, abs=1e-6)
+    assert cp.costs.sum() == pytest.approx(sum(t.cost for t in cp.trades))
+
+
+def test_greeks_short_condor_signs(crisis_group: Group) -> None:
+    cp = crisis_group.condor
+    held = cp.open_count > 0
+    # Short premium: negative vega and gamma, positive theta, except for stretches where
+    # SPX sits beyond a short strike, near the long wing.
+    assert (cp.vega[held] < 0).mean() > 0.97 and (cp.gamma[held] < 0).mean() > 0.97
+    assert (cp.theta[held] > 0).mean() > 0.95
+    assert (cp.margin[held] > 0).all() and (cp.margin[~held] == 0).all()
+
+
+# --- the two engines ----------------------------------------------------------------
+
+SAMPLE = [
+    CRISES,
+    replace(CRISES, controller=False, hedge_ratio=0.35),
+    replace(CRISES, call_spread_width=5.0, call_otm_points=4.0, contango_guard_pct=5.0),
+    replace(CRISES, reserve=0.85, hedge_ratio=0.4, futures_share=0.2),  # the reserve binds
+    replace(CRISES, band_low=0.8, band_high=0.9, ladder_w2=1.0, ladder_w3=0.0, ladder_w4=0.0),
+    replace(CRISES, fomc_rule=True, call_delta=0.4, vol_of_vol=1.2, **QUIET),
+]
+
+
+def test_vectorised_engine_equals_the_reference_to_1e_9(crisis_group: Group) -> None:
+    paths = run_chunk(crisis_group, SAMPLE)
+    cuts = 0
+    for k, p in enumerate(SAMPLE):
+        ref = run_reference(crisis_group, p).daily
+        scale = p.initial_equity
+        for name in ("pnl_equity", "pnl_futures", "pnl_calls", "equity", "hedge_ratio"):
+            diff = np.abs(getattr(paths, name)[k] - ref[name].to_numpy()) / scale
+            assert diff.max() < 1e-9, (k, name, diff.max())
+        assert paths.cuts[k] == int(ref["liquidity_cut"].sum())
+        cuts += int(paths.cuts[k])
+    assert cuts > 0  # the sample exercises the liquidity reserve
+
+
+def test_vectorised_engine_refuses_mixed_groups(crisis_group: Group) -> None:
+    with pytest.raises(ValueError, match="differ in lots"):
+        run_chunk(crisis_group, [CRISES, replace(CRISES, lots=10)])
+
+
+# --- the second engine by hand ------------------------------------------------------
+
+LADDER = BacktestParams(
+    start_date=date(2019, 6, 3),
+    end_date=date(2020, 6, 30),
+    futures_share=1.0,
+    controller=False,
+    **QUIET,
+)
+
+
+@pytest.fixture(scope="module")
+def ladder_run(inputs: Inputs) -> Any:
+    return backtest(inputs, LADDER)
+
+
+def test_ladder_pnl_is_settle_changes_times_1000_times_contracts(
+    ladder_run: Any, inputs: Inputs
+) -> None:
+    daily, trades = ladder_run.daily, ladder_run.trades
+    # Hand-checked: held from 2020-03-02, 1.582204 VXJ20, 2.038575 VXK20, 1.309627 VXM20;
+    # 2020-03-06 settles moved +2.80, +1.60, +1.45 from 03-05:
+    # 1000 x (1.582204 x 2.80 + 2.038575 x 1.60 + 1.309627 x 1.45) = 9,590.85.
+    row = daily.filter(pl.col("date") == date(2020, 3, 6)).row(0, named=True)
+    assert row["pnl_futures"] == pytest.approx(9590.85, abs=0.01)
+    # Every day: positions rebuilt from the trade log x settle changes from the raw table.
+    fut = trades.filter(pl.col("sleeve") == "futures")
+    held = (
+        fut.group_by("date", "instrument")
+        .agg(pl.col("quantity").sum())
+        .sort("date")
+        .pivot(on="instrument", index="date", values="quantity")
+    )
+    days = daily.select("date")
+    position = (
+        days.join(held, on="date", how="left")
+        .fill_null(0.0)
+        .with_columns(pl.all().exclude("date").cum_sum())
+    )
+    settles = (
+        inputs.vx.filter(pl.col("contract").is_in(position.columns) & ~pl.col("suspect_settle"))
+        .pivot(on="contract", index="trade_date", values="settle")
+        .rename({"trade_date": "date"})
+    )
+    prices = days.join(settles, on="date", how="left").fill_null(strategy="forward")
+    names = [c for c in position.columns if c != "date"]
+    change = prices.select(pl.col(names).diff().fill_null(0.0).fill_nan(0.0))
+    before = position.select(pl.col(names).shift(1).fill_null(0.0))
+    expected = (before.to_numpy() * change.to_numpy()).sum(axis=1) * 1000
+    costs = days.join(fut.group_by("date").agg(pl.col("cost").sum()), on="date", how="left")
+    expected -= costs["cost"].fill_null(0.0).to_numpy()
+    np.testing.assert_allclose(daily["pnl_futures"].to_numpy(), expected, atol=1e-6)
+
+
+def test_rolls_happen_on_the_roll_day_and_calls_settle_at_the_final_settlement(
+    ladder_run: Any, inputs: Inputs
+) -> None:
+    trades = ladder_run.trades
+    rolls = trades.filter((pl.col("action") == "roll_out") & (pl.col("instrument") == "VXJ20"))
+    # VXJ20 joined as month 4 and aged through months 3 and 2 without trading; it rolls
+    # out once, into the new month 4, when it leaves the ladder 5 sessions before VXH20
+    # expires.
+    assert rolls["date"].to_list() == [date(2020, 3, 11)]
+    assert rolls["note"].to_list() == ["to VXN20"]
+    joined = trades.filter((pl.col("action") == "roll_in") & (pl.col("instrument") == "VXJ20"))
+    # It joined when VXZ19 left (5 sessions before its 2019-12-18 expiry: 12-11, an FOMC
+    # day, so the roll waited a session).
+    assert joined["date"].to_list() == [date(2019, 12, 12)]
+    # futures_share = 1 holds no calls; the default does.
+    calls = backtest(inputs, replace(LADDER, futures_share=0.5)).trades
+    settled = calls.filter((pl.col("sleeve") == "calls") & (pl.col("action") == "settle"))
+    opened = calls.filter((pl.col("sleeve") == "calls") & (pl.col("action") == "open"))
+    assert settled.height >= 10
+    finals = inputs.vx.filter(pl.col("trade_date") == pl.col("expiry")).select(
+        pl.col("contract"), pl.col("settle").alias("final"), pl.col("expiry")
+    )
+    strikes = opened.select(
+        pl.col("instrument").str.split(" ").list.first().alias("contract"),
+        pl.col("instrument").str.extract(r" C([0-9.]+)").cast(pl.Float64).alias("strike"),
+    )
+    checked = (
+        settled.with_columns(pl.col("instrument").alias("contract"))
+        .join(finals, on="contract")
+        .join(strikes.unique(), on="contract")
+    )
+    assert checked.height == settled.height
+    for r in checked.iter_rows(named=True):
+        assert r["date"] == r["expiry"]
+        assert r["price"] == pytest.approx(max(r["final"] - r["strike"], 0.0), abs=1e-12)
+    assert (checked["price"] > 0).any()  # March 2020: the calls paid
+
+
+def test_no_trade_opens_on_fomc_days_under_the_rule(inputs: Inputs) -> None:
+    window = {"start_date": date(2015, 1, 2), "end_date": date(2019, 12, 31)}
+    on = backtest(inputs, BacktestParams(**window, fomc_rule=True))
+    fomc = set(on.daily.filter(pl.col("fomc_day"))["date"].to_list())
+    assert len(fomc) >= 35
+    # Exits (profit take, stop, time) and expiries still happen on FOMC days.
+    entries = pl.col("action").is_in(["open", "resize", "roll_out", "roll_in"])
+    assert not fomc & set(on.trades.filter(entries)["date"].to_list())
+    off = backtest(inputs, BacktestParams(**window, fomc_rule=False))
+    assert fomc & set(off.trades.filter(entries)["date"].to_list())
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    h=st.floats(0.0, 0.5),
+    h_min=st.floats(0.0, 0.2),
+    width=st.floats(0.0, 0.3),
+    band=st.floats(0.1, 0.8),
+    controller=st.booleans(),
+    share=st.floats(0.0, 1.0),
+    guard=st.sampled_from([0.0, 3.0, 8.0]),
+    spread=st.sampled_from([0.0, 5.0]),
+)
+def test_sleeves_sum_to_the_total_and_the_hedge_ratio_stays_in_bounds(
+    crisis_group: Group,
+    h: float,
+    h_min: float,
+    width: float,
+    band: float,
+    controller: bool,
+    share: float,
+    guard: float,
+    spread: float,
+) -> None:
+    p = replace(
+        CRISES,
+        hedge_ratio=h,
+        h_min=h_min,
+        h_max=h_min + width,
+        band_low=band,
+        band_high=min(band + 0.2, 1.0),
+        controller=controller,
+        futures_share=share,
+        contango_guard_pct=guard,
+        call_spread_width=spread,
+    )
+    d = run_reference(crisis_group, p).daily
+    sleeves = d["pnl_equity"] + d["pnl_condor"] + d["pnl_futures"] + d["pnl_calls"]
+    np.testing.assert_allclose(sleeves.to_numpy(), d["pnl_total"].to_numpy(), atol=1e-6)
+    equity = np.concatenate([[p.initial_equity], d["equity"].to_numpy()])
+    np.testing.assert_allclose(np.diff(equity), d["pnl_total"].to_numpy(), atol=1e-6)
+    hr = d["hedge_ratio"].to_numpy()
+    if controller:
+        assert (hr >= p.h_min - 1e-12).all() and (hr <= p.h_max + 1e-12).all()
+    else:
+        assert (hr == h).all()
+
+
+# --- point in time ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cut", [date(2008, 10, 15), date(2020, 3, 17)])
+def test_a_run_cut_at_t_has_the_same_rows_up_to_t(inputs: Inputs, cut: date) -> None:
+    p = BacktestParams(start_date=date(2007, 1, 3), end_date=date(2021, 6, 30))
+    full = backtest(inputs, p).daily.filter(pl.col("date") <= cut)
+    part = backtest(inputs, replace(p, end_date=cut)).daily
+    assert part.height == full.height
+    for name in full.columns:
+        a, b = full[name], part[name]
+        if a.dtype.is_float():
+            assert (a.is_nan() == b.is_nan()).all() and (a.is_null() == b.is_null()).all()
+            np.testing.assert_allclose(
+                a.fill_nan(0).fill_null(0), b.fill_nan(0).fill_null(0), rtol=0, atol=1e-9
+            )
+        else:
+            assert a.equals(b), name
+
+
+# --- metrics ------------------------------------------------------------------------
+
+
+def test_metrics_equal_independent_computations(inputs: Inputs) -> None:
+    p = replace(CRISES, end_date=date(2012, 12, 31))
+    run = backtest(inputs, p)
+    m = run.metrics.row(0, named=True)
+    d = run.daily
+    equity = d["equity"].to_numpy()
+    r = equity[1:] / equity[:-1] - 1
+    spx = d.join(inputs.signals.select("date", "spx_close"), on="date")["spx_close"].to_numpy()
+    x = spx[1:] / spx[:-1] - 1
+    ols = sm.OLS(r, sm.add_constant(x)).fit()
+    assert m["r2_full"] == pytest.approx(ols.rsquared, abs=1e-9)
+    assert m["beta_full"] == pytest.approx(ols.params[1], abs=1e-9)
+    rate = d.join(inputs.tbill.rename({"rate_pct": "rf"}), on="date", how="left")["rf"]
+    rate = rate.fill_null(strategy="forward").to_numpy() / 100
+    days = np.diff(d["date"].to_numpy().astype("datetime64[D]").astype(np.int64))
+    rf = rate[1:] * days / 365
+    ex = r - rf
+    assert m["sharpe"] == pytest.approx(ex.mean() / ex.std(ddof=1) * math.sqrt(252), rel=1e-9)
+    capm = sm.OLS(ex, sm.add_constant(x - rf)).fit()
+    assert m["capm_alpha"] == pytest.approx(capm.params[0] * 252, abs=1e-9)
+    peak, worst = -np.inf, 0.0
+    for e in np.concatenate([[p.initial_equity], equity]):
+        peak = max(peak, e)
+        worst = min(worst, e / peak - 1)
+    assert m["max_drawdown"] == pytest.approx(worst, abs=1e-12)
+    years = (d["date"][-1] - d["date"][0]).days / 365.25
+    assert m["cagr"] == pytest.approx((equity[-1] / p.initial_equity) ** (1 / years) - 1, rel=1e-9)
+    # Rolling R^2: the daily column vs statsmodels on a few windows, and time in band.
+    r2 = d["r2_60"].to_numpy()
+    for end in (100, 777, len(d) - 1):
+        w = sm.OLS(r[end - 60 : end], sm.add_constant(x[end - 60 : end])).fit()
+        assert r2[end] == pytest.approx(w.rsquared, abs=1e-9)
+    have = ~np.isnan(r2)
+    inside = have & (r2 >= p.band_low) & (r2 <= p.band_high)
+    assert m["time_in_band"] == pytest.approx(inside.sum() / have.sum(), abs=1e-12)
+    assert m["pnl_futures"] == pytest.approx(d["pnl_futures"].sum())
+    assert m["costs_paid"] == pytest.approx(d["costs"].sum())
+
+
+def test_drawdown_windows_on_a_made_up_path() -> None:
+    spx = np.array([100, 98, 96.5, 97, 101, 99, 90, 95, 102, 100.5, 97.5, 98.0])
+    # 100 -> 96.5 (3.5 %) counts; 101 -> 90 (10.9 %) is too deep; 102 -> 97.5 (4.4 %),
+    # unfinished at the end, counts.
+    assert drawdown_windows(spx, low=0.03, high=0.05) == [(0, 2), (8, 10)]
+
+
+def test_deflated_sharpe_falls_with_the_number_of_trials() -> None:
+    rng = np.random.default_rng(3)
+    few = deflated_sharpe(
+        sharpe=1.0, sharpes=rng.normal(0.3, 0.3, 10), skewness=0.0, kurtosis=3.0, sessions=2500
+    )
+    many = deflated_sharpe(
+        sharpe=1.0, sharpes=rng.normal(0.3, 0.3, 10_000), skewness=0.0, kurtosis=3.0, sessions=2500
+    )
+    assert 0 < many < few < 1
+
+
+def test_sweep_rows_equal_single_backtests_and_keep_input_order(inputs: Inputs) -> None:
+    base = replace(CRISES, end_date=date(2010, 12, 31))
+    configs = [
+        replace(base, hedge_ratio=h, lots=lots) for lots in (50, 20) for h in (0.3, 0.0, 0.1)
+    ]
+    rows, snapshots = sweep(inputs, configs, metric_params=MetricParams(), chunk=2)
+    assert rows["hedge_ratio"].to_list() == [0.3, 0.0, 0.1] * 2
+    assert rows["lots"].to_list() == [50] * 3 + [20] * 3
+    assert len(snapshots) == 1
+    for k in (0, 4):
+        single = backtest(inputs, configs[k]).metrics.row(0, named=True)
+        for name, value in rows.row(k, named=True).items():
+            if isinstance(value, float) and not math.isnan(value):
+                assert value == pytest.approx(single[name], rel=1e-9, abs=1e-12), name

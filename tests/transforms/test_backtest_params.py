@@ -1,0 +1,93 @@
+"""Backtest parameters, sweep grids and the VIX option helpers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from transforms.backtest.params import (
+    BacktestParams,
+    config_hash,
+    dimension,
+    expand_grid,
+    frange,
+    parse_value,
+    with_values,
+)
+from transforms.options.black import black76
+from transforms.options.vix import base_vol, call_strike, call_value, call_vol
+
+
+def test_values_parse_by_field_type_and_unknown_names_get_a_hint() -> None:
+    assert parse_value("hedge_ratio", "0.3") == 0.3
+    assert parse_value("lots", "20") == 20
+    assert parse_value("controller", "off") is False
+    assert parse_value("start_date", "2008-01-02") == date(2008, 1, 2)
+    assert parse_value("end_date", "none") is None
+    with pytest.raises(ValueError, match=r"unknown parameter 'hedge'.*hedge_ratio"):
+        parse_value("hedge", "1")
+    with pytest.raises(ValueError, match="parameter lots='x'"):
+        parse_value("lots", "x")
+
+
+def test_invalid_combinations_are_refused_with_every_reason() -> None:
+    with pytest.raises(ValueError, match=r"h_min <= h_max.*band_low 0.7 > band_high 0.5"):
+        BacktestParams(h_min=0.3, h_max=0.1, band_low=0.7, band_high=0.5)
+    with pytest.raises(ValueError, match="exit_dte 50 >= target_dte 45"):
+        with_values(BacktestParams(), {"exit_dte": 50})
+
+
+def test_ranges_include_their_end_and_grids_are_products() -> None:
+    assert frange(0, 0.4, 0.02)[-1] == 0.4 and len(frange(0, 0.4, 0.02)) == 21
+    bands = dimension("r2_band", "0.45-0.65,0.35-0.55,0.55-0.75")
+    assert bands == (["band_low", "band_high"], [[0.45, 0.65], [0.35, 0.55], [0.55, 0.75]])
+    grid = expand_grid(
+        BacktestParams(),
+        [dimension("hedge_ratio", "0:0.4:0.1"), bands, dimension("call_delta", [0.25, "0.4"])],
+    )
+    assert len(grid) == 5 * 3 * 2
+    assert {(g.band_low, g.band_high) for g in grid} == {(0.45, 0.65), (0.35, 0.55), (0.55, 0.75)}
+    assert len({config_hash(g) for g in grid}) == 30
+    same = {"hedge_ratio": 0.0, "band_low": 0.45, "band_high": 0.65, "call_delta": 0.25}
+    assert config_hash(grid[0]) == config_hash(with_values(BacktestParams(), same))
+    with pytest.raises(ValueError, match="appears in two sweep dimensions"):
+        expand_grid(
+            BacktestParams(), [dimension("hedge_ratio", "0.1"), dimension("hedge_ratio", "0.2")]
+        )
+    with pytest.raises(ValueError, match="low-high"):
+        dimension("r2_band", "0.45")
+
+
+def test_vix_call_strike_is_the_listed_strike_nearest_the_target_delta() -> None:
+    forward, t, rate = 19.4, 29 / 365, 0.02
+    targets = np.array([0.25, 0.30, 0.40])
+    strikes = call_strike(
+        forward=forward, t=t, rate=rate, base=0.9, skew=0.4, target_delta=targets, otm_points=0.0
+    )
+    lattice = np.arange(10.0, 80.0)
+    _, deltas = call_value(strike=lattice, forward=forward, t=t, rate=rate, base=0.9, skew=0.4)
+    for target, strike in zip(targets, strikes, strict=True):
+        assert strike == lattice[np.argmin(np.abs(deltas - target))]
+    assert strikes[0] > strikes[1] > strikes[2] > forward
+    by_points = call_strike(
+        forward=forward, t=t, rate=rate, base=0.9, skew=0.4, target_delta=0.3, otm_points=4.0
+    )
+    assert by_points[0] == 24.0  # first listed strike at least 4 points above 19.4
+
+
+def test_vix_call_vol_uses_vvix_or_the_parameter_and_expires_to_intrinsic() -> None:
+    assert base_vol(float("nan"), vol_of_vol=0.9) == pytest.approx(0.9)
+    assert base_vol(105.0, vol_of_vol=0.9) == pytest.approx(1.05)
+    vols = call_vol(strike=np.array([15.0, 20.0, 30.0]), forward=20.0, base=1.0, skew=0.4)
+    assert vols[0] < vols[1] == 1.0 < vols[2]  # upward-sloping VIX smile
+    price, _ = call_value(
+        strike=np.array([22.0]), forward=20.0, t=0.1, rate=0.01, base=0.8, skew=0.0
+    )
+    ref = black76(forward=20.0, strike=22.0, t=0.1, rate=0.01, vol=0.8, is_call=True).price
+    assert price[0] == pytest.approx(float(ref), rel=1e-14)
+    payoff, delta = call_value(
+        strike=np.array([18.0, 25.0]), forward=21.5, t=0.0, rate=0.01, base=0.8, skew=0.4
+    )
+    assert payoff.tolist() == [3.5, 0.0] and delta.tolist() == [1.0, 0.0]
