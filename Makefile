@@ -26,3 +26,4 @@ bench:
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/validate.py
 	$(BIN)/python benchmarks/signals.py
+	$(BIN)/python benchmarks/backtest.py

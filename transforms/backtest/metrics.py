@@ -122,19 +122,42 @@ class Market1D:
 def _returns(equity: F64, initial: F64) -> F64:
     """Daily returns; NaN after a ruin (the session equity reached zero is the last)."""
     prev = np.concatenate([initial[:, None], equity[:, :-1]], axis=1)
-    dead = np.cumsum(prev <= 0, axis=1) > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(np.where(dead, np.nan, equity / prev - 1.0))
+        r = np.asarray(equity / prev - 1.0)
+    if (prev <= 0).any():
+        r[np.cumsum(prev <= 0, axis=1) > 0] = np.nan
+    return r
+
+
+def _mean(a: F64, axis: int, *, keepdims: bool = False) -> F64:
+    """Mean ignoring NaN (sessions after a ruin); the plain, faster mean without any."""
+    if np.isnan(a).any():
+        return np.asarray(np.nanmean(a, axis=axis, keepdims=keepdims))
+    return np.asarray(a.mean(axis=axis, keepdims=keepdims))
+
+
+def _std(a: F64, axis: int, *, ddof: int = 0, keepdims: bool = False) -> F64:
+    if np.isnan(a).any():
+        return np.asarray(np.nanstd(a, axis=axis, ddof=ddof, keepdims=keepdims))
+    return np.asarray(a.std(axis=axis, ddof=ddof, keepdims=keepdims))
 
 
 def _sharpe(excess: F64) -> F64:
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.nanmean(excess, axis=1)
-        return np.asarray(mean / np.nanstd(excess, axis=1, ddof=1) * math.sqrt(YEAR))
+        return np.asarray(_mean(excess, 1) / _std(excess, 1, ddof=1) * math.sqrt(YEAR))
 
 
 def _ols(y: F64, x: F64) -> tuple[F64, F64, F64]:
     """(alpha, beta, R^2) of each row of y on x, over the row's non-NaN sessions."""
+    if not np.isnan(y).any():
+        xm = x - x.mean()
+        ym = y - y.mean(axis=1, keepdims=True)
+        sxx = float(xm @ xm)
+        sxy = ym @ xm
+        beta = sxy / sxx
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r2 = sxy * sxy / (sxx * np.einsum("ij,ij->i", ym, ym))
+        return y.mean(axis=1) - beta * x.mean(), beta, r2
     ok = ~np.isnan(y)
     n = ok.sum(axis=1)
     xs = np.where(ok, x[None, :], 0.0)
@@ -223,10 +246,10 @@ def _compute(  # noqa: PLR0915 (one statement per metric)
     growth = np.maximum(equity[:, -1] / initial, 0.0)
     out["cagr"] = np.asarray(np.power(growth, 1.0 / years) - 1.0)  # -1 after a ruin
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["volatility"] = np.nanstd(r1, axis=1, ddof=1) * math.sqrt(YEAR)
+        out["volatility"] = _std(r1, 1, ddof=1) * math.sqrt(YEAR)
         out["sharpe"] = _sharpe(ex1)
-        downside = np.sqrt(np.nanmean(np.minimum(ex1, 0.0) ** 2, axis=1))
-        out["sortino"] = np.nanmean(ex1, axis=1) / downside * math.sqrt(YEAR)
+        downside = np.sqrt(_mean(np.minimum(ex1, 0.0) ** 2, 1))
+        out["sortino"] = _mean(ex1, 1) / downside * math.sqrt(YEAR)
     peak = np.maximum.accumulate(np.concatenate([initial[:, None], equity], axis=1), axis=1)[:, 1:]
     out["max_drawdown"] = (equity / peak - 1.0).min(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -236,8 +259,9 @@ def _compute(  # noqa: PLR0915 (one statement per metric)
     out["capm_alpha"] = alpha * YEAR
     roll = rolling_ols(r1.T, x1, window=params.window)
     with np.errstate(invalid="ignore"):
-        out["r2_60_mean"] = np.nanmean(roll.r2, axis=0)
-        out["beta_60_mean"] = np.nanmean(roll.beta, axis=0)
+        warm = params.window - 1  # rows before a full window are NaN
+        out["r2_60_mean"] = _mean(roll.r2[warm:], 0)
+        out["beta_60_mean"] = _mean(roll.beta[warm:], 0)
     everywhere = np.ones(days - 1, dtype=bool)
     out["time_in_band"] = _in_band(roll.r2, band_low, band_high, everywhere)
     oos = market.dates[1:] >= np.datetime64(params.holdout_start)
@@ -263,7 +287,7 @@ def _compute(  # noqa: PLR0915 (one statement per metric)
     flat = move < params.flat_move
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(np.isnan(r), np.nan, hedge / prev_equity)
-        out["hedge_cost_flat"] = np.nanmean(share[:, flat], axis=1) * YEAR
+        out["hedge_cost_flat"] = _mean(share[:, flat], 1) * YEAR
     in_window = np.zeros(days, dtype=bool)
     losing = 0
     for a, b in drawdown_windows(market.spx, low=params.offset_min, high=params.offset_max):
@@ -290,10 +314,10 @@ def _compute(  # noqa: PLR0915 (one statement per metric)
     out["hedge_ratio_mean"] = hedge_ratio.mean(axis=1)
     out["liquidity_cuts"] = cuts.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sd = np.nanstd(ex1, axis=1, keepdims=True)
-        z = (ex1 - np.nanmean(ex1, axis=1, keepdims=True)) / sd
-        out["skewness"] = np.nanmean(z**3, axis=1)
-        out["kurtosis"] = np.nanmean(z**4, axis=1)
+        z = (ex1 - _mean(ex1, 1, keepdims=True)) / _std(ex1, 1, keepdims=True)
+        z2 = z * z
+        out["skewness"] = _mean(z2 * z, 1)
+        out["kurtosis"] = _mean(z2 * z2, 1)
     return out
 
 

@@ -15,7 +15,7 @@ import hashlib
 import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 
 from transforms.options.smile import SmileParams
@@ -210,7 +210,8 @@ def with_values(base: BacktestParams, values: Mapping[str, object]) -> BacktestP
 def as_record(params: BacktestParams) -> dict[str, object]:
     """Field -> value, dates as ISO text (JSON- and SQL-friendly)."""
     out: dict[str, object] = {}
-    for name, value in asdict(params).items():
+    for name in NAMES:
+        value = getattr(params, name)
         out[name] = value.isoformat() if isinstance(value, date) else value
     return out
 

@@ -22,7 +22,7 @@ from transforms.backtest.book import Group
 from transforms.backtest.condor import LEGS, simulate_condor
 from transforms.backtest.market import Market, build_market
 from transforms.backtest.metrics import DEFAULT_METRICS, METRICS, Market1D, MetricParams, compute
-from transforms.backtest.params import NAMES, BacktestParams, as_record, config_hash, group_key
+from transforms.backtest.params import NAMES, BacktestParams, config_hash, group_key
 from transforms.backtest.reference import run_reference
 from transforms.backtest.vectorised import Paths, run_chunk
 from transforms.signals.regression import rolling_ols
@@ -108,17 +108,16 @@ def _metrics(
 
 
 def _rows(configs: Sequence[BacktestParams], metrics: dict[str, np.ndarray]) -> pl.DataFrame:
-    records = [as_record(c) for c in configs]
-    frame = pl.DataFrame(
+    types = {"start_date": pl.Date, "end_date": pl.Date}
+    return pl.DataFrame(
         {
             "config_hash": [config_hash(c) for c in configs],
-            **{name: [r[name] for r in records] for name in NAMES},
+            **{
+                name: pl.Series(name, [getattr(c, name) for c in configs], dtype=types.get(name))
+                for name in NAMES
+            },
             **{name: metrics[name].astype(np.float64) for name in METRICS},
-        },
-        strict=False,
-    )
-    return frame.with_columns(
-        pl.col("start_date").str.to_date(), pl.col("end_date").cast(pl.String).str.to_date()
+        }
     )
 
 

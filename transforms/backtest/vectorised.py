@@ -1,34 +1,70 @@
-"""The vectorised engine: many configurations of one group at once.
+"""The vectorised engine: many configurations of one group at once, compiled with numba.
 
-A loop over sessions with numpy arrays across configurations, implementing the rules of
-:mod:`transforms.backtest.book` exactly as the reference simulator does (a test holds
-the two to 1e-9 on every sleeve's daily P&L). Memory is configurations x sessions for a
-handful of daily series per chunk: the caller chunks large grids (``chunk`` in
-:func:`run_many`), never configurations x sessions x instruments.
+One compiled kernel runs every configuration of a chunk over every session (configurations
+in parallel across cores, sessions in order), implementing the rules of
+:mod:`transforms.backtest.book` step for step as the reference simulator does; a test
+holds the two to 1e-9 of equity on every sleeve's daily P&L. Per configuration it keeps
+a few scalars and the R-squared window; it writes six daily series (configurations x
+sessions) per chunk, so the caller's ``chunk`` bounds memory, never configurations x
+sessions x instruments.
+
+Division follows numpy (``error_model="numpy"``: 0/0 is NaN, as in the reference). The
+kernel prices VIX calls with the same formulas as :mod:`transforms.options.vix` and
+:func:`transforms.options.black.black76` (numba cannot call scipy): the standard normal
+CDF below follows scipy's ``ndtr`` (cephes) branch for branch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from transforms.backtest.book import (
-    LADDER_MONTHS,
-    OPTION_MULTIPLIER,
-    VX_MULTIPLIER,
-    Group,
-    r_squared,
-    term_beta,
-)
+from transforms.backtest.book import OPTION_MULTIPLIER, VX_MULTIPLIER, Group
 from transforms.backtest.params import PATH_FIELDS, BacktestParams
-from transforms.options.vix import base_vol, call_strike, call_value
+from transforms.options.vix import base_vol, call_strike
 
 F64 = NDArray[np.float64]
-Progress = Callable[[int], None]
-"""Called with the number of configurations just finished."""
+I64 = NDArray[np.int64]
+
+# Per-configuration parameter columns; the kernel unpacks them by position, in this order.
+COLUMNS = (
+    "initial_equity",
+    "equity_weight",
+    "hedge_ratio",
+    "futures_share",
+    "ladder_w2",
+    "ladder_w3",
+    "ladder_w4",
+    "contango_guard_pct",
+    "vx_commission",
+    "vx_half_spread",
+    "vx_margin",
+    "call_delta",
+    "call_otm_points",
+    "call_spread_width",
+    "vol_of_vol",
+    "vix_call_skew",
+    "call_commission",
+    "call_half_spread",
+    "call_delta_floor",
+    "breadth_scale",
+    "rsi_threshold",
+    "rsi_extra_calls",
+    "cpi_z_threshold",
+    "cpi_call_scale",
+    "controller",
+    "band_low",
+    "band_high",
+    "h_step",
+    "h_min",
+    "h_max",
+    "reserve",
+)
 
 
 @dataclass(frozen=True)
@@ -43,12 +79,8 @@ class Paths:
     hedge_ratio: F64
     costs: F64  # per configuration, second engine only (the condor's are shared)
     contracts_traded: F64  # futures + option contracts, second engine
-    cuts: NDArray[np.int64]  # liquidity-reserve cuts
-    ruin_day: NDArray[np.int64]  # session equity reached zero, -1 if never
-
-
-def _column(configs: Sequence[BacktestParams], name: str) -> F64:
-    return np.array([float(getattr(c, name)) for c in configs])
+    cuts: I64  # liquidity-reserve cuts
+    ruin_day: I64  # session equity reached zero, -1 if never
 
 
 def _check_group(configs: Sequence[BacktestParams]) -> None:
@@ -59,294 +91,449 @@ def _check_group(configs: Sequence[BacktestParams]) -> None:
                 raise ValueError(f"configurations differ in {name}: group them first")
 
 
-def run_chunk(group: Group, configs: Sequence[BacktestParams]) -> Paths:  # noqa: PLR0912, PLR0915 (mirrors the reference day loop)
-    """Simulate ``configs`` (all of ``group``'s path fields) over the whole market."""
+def run_chunk(group: Group, configs: Sequence[BacktestParams]) -> Paths:
+    """Simulate ``configs`` (all sharing ``group``'s path fields) over the whole market."""
     _check_group(configs)
-    m, cp = group.market, group.condor
-    p0 = configs[0]
+    m, cp, p0 = group.market, group.condor, configs[0]
+    params = np.array([[float(getattr(c, name)) for name in COLUMNS] for c in configs])
     n, days = len(configs), m.days
-    col = {
-        name: _column(configs, name)
-        for name in (
-            "initial_equity",
-            "equity_weight",
-            "hedge_ratio",
-            "futures_share",
-            "contango_guard_pct",
-            "vx_commission",
-            "vx_half_spread",
-            "vx_margin",
-            "call_delta",
-            "call_otm_points",
-            "call_spread_width",
-            "vol_of_vol",
-            "vix_call_skew",
-            "call_commission",
-            "call_half_spread",
-            "call_delta_floor",
-            "breadth_scale",
-            "rsi_threshold",
-            "rsi_extra_calls",
-            "cpi_z_threshold",
-            "cpi_call_scale",
-            "controller",
-            "band_low",
-            "band_high",
-            "h_step",
-            "h_min",
-            "h_max",
-            "reserve",
-        )
-    }
-    weights = np.stack([_column(configs, f"ladder_w{k}") for k in (2, 3, 4)], axis=1)
-    controller = col["controller"] > 0
-    spread = (col["call_spread_width"] > 0).astype(np.float64)
-    fut_unit_cost = col["vx_commission"] + col["vx_half_spread"] * VX_MULTIPLIER
-    call_unit_cost = (1.0 + spread) * (
-        col["call_commission"] + col["call_half_spread"] * OPTION_MULTIPLIER
-    )
-    months = np.array(LADDER_MONTHS)
-
-    equity = col["initial_equity"].copy()
-    h = np.where(
-        controller, np.clip(col["hedge_ratio"], col["h_min"], col["h_max"]), col["hedge_ratio"]
-    )
-    shift = np.zeros(n, dtype=np.int64)
-    slot_c = np.full((n, 3), -1, dtype=np.int64)
-    slot_n = np.zeros((n, 3))
-    held = np.zeros(n, dtype=bool)
-    call_c = -1
-    strike = np.full(n, np.nan)
-    call_n = np.zeros(n)
-    value = np.zeros(n)
-    delta = np.zeros(n)
-    fut_vega = np.zeros(n)
-    call_vega = np.zeros(n)
-    pending = False
-    window = p0.r2_window
-    ring = np.zeros((n, window))
-    spx_ring = np.zeros(window)
-    filled = 0
-
     out = Paths(
         equity=np.empty((n, days)),
-        pnl_equity=np.zeros((n, days)),
-        pnl_condor=np.zeros((n, days)),
-        pnl_futures=np.zeros((n, days)),
-        pnl_calls=np.zeros((n, days)),
+        pnl_equity=np.empty((n, days)),
+        pnl_condor=np.empty((n, days)),
+        pnl_futures=np.empty((n, days)),
+        pnl_calls=np.empty((n, days)),
         hedge_ratio=np.empty((n, days)),
         costs=np.zeros(n),
         contracts_traded=np.zeros(n),
         cuts=np.zeros(n, dtype=np.int64),
         ruin_day=np.full(n, -1, dtype=np.int64),
     )
-
-    def price(i: int, c: int, k: F64) -> tuple[F64, F64]:
-        t = (m.expiry[c] - m.dates[i]).astype(np.int64) / 365.0
-        base = base_vol(float(m.vvix[i]), vol_of_vol=col["vol_of_vol"])
-        f = float(m.settle[i, c])
-        p_long, d_long = call_value(
-            strike=k, forward=f, t=t, rate=float(m.rate[i]), base=base, skew=col["vix_call_skew"]
-        )
-        p_short, d_short = call_value(
-            strike=k + col["call_spread_width"],
-            forward=f,
-            t=t,
-            rate=float(m.rate[i]),
-            base=base,
-            skew=col["vix_call_skew"],
-        )
-        return p_long - spread * p_short, d_long - spread * d_short
-
-    alive = np.ones(n)  # 0 once a configuration's equity reached zero: flat from then on
-    for i in range(days):
-        previous = equity
-        # 1. P&L of yesterday's positions
-        eq_pnl = np.zeros(n)
-        fut_pnl = np.zeros(n)
-        call_pnl = np.zeros(n)
-        if i > 0:
-            eq_pnl = (
-                alive * col["equity_weight"] * previous * (group.spx_return[i] + group.dividend[i])
-            )
-            live = (slot_c >= 0) & (slot_n != 0)
-            cc = np.maximum(slot_c, 0)
-            change = m.settle[i, cc] - m.settle[i - 1, cc]
-            change = np.where(live & np.isfinite(change), change, 0.0)
-            fut_pnl = (slot_n * change).sum(axis=1) * VX_MULTIPLIER
-        if call_c >= 0 and held.any():
-            if m.expiry_pos[call_c] == i:
-                final = float(m.final[call_c])
-                new_value = np.maximum(final - strike, 0.0) - spread * np.maximum(
-                    final - strike - col["call_spread_width"], 0.0
-                )
-                call_pnl = np.where(held, call_n * (new_value - value) * OPTION_MULTIPLIER, 0.0)
-                held[:] = False
-                call_n[:] = 0.0
-                value[:] = 0.0
-                call_c = -1
-            else:
-                new_value, new_delta = price(i, call_c, np.where(held, strike, 1.0))
-                call_pnl = np.where(held, call_n * (new_value - value) * OPTION_MULTIPLIER, 0.0)
-                value = np.where(held, new_value, 0.0)
-                delta = np.where(held, new_delta, 0.0)
-        condor_pnl = alive * cp.pnl[i]
-        pre = previous + eq_pnl + fut_pnl + call_pnl + condor_pnl
-        fut_cost = np.zeros(n)
-        call_cost = np.zeros(n)
-        # 2. schedule
-        blocked = p0.fomc_rule and bool(m.fomc[i])
-        due = bool(m.week_start[i]) or pending
-        pending = due and blocked
-        rehedge = due and not blocked
-        # 3. re-hedge decisions
-        if rehedge:
-            if filled >= window:
-                order = (np.arange(window) + filled) % window
-                r2 = r_squared(ring[:, order], spx_ring[order])
-                up = controller & (r2 > col["band_high"])
-                down = controller & (r2 < col["band_low"])
-                h = np.where(up, np.minimum(h + col["h_step"], col["h_max"]), h)
-                h = np.where(down, np.maximum(h - col["h_step"], col["h_min"]), h)
-            contango = float(m.contango_pct[i])
-            shift = (
-                (col["contango_guard_pct"] > 0) & (contango > col["contango_guard_pct"])
-            ).astype(np.int64)
-            scale = 1.0 + col["breadth_scale"] * float(m.breadth[i])
-            call_scale = (1.0 + col["rsi_extra_calls"] * (m.vix_rsi[i] < col["rsi_threshold"])) * (
-                1.0 + col["cpi_call_scale"] * (abs(m.cpi_z[i]) > col["cpi_z_threshold"])
-            )
-            vega = alive * h * abs(float(cp.vega[i])) * scale
-            fut_vega = vega * col["futures_share"]
-            call_vega = vega * (1.0 - col["futures_share"]) * call_scale
-        # 4. futures: kept contracts keep their position, leaving ones roll into the
-        # months that joined (k-th leaving slot into k-th open slot, as the reference)
-        if not blocked:
-            want = group.ladder[i][months[None, :] + shift[:, None]]
-            if (want != slot_c).any():
-                held_ok = slot_c >= 0
-                match = (want[:, :, None] == slot_c[:, None, :]) & (want[:, :, None] >= 0)
-                match &= held_ok[:, None, :]
-                kept = match.any(axis=2)
-                leaving = held_ok & ~match.any(axis=1)
-                open_slot = ~kept
-                pair = (
-                    leaving[:, None, :]
-                    & open_slot[:, :, None]
-                    & (
-                        (np.cumsum(leaving, axis=1) - 1)[:, None, :]
-                        == (np.cumsum(open_slot, axis=1) - 1)[:, :, None]
-                    )
-                )
-                rolled = (pair * slot_n[:, None, :]).sum(axis=2)
-                ok = (want >= 0) & np.isfinite(m.settle[i, np.maximum(want, 0)])
-                traded = np.where(leaving, np.abs(slot_n), 0.0).sum(axis=1)
-                traded += np.where(open_slot & ok, np.abs(rolled), 0.0).sum(axis=1)
-                fut_cost += traded * fut_unit_cost
-                out.contracts_traded[:] += traded
-                slot_n = np.where(
-                    kept, (match * slot_n[:, None, :]).sum(axis=2), np.where(ok, rolled, 0.0)
-                )
-                slot_c = want
-        targets = slot_n
-        if rehedge:
-            beta = np.stack([term_beta(m, i, slot_c[:, j]) for j in range(3)], axis=1)
-            ok = (slot_c >= 0) & np.isfinite(m.settle[i, np.maximum(slot_c, 0)]) & np.isfinite(beta)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                targets = np.where(ok, weights * fut_vega[:, None] / (beta * VX_MULTIPLIER), 0.0)
-        # 5. calls
-        front = int(m.chain[i, 0])
-        opening = ~held & (call_vega > 0) & (front >= 0) & (not blocked)
-        resizing = held & rehedge
-        call_target = call_n
-        if opening.any() or resizing.any():
-            c = front if opening.any() else call_c
-            if opening.any():
-                t = (m.expiry[c] - m.dates[i]).astype(np.int64) / 365.0
-                base = base_vol(float(m.vvix[i]), vol_of_vol=col["vol_of_vol"])
-                picked = call_strike(
-                    forward=float(m.settle[i, c]),
-                    t=t,
-                    rate=float(m.rate[i]),
-                    base=base[opening],
-                    skew=col["vix_call_skew"][opening],
-                    target_delta=col["call_delta"][opening],
-                    otm_points=col["call_otm_points"][opening],
-                )
-                strike[opening] = picked
-                held = held | opening
-                call_c = c
-                new_value, new_delta = price(i, c, np.where(held, strike, 1.0))
-                value = np.where(opening, new_value, value)
-                delta = np.where(opening, new_delta, delta)
-            beta_c = float(term_beta(m, i, np.array([c]))[0])
-            sized = opening | resizing
-            target = call_vega / (
-                np.maximum(delta, col["call_delta_floor"]) * beta_c * OPTION_MULTIPLIER
-            )
-            call_target = np.where(sized, target, call_n)
-        else:
-            sized = np.zeros(n, dtype=bool)
-        # 6. liquidity reserve
-        sizing = sized | rehedge
-        if sizing.any():
-            commit = (
-                col["vx_margin"] * np.abs(targets).sum(axis=1)
-                + call_target * value * OPTION_MULTIPLIER
-            )
-            room = pre * (1.0 - col["reserve"]) - alive * float(cp.margin[i])
-            cut = sizing & (commit > room) & (commit > 0)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                factor = np.where(cut, np.maximum(room, 0.0) / commit, 1.0)
-            out.cuts[:] += cut
-            targets = np.where(sizing[:, None], targets * factor[:, None], slot_n)
-            call_target = np.where(sizing, call_target * factor, call_n)
-            fut_traded = np.where(
-                (slot_c >= 0) & sizing[:, None], np.abs(targets - slot_n), 0.0
-            ).sum(axis=1)
-            call_traded = np.where(held & sizing, np.abs(call_target - call_n), 0.0)
-            fut_cost += fut_traded * fut_unit_cost
-            call_cost += call_traded * call_unit_cost
-            out.contracts_traded[:] += fut_traded + call_traded * (1.0 + spread)
-            slot_n = np.where((slot_c >= 0) & sizing[:, None], targets, slot_n)
-            call_n = np.where(held & sizing, call_target, call_n)
-        equity = pre - fut_cost - call_cost
-        ruin = (alive > 0) & (equity <= 0)
-        if ruin.any():  # everything is closed at this close
-            alive[ruin] = 0.0
-            out.ruin_day[ruin] = i
-            slot_n[ruin] = 0.0
-            call_n[ruin] = 0.0
-            held[ruin] = False
-            fut_vega[ruin] = 0.0
-            call_vega[ruin] = 0.0
-        if i > 0:
-            slot = filled % window
-            ring[:, slot] = equity / previous - 1.0
-            spx_ring[slot] = group.spx_return[i]
-            filled += 1
-        out.equity[:, i] = equity
-        out.pnl_equity[:, i] = eq_pnl
-        out.pnl_condor[:, i] = condor_pnl
-        out.pnl_futures[:, i] = fut_pnl - fut_cost
-        out.pnl_calls[:, i] = call_pnl - call_cost
-        out.hedge_ratio[:, i] = h
-        out.costs[:] += fut_cost + call_cost
+    day_num = m.dates.astype("datetime64[D]").astype(np.int64)
+    expiry_day = m.expiry.astype("datetime64[D]").astype(np.int64)
+    table, rows = _strike_table(group, params)
+    _simulate(
+        params,
+        table,
+        rows,
+        bool(p0.fomc_rule),
+        int(p0.r2_window),
+        group.spx_return,
+        group.dividend,
+        cp.pnl,
+        cp.vega,
+        cp.margin,
+        m.fomc,
+        m.week_start,
+        m.breadth,
+        m.vix_rsi,
+        m.cpi_z,
+        m.contango_pct,
+        m.vvix,
+        m.rate,
+        m.settle,
+        m.expiry_pos,
+        m.final,
+        np.ascontiguousarray(m.chain[:, 0]),
+        group.ladder,
+        m.term_beta,
+        m.month_of,
+        day_num,
+        expiry_day,
+        out.equity,
+        out.pnl_equity,
+        out.pnl_condor,
+        out.pnl_futures,
+        out.pnl_calls,
+        out.hedge_ratio,
+        out.costs,
+        out.contracts_traded,
+        out.cuts,
+        out.ruin_day,
+    )
     return out
 
 
-def run_many(
-    group: Group,
-    configs: Sequence[BacktestParams],
-    *,
-    chunk: int = 1000,
-    consume: Callable[[int, Paths], None],
-    progress: Progress | None = None,
+def _strike_table(group: Group, params: F64) -> tuple[F64, I64]:
+    """The call strike a series opened on each day would get, for each distinct
+    (vol_of_vol, skew, delta, points) of the chunk: (table, row of each configuration).
+    Computed with :func:`transforms.options.vix.call_strike`, as the reference does."""
+    m = group.market
+    keys = [
+        COLUMNS.index(n) for n in ("vol_of_vol", "vix_call_skew", "call_delta", "call_otm_points")
+    ]
+    unique, rows = np.unique(params[:, keys], axis=0, return_inverse=True)
+    front = m.chain[:, 0]
+    days = np.flatnonzero(front >= 0)
+    forward = m.settle[days, front[days]]
+    days = days[np.isfinite(forward)]
+    forward = m.settle[days, front[days]]
+    day_num = m.dates[days].astype("datetime64[D]").astype(np.int64)
+    t = (m.expiry[front[days]].astype("datetime64[D]").astype(np.int64) - day_num) / 365.0
+    table = np.full((len(unique), m.days), np.nan)
+    for u, (vol_of_vol, skew, target, points) in enumerate(unique):
+        base = base_vol(m.vvix[days], vol_of_vol=vol_of_vol)
+        table[u, days] = call_strike(
+            forward=forward, t=t, rate=m.rate[days], base=base, skew=skew, target_delta=target,
+            otm_points=points,
+        )  # fmt: skip
+    return table, rows.astype(np.int64).ravel()
+
+
+_SQRTH = math.sqrt(0.5)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _ndtr(a: float) -> float:
+    """Standard normal CDF, as scipy.special.ndtr (cephes)."""
+    x = a * _SQRTH
+    z = abs(x)
+    if z < _SQRTH:
+        return 0.5 + 0.5 * math.erf(x)
+    y = 0.5 * math.erfc(z)
+    return 1.0 - y if x > 0 else y
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _call(  # noqa: PLR0917 (numba: no keyword-only arguments)
+    f: float, k: float, t: float, r: float, base: float, skew: float
+) -> tuple[float, float]:
+    """(price, delta) of a VIX call: Black-76 with vol(K) = base max(1 + skew ln(K/F), 0.5)."""
+    vol = base * max(1.0 + skew * math.log(k / f), 0.5)
+    df = math.exp(-r * t)
+    sd = vol * math.sqrt(t)
+    d1 = (math.log(f / k) + 0.5 * sd * sd) / sd
+    d2 = d1 - sd
+    n1 = _ndtr(d1)
+    return df * (f * n1 - k * _ndtr(d2)), df * n1
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _value(  # noqa: PLR0917 (numba: no keyword-only arguments)
+    f: float, k: float, width: float, t: float, r: float, base: float, skew: float
+) -> tuple[float, float]:
+    """The call, less the short call of a debit spread when ``width`` > 0."""
+    p, d = _call(f, k, t, r, base, skew)
+    if width > 0:
+        ps, ds = _call(f, k + width, t, r, base, skew)
+        return p - ps, d - ds
+    return p, d
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _beta(i: int, c: int, term_beta: F64, month_of: I64) -> float:
+    if c < 0:
+        return math.nan
+    month = month_of[i, c]
+    return term_beta[i, month] if month >= 0 else math.nan
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _r_squared(ring: F64, spx_ring: F64, start: int) -> float:
+    """As book.r_squared on the window in chronological order (oldest at ``start``)."""
+    w = ring.shape[0]
+    y = np.empty(w)
+    x = np.empty(w)
+    for j in range(w):
+        y[j] = ring[(start + j) % w]
+        x[j] = spx_ring[(start + j) % w]
+    ym = y - y.mean()
+    xm = x - x.mean()
+    cov = (ym * xm).sum()
+    return float(cov * cov / ((ym * ym).sum() * (xm * xm).sum()))
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one config per core)
+    params: F64,
+    strike_table: F64,
+    strike_row: I64,
+    fomc_rule: bool,
+    window: int,
+    spx_return: F64,
+    dividend: F64,
+    condor_pnl: F64,
+    condor_vega: F64,
+    condor_margin: F64,
+    fomc: NDArray[np.bool_],
+    week_start: NDArray[np.bool_],
+    breadth: NDArray[np.bool_],
+    vix_rsi: F64,
+    cpi_z: F64,
+    contango: F64,
+    vvix: F64,
+    rate: F64,
+    settle: F64,
+    expiry_pos: I64,
+    final: F64,
+    front: I64,
+    ladder: I64,
+    term_beta: F64,
+    month_of: I64,
+    day_num: I64,
+    expiry_day: I64,
+    equity_out: F64,
+    eq_out: F64,
+    condor_out: F64,
+    fut_out: F64,
+    call_out: F64,
+    h_out: F64,
+    costs_out: F64,
+    traded_out: F64,
+    cuts_out: I64,
+    ruin_out: I64,
 ) -> None:
-    """Run ``configs`` in chunks; ``consume(offset, paths)`` receives each chunk's paths
-    (then they are dropped, so memory stays at one chunk)."""
-    for lo in range(0, len(configs), chunk):
-        part = configs[lo : lo + chunk]
-        consume(lo, run_chunk(group, part))
-        if progress is not None:
-            progress(len(part))
+    days = spx_return.shape[0]
+    for k in numba.prange(params.shape[0]):
+        q = params[k]
+        initial_equity = q[0]
+        equity_weight = q[1]
+        hedge_ratio = q[2]
+        futures_share = q[3]
+        ladder_w2 = q[4]
+        ladder_w3 = q[5]
+        ladder_w4 = q[6]
+        contango_guard_pct = q[7]
+        vx_commission = q[8]
+        vx_half_spread = q[9]
+        vx_margin = q[10]
+        call_spread_width = q[13]
+        vol_of_vol = q[14]
+        vix_call_skew = q[15]
+        call_commission = q[16]
+        call_half_spread = q[17]
+        call_delta_floor = q[18]
+        breadth_scale = q[19]
+        rsi_threshold = q[20]
+        rsi_extra_calls = q[21]
+        cpi_z_threshold = q[22]
+        cpi_call_scale = q[23]
+        controller = q[24]
+        band_low = q[25]
+        band_high = q[26]
+        h_step = q[27]
+        h_min = q[28]
+        h_max = q[29]
+        reserve = q[30]
+        weights = np.array([ladder_w2, ladder_w3, ladder_w4])
+        control = controller > 0
+        width = call_spread_width
+        legs = 2.0 if width > 0 else 1.0
+        fut_unit = vx_commission + vx_half_spread * VX_MULTIPLIER
+        call_unit = legs * (call_commission + call_half_spread * OPTION_MULTIPLIER)
+        equity = initial_equity
+        h = hedge_ratio
+        if control:
+            h = min(max(h, h_min), h_max)
+        shift = 0
+        slot_c = np.full(3, -1, dtype=np.int64)
+        slot_n = np.zeros(3)
+        held = False
+        call_c = -1
+        strike = math.nan
+        call_n = 0.0
+        value = 0.0
+        delta = 0.0
+        fut_vega = 0.0
+        call_vega = 0.0
+        pending = False
+        live = 1.0
+        # scratch arrays, allocated once per configuration (never alias state arrays:
+        # numba may hoist allocations out of loops)
+        new_c = np.empty(3, dtype=np.int64)
+        new_n = np.zeros(3)
+        used = np.zeros(3, dtype=np.bool_)
+        leaving = np.empty(3, dtype=np.int64)
+        targets = np.zeros(3)
+        ring = np.zeros(window)
+        spx_ring = np.zeros(window)
+        filled = 0
+        cuts = 0
+        traded = 0.0
+        costs = 0.0
+        for i in range(days):
+            previous = equity
+            # 1. P&L of yesterday's positions
+            eq_pnl = 0.0
+            fut_pnl = 0.0
+            call_pnl = 0.0
+            condor = live * condor_pnl[i]
+            if i > 0:
+                eq_pnl = live * equity_weight * previous * (spx_return[i] + dividend[i])
+                for j in range(3):
+                    c = slot_c[j]
+                    if c >= 0 and slot_n[j] != 0:
+                        change = settle[i, c] - settle[i - 1, c]
+                        if not math.isfinite(change):
+                            change = 0.0
+                        fut_pnl += slot_n[j] * change * VX_MULTIPLIER
+            if held:
+                if expiry_pos[call_c] == i:
+                    fin = final[call_c]
+                    settled = max(fin - strike, 0.0)
+                    if width > 0:
+                        settled -= max(fin - (strike + width), 0.0)
+                    call_pnl = call_n * (settled - value) * OPTION_MULTIPLIER
+                    held = False
+                    call_c = -1
+                    call_n = 0.0
+                    value = 0.0
+                else:
+                    t = (expiry_day[call_c] - day_num[i]) / 365.0
+                    base = vvix[i] / 100.0 if math.isfinite(vvix[i]) else vol_of_vol
+                    new_value, delta = _value(
+                        settle[i, call_c], strike, width, t, rate[i], base, vix_call_skew
+                    )
+                    call_pnl = call_n * (new_value - value) * OPTION_MULTIPLIER
+                    value = new_value
+            pre = previous + eq_pnl + fut_pnl + call_pnl + condor
+            fut_cost = 0.0
+            call_cost = 0.0
+            # 2. schedule
+            blocked = fomc_rule and fomc[i]
+            due = week_start[i] or pending
+            pending = due and blocked
+            rehedge = due and not blocked
+            # 3. re-hedge decisions
+            if rehedge:
+                if filled >= window:
+                    r2 = _r_squared(ring, spx_ring, filled % window)
+                    if control and r2 > band_high:
+                        h = min(h + h_step, h_max)
+                    elif control and r2 < band_low:
+                        h = max(h - h_step, h_min)
+                guard = contango_guard_pct
+                shift = 1 if guard > 0 and contango[i] > guard else 0
+                scale = 1.0 + breadth_scale * (1.0 if breadth[i] else 0.0)
+                rsi_low = 1.0 if vix_rsi[i] < rsi_threshold else 0.0
+                cpi_far = 1.0 if abs(cpi_z[i]) > cpi_z_threshold else 0.0
+                call_scale = (1.0 + rsi_extra_calls * rsi_low) * (1.0 + cpi_call_scale * cpi_far)
+                vega = live * h * abs(condor_vega[i]) * scale
+                fut_vega = vega * futures_share
+                call_vega = vega * (1.0 - futures_share) * call_scale
+            # 4. futures: kept contracts keep their position; leaving ones roll
+            if not blocked:
+                new_n[:] = 0.0
+                used[:] = False
+                n_leaving = 0
+                for j in range(3):
+                    new_c[j] = ladder[i, 1 + j + shift]
+                for j in range(3):
+                    c = slot_c[j]
+                    if c < 0:
+                        continue
+                    inside = False
+                    for s in range(3):
+                        if new_c[s] == c:
+                            inside = True
+                    if not inside:
+                        leaving[n_leaving] = j
+                        n_leaving += 1
+                taken = 0
+                for s in range(3):
+                    want = new_c[s]
+                    found = -1
+                    if want >= 0:
+                        for j in range(3):
+                            if slot_c[j] == want and not used[j]:
+                                found = j
+                                break
+                    if found >= 0:
+                        new_n[s] = slot_n[found]
+                        used[found] = True
+                        continue
+                    if taken >= n_leaving:
+                        continue
+                    qty = slot_n[leaving[taken]]
+                    taken += 1
+                    if qty == 0:
+                        continue
+                    cost = abs(qty) * fut_unit
+                    fut_cost += cost
+                    traded += abs(qty)
+                    if want >= 0 and math.isfinite(settle[i, want]):
+                        fut_cost += cost
+                        traded += abs(qty)
+                        new_n[s] = qty
+                while taken < n_leaving:
+                    qty = slot_n[leaving[taken]]
+                    taken += 1
+                    if qty != 0:
+                        fut_cost += abs(qty) * fut_unit
+                        traded += abs(qty)
+                slot_c[:] = new_c
+                slot_n[:] = new_n
+            targets[:] = slot_n
+            if rehedge:
+                for j in range(3):
+                    c = slot_c[j]
+                    beta = _beta(i, c, term_beta, month_of)
+                    if c >= 0 and math.isfinite(settle[i, c]) and math.isfinite(beta):
+                        targets[j] = weights[j] * fut_vega / (beta * VX_MULTIPLIER)
+                    else:
+                        targets[j] = 0.0
+            # 5. calls: open a series when none is held, resize on re-hedges
+            call_target = call_n
+            opening = (not held) and (not blocked) and call_vega > 0 and front[i] >= 0
+            sized = False
+            if opening or (rehedge and held):
+                c = front[i] if opening else call_c
+                if opening:
+                    t = (expiry_day[c] - day_num[i]) / 365.0
+                    base = vvix[i] / 100.0 if math.isfinite(vvix[i]) else vol_of_vol
+                    skew = vix_call_skew
+                    strike = strike_table[strike_row[k], i]
+                    held = True
+                    call_c = c
+                    value, delta = _value(settle[i, c], strike, width, t, rate[i], base, skew)
+                beta_c = _beta(i, c, term_beta, month_of)
+                floor = call_delta_floor
+                call_target = call_vega / (max(delta, floor) * beta_c * OPTION_MULTIPLIER)
+                sized = True
+            # 6. liquidity reserve
+            if sized or rehedge:
+                commit = 0.0
+                for j in range(3):
+                    commit += abs(targets[j])
+                commit = vx_margin * commit + call_target * value * OPTION_MULTIPLIER
+                room = pre * (1.0 - reserve) - live * condor_margin[i]
+                if commit > room and commit > 0:
+                    factor = max(room, 0.0) / commit
+                    cuts += 1
+                    for j in range(3):
+                        targets[j] *= factor
+                    call_target *= factor
+                for j in range(3):
+                    if targets[j] != slot_n[j] and slot_c[j] >= 0:
+                        fut_cost += abs(targets[j] - slot_n[j]) * fut_unit
+                        traded += abs(targets[j] - slot_n[j])
+                        slot_n[j] = targets[j]
+                if held and call_target != call_n:
+                    call_cost += abs(call_target - call_n) * call_unit
+                    traded += abs(call_target - call_n) * legs
+                    call_n = call_target
+            equity = pre - fut_cost - call_cost
+            if live > 0 and equity <= 0:  # ruin: everything is closed at this close
+                live = 0.0
+                ruin_out[k] = i
+                slot_n[:] = 0.0
+                held = False
+                call_c = -1
+                call_n = 0.0
+                value = 0.0
+                fut_vega = 0.0
+                call_vega = 0.0
+            if i > 0:
+                ring[filled % window] = equity / previous - 1.0
+                spx_ring[filled % window] = spx_return[i]
+                filled += 1
+            costs += fut_cost + call_cost
+            equity_out[k, i] = equity
+            eq_out[k, i] = eq_pnl
+            condor_out[k, i] = condor
+            fut_out[k, i] = fut_pnl - fut_cost
+            call_out[k, i] = call_pnl - call_cost
+            h_out[k, i] = h
+        costs_out[k] = costs
+        traded_out[k] = traded
+        cuts_out[k] = cuts

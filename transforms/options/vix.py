@@ -7,8 +7,8 @@
 * Listed strikes on a ``grid``-point lattice (1 point, the common listing for the
   strikes a hedge buys).
 
-Everything is vectorised across configurations: a sweep prices thousands of strikes of
-one series per day in one call.
+Everything broadcasts: one call prices a strike ladder, many configurations, or every
+day of a run.
 """
 
 from __future__ import annotations
@@ -21,37 +21,38 @@ from transforms.options.black import black76
 Array = NDArray[np.float64]
 
 
-def base_vol(vvix: float, *, vol_of_vol: ArrayLike) -> Array:
-    """The series' ATM vol: VVIX where present, else the parameter."""
-    fallback = np.asarray(vol_of_vol, dtype=np.float64)
-    return fallback if not np.isfinite(vvix) else np.full_like(fallback, vvix / 100.0)
+def base_vol(vvix: ArrayLike, *, vol_of_vol: ArrayLike) -> Array:
+    """The series' ATM vol: VVIX / 100 where VVIX printed, else the parameter."""
+    v = np.asarray(vvix, dtype=np.float64)
+    return np.asarray(np.where(np.isfinite(v), v / 100.0, vol_of_vol), dtype=np.float64)
 
 
-def call_vol(*, strike: ArrayLike, forward: float, base: ArrayLike, skew: ArrayLike) -> Array:
-    k = np.asarray(strike, dtype=np.float64)
-    factor = np.maximum(1.0 + np.asarray(skew) * np.log(k / forward), 0.5)
+def call_vol(*, strike: ArrayLike, forward: ArrayLike, base: ArrayLike, skew: ArrayLike) -> Array:
+    k, f = np.asarray(strike, dtype=np.float64), np.asarray(forward, dtype=np.float64)
+    factor = np.maximum(1.0 + np.asarray(skew) * np.log(k / f), 0.5)
     return np.asarray(np.asarray(base) * factor, dtype=np.float64)
 
 
 def call_value(
     *,
     strike: ArrayLike,
-    forward: float,
-    t: float,
-    rate: float,
+    forward: ArrayLike,
+    t: ArrayLike,
+    rate: ArrayLike,
     base: ArrayLike,
     skew: ArrayLike,
 ) -> tuple[Array, Array]:
-    """(price, delta) of calls on the future; intrinsic value once ``t`` <= 0."""
-    k = np.asarray(strike, dtype=np.float64)
-    if t <= 0:
-        return np.maximum(forward - k, 0.0), (forward > k).astype(np.float64)
+    """(price, delta) of calls on the future (broadcasting); intrinsic value where
+    ``t`` <= 0."""
+    k, f, tt = (np.asarray(a, dtype=np.float64) for a in (strike, forward, t))
+    if np.all(tt <= 0):
+        return np.maximum(f - k, 0.0), (f > k).astype(np.float64)
     g = black76(
-        forward=forward,
+        forward=f,
         strike=k,
-        t=t,
+        t=tt,
         rate=rate,
-        vol=call_vol(strike=k, forward=forward, base=base, skew=skew),
+        vol=call_vol(strike=k, forward=f, base=base, skew=skew),
         is_call=True,
     )
     return g.price, g.delta
@@ -59,32 +60,36 @@ def call_value(
 
 def call_strike(
     *,
-    forward: float,
-    t: float,
-    rate: float,
+    forward: ArrayLike,
+    t: ArrayLike,
+    rate: ArrayLike,
     base: ArrayLike,
     skew: ArrayLike,
     target_delta: ArrayLike,
     otm_points: ArrayLike,
     grid: float = 1.0,
 ) -> Array:
-    """Listed strike per configuration: nearest ``target_delta`` on the grid, or the
-    first strike at least ``otm_points`` above the future where that is positive."""
-    target = np.atleast_1d(np.asarray(target_delta, dtype=np.float64))
-    shape = target.shape
-    b = np.broadcast_to(np.asarray(base, dtype=np.float64), shape)
-    s = np.broadcast_to(np.asarray(skew, dtype=np.float64), shape)
-    otm = np.broadcast_to(np.asarray(otm_points, dtype=np.float64), shape)
-    lattice = np.arange(np.floor(0.5 * forward / grid), np.ceil(4 * forward / grid) + 1) * grid
-    lattice = lattice[lattice > 0]
-    out = np.empty(shape)
-    # Configurations share few (base, skew) pairs: one delta ladder per pair.
-    pairs = np.stack([b, s], axis=1)
-    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
-    for u, (bu, su) in enumerate(uniq):
-        _, deltas = call_value(strike=lattice, forward=forward, t=t, rate=rate, base=bu, skew=su)
-        rows = np.flatnonzero(inverse.ravel() == u)
-        pick = np.argmin(np.abs(deltas[None, :] - target[rows, None]), axis=1)
-        out[rows] = lattice[pick]
-    by_points = np.ceil((forward + otm) / grid - 1e-9) * grid
-    return np.where(otm > 0, by_points, out)
+    """Listed strike per query (all arguments broadcast to one shape): the strike on the
+    ``grid`` lattice from half to four times the future whose delta is nearest
+    ``target_delta`` (the lowest on a tie), or the first strike at least ``otm_points``
+    above the future where that is positive."""
+    f, tt, r, b, s, target, otm = np.broadcast_arrays(
+        *(np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in
+          (forward, t, rate, base, skew, target_delta, otm_points))
+    )  # fmt: skip
+    shape = f.shape
+    f, tt, r, b, s, target, otm = (a.ravel() for a in (f, tt, r, b, s, target, otm))
+    low = np.floor(0.5 * f / grid)
+    high = np.ceil(4 * f / grid)
+    steps = int(np.max(high - low)) + 1
+    lattice = (low[:, None] + np.arange(steps)[None, :]) * grid
+    valid = (lattice <= (high * grid)[:, None]) & (lattice > 0)
+    safe = np.where(valid, lattice, f[:, None])
+    _, deltas = call_value(
+        strike=safe, forward=f[:, None], t=tt[:, None], rate=r[:, None], base=b[:, None],
+        skew=s[:, None],
+    )  # fmt: skip
+    gap = np.where(valid, np.abs(deltas - target[:, None]), np.inf)
+    by_delta = lattice[np.arange(len(f)), np.argmin(gap, axis=1)]
+    by_points = np.ceil((f + otm) / grid - 1e-9) * grid
+    return np.asarray(np.where(otm > 0, by_points, by_delta).reshape(shape), dtype=np.float64)

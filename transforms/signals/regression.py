@@ -52,20 +52,25 @@ def rolling_ols(y: Array, x: Array, *, window: int = 60, chunk: int = 1000) -> R
     alpha, beta, r2 = (np.full((days, series), np.nan) for _ in range(3))
     x_ok = ~np.isnan(x)
     x0 = np.where(x_ok, x, 0.0)
+    # Windows are shared by every series where nothing is missing: x's sums once.
+    x_sums = (_window_sums(x0[:, None], window), _window_sums((x0 * x0)[:, None], window))
+    x_full = _window_sums(x_ok.astype(np.float64)[:, None], window) == window
     for lo in range(0, series, chunk):
         hi = min(lo + chunk, series)
         yc = y[:, lo:hi]
-        ok = x_ok[:, None] & ~np.isnan(yc)
-        xm = np.where(ok, x0[:, None], 0.0)
-        ym = np.where(ok, yc, 0.0)
-        n = _window_sums(ok.astype(np.float64), window)
-        sx, sy = _window_sums(xm, window), _window_sums(ym, window)
-        sxx, syy, sxy = (
-            _window_sums(xm * xm, window),
-            _window_sums(ym * ym, window),
-            _window_sums(xm * ym, window),
-        )
-        full = n == window
+        if x_ok.all() and not np.isnan(yc).any():
+            ym = yc
+            sx, sxx = x_sums
+            full = np.broadcast_to(x_full, yc.shape)
+            sxy = _window_sums(x0[:, None] * ym, window)
+        else:
+            ok = x_ok[:, None] & ~np.isnan(yc)
+            xm = np.where(ok, x0[:, None], 0.0)
+            ym = np.where(ok, yc, 0.0)
+            sx, sxx = _window_sums(xm, window), _window_sums(xm * xm, window)
+            sxy = _window_sums(xm * ym, window)
+            full = _window_sums(ok.astype(np.float64), window) == window
+        sy, syy = _window_sums(ym, window), _window_sums(ym * ym, window)
         cov = window * sxy - sx * sy
         var_x = window * sxx - sx * sx
         var_y = window * syy - sy * sy
