@@ -233,6 +233,11 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
             "config_hash", *SHOWN_PARAMS, *dict.fromkeys((args.rank, *SHOWN_METRICS))
         ).with_columns(pl.selectors.float().round(4))
         print_table(shown)
+        stress = best["stress_hedge_ratio"][0]
+        print(
+            f"stress-calibrated hedge ratio (offsets the condor's modelled loss on a -4 % SPX "
+            f"day; median over the run): {stress:.2f}"
+        )
         dsr = record["deflated_sharpe"]
         if dsr is not None:
             print(f"deflated Sharpe ratio of the best ({configs} trials): {dsr:.3f}")

@@ -432,3 +432,45 @@ def test_sweep_rows_equal_single_backtests_and_keep_input_order(inputs: Inputs) 
         for name, value in rows.row(k, named=True).items():
             if isinstance(value, float) and not math.isnan(value):
                 assert value == pytest.approx(single[name], rel=1e-9, abs=1e-12), name
+
+
+def test_stress_calibration_matches_a_hand_revaluation(crisis_group: Group, inputs: Inputs) -> None:
+    from transforms.backtest.stress import stress_hedge_ratio
+    from transforms.options.black import black_scholes
+    from transforms.options.smile import spx_smile_vol
+
+    m, p = crisis_group.market, CRISES
+    result = stress_hedge_ratio(crisis_group, p)
+    # The matching VIX move: mean VIX change on sessions SPX fell 3-5 %, from the raw table.
+    days = inputs.signals.filter(pl.col("date").is_between(date(2007, 1, 3), date(2020, 12, 31)))
+    moves = days.select(
+        (pl.col("spx_close") / pl.col("spx_close").shift(1) - 1).alias("r"),
+        pl.col("vix_close").diff().alias("dv"),
+    ).filter(pl.col("r").is_between(-0.05, -0.03))
+    assert result.shock_days == moves.height > 20
+    assert result.vix_move == pytest.approx(moves["dv"].mean(), rel=1e-12)
+    assert 0 < result.hedge_ratio_median < 1
+    # The last session's h by hand: revalue the open condor at SPX -4 %, VIX + move.
+    i = m.days - 1
+    opened = [t for t in crisis_group.condor.trades if t.action == "open"][-1]
+    days_left = float((opened.expiry - m.dates[i].item()).days)
+
+    def value(spot_move: float, vix_move: float) -> float:
+        s = float(m.spx[i]) * (1 + spot_move)
+        fwd = s * math.exp((float(m.rate[i]) - p.div_yield) * days_left / 365)
+        legs = 0.0
+        for k, sign, call in zip(
+            opened.strikes, (-1, 1, -1, 1), (False, False, True, True), strict=True
+        ):
+            vol = spx_smile_vol(
+                strike=k, forward=fwd, days=days_left, vix=float(m.vix[i]) + vix_move,
+                vix3m=float(m.vix3m[i]) + vix_move, params=p.smile,
+            )  # fmt: skip
+            g = black_scholes(spot=s, strike=k, t=days_left / 365, rate=float(m.rate[i]),
+                              div_yield=p.div_yield, vol=vol, is_call=call)  # fmt: skip
+            legs += sign * float(g.price)
+        return -legs
+
+    loss = (value(-0.04, result.vix_move) - value(0.0, 0.0)) * 100 * p.lots
+    by_hand = loss / (abs(float(crisis_group.condor.vega[i])) * result.vix_move)
+    assert result.hedge_ratio_last == pytest.approx(by_hand, rel=1e-12)

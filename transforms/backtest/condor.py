@@ -106,22 +106,27 @@ def spx_expiries(market: Market, *, months_after: int = 4) -> list[tuple[date, i
     return out
 
 
-class _Pricer:
+class CondorPricer:
+    """Condor legs under the VIX-driven smile, at a session's close (optionally shocked)."""
+
     def __init__(self, market: Market, p: BacktestParams) -> None:
         self.m, self.p, self.smile = market, p, p.smile
 
-    def legs(self, i: int, strikes: F64, days: float) -> tuple[F64, ...]:
-        """(price, delta, gamma, vega, theta) per leg at session ``i``'s close."""
+    def legs(
+        self, i: int, strikes: F64, days: float, *, spot_move: float = 0.0, vix_move: float = 0.0
+    ) -> tuple[F64, ...]:
+        """(price, delta, gamma, vega, theta) per leg at session ``i``'s close; with SPX
+        moved by ``spot_move`` (a fraction) and VIX and VIX3M by ``vix_move`` points."""
         m, p = self.m, self.p
-        s, r, t = float(m.spx[i]), float(m.rate[i]), days / 365.0
+        s, r, t = float(m.spx[i]) * (1.0 + spot_move), float(m.rate[i]), days / 365.0
         fwd = s * np.exp((r - p.div_yield) * t)
-        vix3m = float(m.vix3m[i])
+        vix3m = float(m.vix3m[i]) + vix_move
         vols = [
             spx_smile_vol(
                 strike=float(k),
                 forward=fwd,
                 days=days,
-                vix=float(m.vix[i]),
+                vix=float(m.vix[i]) + vix_move,
                 vix3m=vix3m if np.isfinite(vix3m) else None,
                 params=self.smile,
             )
@@ -170,7 +175,7 @@ def simulate_condor(market: Market, p: BacktestParams) -> CondorPath:  # noqa: P
     count = np.zeros(n, dtype=np.int64)
     trades: list[Trade] = []
     expiries = spx_expiries(market)
-    pricer = _Pricer(market, p)
+    pricer = CondorPricer(market, p)
     units = MULTIPLIER * p.lots
     leg_cost = 4 * (p.spx_commission + p.spx_half_spread * MULTIPLIER) * p.lots
     book: list[_Open] = []
@@ -258,7 +263,7 @@ def _enter(
     market: Market,
     i: int,
     p: BacktestParams,
-    pricer: _Pricer,
+    pricer: CondorPricer,
     expiries: list[tuple[date, int]],
     today: date,
 ) -> _Open | None:

@@ -29,6 +29,8 @@ Inputs are daily series per configuration (configurations x sessions). Definitio
 * Turnover: contracts traded per year (condor legs, futures and VIX options); costs paid.
 * Out of sample: Sharpe and time in band before and from ``holdout_start``.
 * Skewness and kurtosis (non-excess) of daily excess returns, for the deflated Sharpe.
+* ``stress_hedge_ratio``: the stress-calibrated h of the group's condor
+  (:mod:`transforms.backtest.stress`), reported beside the configuration's own.
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ METRICS: tuple[str, ...] = (
     "time_in_band_out_of_sample",
     "skewness",
     "kurtosis",
+    "stress_hedge_ratio",
 )
 """Every metric a run reports, in the column order of the result tables."""
 
@@ -229,6 +232,7 @@ def _compute(  # noqa: PLR0915 (one statement per metric)
     cuts: NDArray[np.int64],
     market: Market1D,
     unhedged_equity: F64,
+    stress_hedge_ratio: float = math.nan,
     params: MetricParams = DEFAULT_METRICS,
 ) -> dict[str, F64]:
     """Every metric in :data:`METRICS` per configuration (row of the inputs)."""
@@ -318,6 +322,7 @@ def _compute(  # noqa: PLR0915 (one statement per metric)
         z2 = z * z
         out["skewness"] = _mean(z2 * z, 1)
         out["kurtosis"] = _mean(z2 * z2, 1)
+    out["stress_hedge_ratio"] = np.full(n, stress_hedge_ratio)
     return out
 
 

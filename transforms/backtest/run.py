@@ -24,6 +24,7 @@ from transforms.backtest.market import Market, build_market
 from transforms.backtest.metrics import DEFAULT_METRICS, METRICS, Market1D, MetricParams, compute
 from transforms.backtest.params import NAMES, BacktestParams, config_hash, group_key
 from transforms.backtest.reference import run_reference
+from transforms.backtest.stress import stress_hedge_ratio
 from transforms.backtest.vectorised import Paths, run_chunk
 from transforms.signals.regression import rolling_ols
 
@@ -82,8 +83,17 @@ def _unhedged(group: Group, p: BacktestParams) -> Paths:
     return run_chunk(group, [replace(p, hedge_ratio=0.0, controller=False)])
 
 
-def _metrics(
-    group: Group, configs: Sequence[BacktestParams], paths: Paths, unhedged: Paths, mp: MetricParams
+def _stress(group: Group, p: BacktestParams) -> float:
+    return stress_hedge_ratio(group, p).hedge_ratio_median
+
+
+def _metrics(  # noqa: PLR0917 (internal)
+    group: Group,
+    configs: Sequence[BacktestParams],
+    paths: Paths,
+    unhedged: Paths,
+    mp: MetricParams,
+    stress: float,
 ) -> dict[str, np.ndarray]:
     def column(name: str) -> np.ndarray:
         return np.array([float(getattr(c, name)) for c in configs])
@@ -103,6 +113,7 @@ def _metrics(
         cuts=paths.cuts,
         market=_market_1d(group),
         unhedged_equity=unhedged.equity[0],
+        stress_hedge_ratio=stress,
         params=mp,
     )
 
@@ -161,7 +172,7 @@ def backtest(
         ),
     )
     unhedged = _unhedged(group, p)
-    metrics = _metrics(group, [p], paths, unhedged, metric_params)
+    metrics = _metrics(group, [p], paths, unhedged, metric_params, _stress(group, p))
     r2, beta = _rolling(group, d["equity"].to_numpy(), metric_params)
     base_r2, _ = _rolling(group, unhedged.equity[0], metric_params)
     daily = d.drop("day").with_columns(
@@ -252,10 +263,13 @@ def sweep(
             snapshots[_market_label(first)] = markets[key].snapshot()
         group = group_for(markets[key], first)
         unhedged = _unhedged(group, first)
+        stress = _stress(group, first)
         for lo in range(0, len(members), chunk):
             part = [configs[k] for k in members[lo : lo + chunk]]
             paths = run_chunk(group, part)
-            frames.append(_rows(part, _metrics(group, part, paths, unhedged, metric_params)))
+            frames.append(
+                _rows(part, _metrics(group, part, paths, unhedged, metric_params, stress))
+            )
             order.extend(members[lo : lo + chunk])
             if progress is not None:
                 progress(len(part))

@@ -121,6 +121,7 @@ CREATE TABLE IF NOT EXISTS results.backtest_metrics (
     time_in_band_out_of_sample DOUBLE,
     skewness DOUBLE,
     kurtosis DOUBLE,
+    stress_hedge_ratio DOUBLE,
     PRIMARY KEY (run_id)
 );
 
@@ -240,5 +241,6 @@ CREATE TABLE IF NOT EXISTS results.sweep_results (
     time_in_band_out_of_sample DOUBLE,
     skewness DOUBLE,
     kurtosis DOUBLE,
+    stress_hedge_ratio DOUBLE,
     PRIMARY KEY (sweep_id, config_hash)
 );

@@ -1,0 +1,102 @@
+"""Stress calibration (methodology section 3, a mode, not a default).
+
+The hedge ratio whose second engine offsets the condor's modelled loss in a ``spx_move``
+SPX day (default -4 %) with the historically matching VIX move:
+
+* the VIX move is the mean VIX point change over the run's sessions on which SPX fell
+  between ``spx_move`` - 1 % and ``spx_move`` + 1 % (in-sample by construction; printed
+  with the number of such sessions);
+* the condor's loss: its legs revalued at SPX x (1 + ``spx_move``) and VIX, VIX3M + the
+  VIX move (the smile of :mod:`transforms.options.smile`), against that close's mark;
+* the second engine is sized so that its payoff per VIX point is h x |condor vega|
+  (futures at their term beta, calls at delta x term beta), so to first order it pays
+  h x |condor vega| x VIX move; h* = condor loss / (|condor vega| x VIX move).
+
+Reported per session with an open condor: the median h* and the h* of the run's last
+such session.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from transforms.backtest.book import Group
+from transforms.backtest.condor import MULTIPLIER, CondorPricer
+from transforms.backtest.params import BacktestParams
+
+_SIGN = np.array([-1.0, 1.0, -1.0, 1.0])  # short put, long put, short call, long call
+
+
+@dataclass(frozen=True)
+class StressCalibration:
+    spx_move: float
+    vix_move: float  # VIX points
+    shock_days: int  # sessions behind vix_move
+    hedge_ratio_median: float
+    hedge_ratio_last: float
+    sessions: int  # sessions with an open condor
+
+
+def stress_hedge_ratio(
+    group: Group, p: BacktestParams, *, spx_move: float = -0.04
+) -> StressCalibration:
+    m, cp = group.market, group.condor
+    dvix = np.concatenate([[np.nan], np.diff(m.vix)])
+    like = (np.abs(group.spx_return - spx_move) <= 0.01) & np.isfinite(dvix)
+    like[0] = False
+    vix_move = float(dvix[like].mean()) if like.any() else math.nan
+    pricer = CondorPricer(m, p)
+    units = MULTIPLIER * p.lots
+    ratios: list[float] = []
+    opened: dict[date, tuple[int, np.ndarray]] = {}
+    for t in cp.trades:
+        if t.action == "open":
+            opened[t.expiry] = (t.day, np.array(t.strikes))
+            continue
+        start, strikes = opened.pop(t.expiry)
+        ratios.extend(
+            _ratios(
+                group, pricer, strikes, t.expiry, range(start, t.day), vix_move, units, spx_move
+            )
+        )
+    for expiry, (start, strikes) in opened.items():  # still open at the end
+        ratios.extend(
+            _ratios(group, pricer, strikes, expiry, range(start, m.days), vix_move, units, spx_move)
+        )
+    values = np.array(ratios)
+    return StressCalibration(
+        spx_move=spx_move,
+        vix_move=vix_move,
+        shock_days=int(like.sum()),
+        hedge_ratio_median=float(np.median(values)) if len(values) else math.nan,
+        hedge_ratio_last=float(values[-1]) if len(values) else math.nan,
+        sessions=len(values),
+    )
+
+
+def _ratios(  # noqa: PLR0917 (internal helper)
+    group: Group,
+    pricer: CondorPricer,
+    strikes: np.ndarray,
+    expiry: date,
+    days: range,
+    vix_move: float,
+    units: float,
+    spx_move: float,
+) -> list[float]:
+    m, cp = group.market, group.condor
+    out = []
+    for i in days:
+        left = float((expiry - m.dates[i].item()).days)
+        if left <= 0 or cp.vega[i] == 0:
+            continue
+        now = float(-(_SIGN @ pricer.legs(i, strikes, left)[0]))
+        shocked = float(
+            -(_SIGN @ pricer.legs(i, strikes, left, spot_move=spx_move, vix_move=vix_move)[0])
+        )
+        out.append((shocked - now) * units / (abs(float(cp.vega[i])) * vix_move))
+    return out
