@@ -1,16 +1,21 @@
 """Backtest and sweep flows: warehouse -> transforms.backtest -> results.* tables.
 
-A sweep is three Prefect tasks (evaluate the grid, re-run the top configurations with
+A sweep is a few Prefect tasks (evaluate the grid, re-run the top configurations with
 the reference simulator, write), never one task per configuration: the vectorised
-engine runs thousands of configurations inside one task, in chunks.
+engine runs thousands of configurations inside one task, in chunks. With ``workers`` > 1
+the flow runs on a local Dask cluster (prefect-dask's task runner) and each chunk is one
+task on a worker process; the coordinating process alone writes the warehouse.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +23,8 @@ from typing import Any
 import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+from prefect_dask import DaskTaskRunner
 from pydantic import BaseModel, Field
 
 import transforms
@@ -34,8 +41,12 @@ from transforms.backtest.params import (
 )
 from transforms.backtest.run import (
     Backtest,
+    GroupRun,
     Inputs,
+    assemble,
     backtest,
+    evaluate,
+    plan,
     run_id,
     sweep,
     sweep_id,
@@ -70,6 +81,7 @@ class SweepRequest(BaseModel):
     top_n: int = Field(default=5, ge=0)
     min_time_in_band: float = Field(default=0.0, ge=0.0, le=1.0)
     chunk: int = Field(default=1000, ge=1)
+    workers: int = Field(default=0, ge=0)  # > 1: chunks on a local Dask cluster
     holdout_start: date = MetricParams.holdout_start
 
 
@@ -137,17 +149,84 @@ def backtest_flow(request: BacktestRequest) -> tuple[str, pl.DataFrame]:
 
 
 Progress = Callable[[int], None]
+_PROGRESS: list[Progress] = []
+"""The progress callback of the running sweep. Not a flow parameter, and read only
+through :func:`current_progress`: Prefect ships the flow (by value, with the globals its
+code names) to Dask workers, and a terminal progress bar holds locks."""
+
+
+def current_progress() -> Progress | None:
+    return _PROGRESS[-1] if _PROGRESS else None
+
+
+@contextmanager
+def reporting(progress: Progress) -> Iterator[None]:
+    """Send the sweep's progress (configurations finished) to ``progress`` meanwhile."""
+    _PROGRESS.append(progress)
+    try:
+        yield
+    finally:
+        _PROGRESS.remove(progress)
 
 
 @task(name="evaluate-grid", cache_policy=NO_CACHE)
-def evaluate(
+def evaluate_grid(
     inputs: Inputs,
     configs: list[BacktestParams],
     mp: MetricParams,
     chunk: int,
     progress: Progress | None,
 ) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The whole grid in this process, chunk after chunk."""
     return sweep(inputs, configs, metric_params=mp, chunk=chunk, progress=progress)
+
+
+@task(name="evaluate-chunk", cache_policy=NO_CACHE)
+def evaluate_chunk(run: GroupRun, configs: list[BacktestParams], mp: MetricParams) -> pl.DataFrame:
+    """One chunk on a Dask worker."""
+    return evaluate(run, configs, metric_params=mp)
+
+
+def _evaluate_on_workers(
+    inputs: Inputs,
+    configs: list[BacktestParams],
+    mp: MetricParams,
+    chunk: int,
+    progress: Progress | None,
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Chunks as Prefect tasks on the flow's task runner (Dask when ``--workers`` > 1)."""
+    work = plan(inputs, configs, chunk=chunk)
+    with warnings.catch_warnings():
+        # Each chunk ships its group's market (tens of MB) with the task; on a local
+        # cluster that is a memory copy, so distributed's size advice does not apply.
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+        futures = {
+            evaluate_chunk.submit(run, [configs[k] for k in members], mp): members
+            for run, members in work.chunks
+        }
+    frames, order = [], []
+    for future in as_completed(list(futures)):
+        members = futures[future]
+        frames.append(future.result())
+        order += members
+        if progress is not None:
+            progress(len(members))
+    return assemble(frames, order), work.snapshots
+
+
+def dask_runner(workers: int) -> DaskTaskRunner:
+    """A local Dask cluster of ``workers`` single-threaded processes (numba's threads
+    stay inside each process); its scheduler's chatter is kept to warnings."""
+    for name in ("distributed", "distributed.scheduler", "distributed.nanny"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,
+        }
+    )
 
 
 @task(name="rerun-top", cache_policy=NO_CACHE)
@@ -178,9 +257,11 @@ def store_sweep(
 
 
 @flow(name="sweep")
-def sweep_flow(request: SweepRequest, progress: Progress | None = None) -> dict[str, Any]:
+def sweep_flow(request: SweepRequest) -> dict[str, Any]:
     """Run every configuration of the grid; write sweep_runs, sweep_results and the
-    daily rows of the top ``top_n`` configurations by ``rank_metric``."""
+    daily rows of the top ``top_n`` configurations by ``rank_metric``. Progress goes to
+    the callback installed by :func:`reporting`."""
+    progress = current_progress()
     started, clock = datetime.now(), time.perf_counter()
     base = with_values(BacktestParams(), request.values)
     dims: list[Dimension] = [(names, rows) for names, rows in request.dimensions]
@@ -188,7 +269,10 @@ def sweep_flow(request: SweepRequest, progress: Progress | None = None) -> dict[
     mp = MetricParams(holdout_start=request.holdout_start)
     inputs = read_inputs(request.db)
     engine_clock = time.perf_counter()
-    results, snapshots = evaluate(inputs, configs, mp, request.chunk, progress)
+    if request.workers > 1:
+        results, snapshots = _evaluate_on_workers(inputs, configs, mp, request.chunk, progress)
+    else:
+        results, snapshots = evaluate_grid(inputs, configs, mp, request.chunk, progress)
     engine_seconds = time.perf_counter() - engine_clock
     code = code_version()
     snapshot = "+".join(snapshots[k] for k in sorted(snapshots))

@@ -103,6 +103,12 @@ def add_parsers(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> 
         help="rank only configurations inside their R-squared band at least this share of days",
     )
     p.add_argument("--chunk", type=int, default=1000, help="configurations per engine chunk (1000)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="run chunks on a local Dask cluster of N worker processes (default: in this process)",
+    )
     p.add_argument("--holdout", type=date.fromisoformat, help="out-of-sample start (2018-01-01)")
     add_db(p)
 
@@ -207,6 +213,7 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
             top_n=args.top,
             min_time_in_band=args.min_in_band,
             chunk=args.chunk,
+            workers=args.workers,
             **({"holdout_start": args.holdout} if args.holdout else {}),
         )
     except ValueError as exc:
@@ -214,8 +221,15 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
         return 2
     sizes = " x ".join(f"{'/'.join(n)} {len(r)}" for n, r in dims)
     print(f"sweep: {configs} configurations ({sizes})", flush=True)
-    with _bar("sweep", configs) as advance:
-        out = sweep_flow(request, progress=advance)
+    from flows.backtest import dask_runner, reporting
+
+    run = (
+        sweep_flow.with_options(task_runner=dask_runner(args.workers))
+        if args.workers > 1
+        else sweep_flow
+    )
+    with _bar("sweep", configs) as advance, reporting(advance):
+        out = run(request)
     inserted, changed, unchanged = out["counts"]
     record = out["record"]
     engine = record["engine_seconds"]

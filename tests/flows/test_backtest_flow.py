@@ -134,3 +134,25 @@ def test_alvh_sweep_reads_a_toml_grid_and_reports_bad_ones(
     grid.write_text("[grids]\n")
     assert main(args) == 2
     assert "unknown tables ['grids']" in capsys.readouterr().err
+
+
+def test_alvh_sweep_on_a_dask_cluster_gives_the_same_rows(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [
+        "sweep",
+        "--db",
+        str(db),
+        "--param",
+        "start_date=2019-01-02",
+        "--hedge-ratio",
+        "0.1,0.3",
+    ]
+    args += ["--r2-band", "0.45-0.65,0.35-0.55", "--top", "1", "--chunk", "2"]
+    assert main(args) == 0
+    assert "sweep_results: 4 new" in capsys.readouterr().out
+    # Two worker processes, one chunk per task: the same sweep id and identical rows.
+    assert main([*args, "--workers", "2"]) == 0
+    assert (
+        "sweep_results: 0 new, 0 changed, 4 identical to the stored run" in capsys.readouterr().out
+    )

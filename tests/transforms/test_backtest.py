@@ -13,6 +13,7 @@ import pytest
 import statsmodels.api as sm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from transforms.backtest.book import Group
 from transforms.backtest.condor import simulate_condor, spx_expiries
@@ -424,6 +425,8 @@ def test_sweep_rows_equal_single_backtests_and_keep_input_order(inputs: Inputs) 
         replace(base, hedge_ratio=h, lots=lots) for lots in (50, 20) for h in (0.3, 0.0, 0.1)
     ]
     rows, snapshots = sweep(inputs, configs, metric_params=MetricParams(), chunk=2)
+    whole, _ = sweep(inputs, configs, metric_params=MetricParams(), chunk=1000)
+    assert_frame_equal(rows, whole, check_exact=True)  # bit for bit, whatever the chunking
     assert rows["hedge_ratio"].to_list() == [0.3, 0.0, 0.1] * 2
     assert rows["lots"].to_list() == [50] * 3 + [20] * 3
     assert len(snapshots) == 1

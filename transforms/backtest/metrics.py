@@ -132,17 +132,35 @@ def _returns(equity: F64, initial: F64) -> F64:
     return r
 
 
+def _rows_with_nan(a: F64, axis: int) -> NDArray[np.intp]:
+    return np.flatnonzero(np.isnan(a).any(axis=axis))
+
+
 def _mean(a: F64, axis: int, *, keepdims: bool = False) -> F64:
-    """Mean ignoring NaN (sessions after a ruin); the plain, faster mean without any."""
-    if np.isnan(a).any():
-        return np.asarray(np.nanmean(a, axis=axis, keepdims=keepdims))
-    return np.asarray(a.mean(axis=axis, keepdims=keepdims))
+    """Mean over ``axis`` ignoring NaN (sessions after a ruin). Decided per output row,
+    so a configuration's figure never depends on the rows it is computed beside (and
+    the reduced axis is made contiguous: numpy's summation order depends on layout)."""
+    a = np.ascontiguousarray(a if axis == a.ndim - 1 else np.moveaxis(a, axis, -1))
+    axis = a.ndim - 1
+    out = np.asarray(a.mean(axis=axis, keepdims=True), dtype=np.float64)
+    bad = _rows_with_nan(a, axis)
+    if len(bad):
+        other = 1 - axis
+        fixed = np.nanmean(np.take(a, bad, axis=other), axis=axis, keepdims=True)
+        np.put_along_axis(out, np.expand_dims(bad, axis), fixed, axis=other)
+    return out if keepdims else out.squeeze(axis)
 
 
 def _std(a: F64, axis: int, *, ddof: int = 0, keepdims: bool = False) -> F64:
-    if np.isnan(a).any():
-        return np.asarray(np.nanstd(a, axis=axis, ddof=ddof, keepdims=keepdims))
-    return np.asarray(a.std(axis=axis, ddof=ddof, keepdims=keepdims))
+    a = np.ascontiguousarray(a if axis == a.ndim - 1 else np.moveaxis(a, axis, -1))
+    axis = a.ndim - 1
+    out = np.asarray(a.std(axis=axis, ddof=ddof, keepdims=True), dtype=np.float64)
+    bad = _rows_with_nan(a, axis)
+    if len(bad):
+        other = 1 - axis
+        fixed = np.nanstd(np.take(a, bad, axis=other), axis=axis, ddof=ddof, keepdims=True)
+        np.put_along_axis(out, np.expand_dims(bad, axis), fixed, axis=other)
+    return out if keepdims else out.squeeze(axis)
 
 
 def _sharpe(excess: F64) -> F64:
@@ -151,23 +169,31 @@ def _sharpe(excess: F64) -> F64:
 
 
 def _ols(y: F64, x: F64) -> tuple[F64, F64, F64]:
-    """(alpha, beta, R^2) of each row of y on x, over the row's non-NaN sessions."""
-    if not np.isnan(y).any():
-        xm = x - x.mean()
-        ym = y - y.mean(axis=1, keepdims=True)
-        sxx = float(xm @ xm)
-        sxy = ym @ xm
-        beta = sxy / sxx
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r2 = sxy * sxy / (sxx * np.einsum("ij,ij->i", ym, ym))
-        return y.mean(axis=1) - beta * x.mean(), beta, r2
+    """(alpha, beta, R^2) of each row of y on x, over the row's non-NaN sessions.
+
+    Row sums, never BLAS products, and the NaN-aware path only for rows with NaN: a
+    row's result never depends on the rows beside it (a sweep's chunking)."""
+    xm = x - x.mean()
+    ym = y - y.mean(axis=1, keepdims=True)
+    sxx = float((xm * xm).sum())
+    sxy = (ym * xm[None, :]).sum(axis=1)
+    beta = sxy / sxx
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r2 = sxy * sxy / (sxx * (ym * ym).sum(axis=1))
+    alpha = y.mean(axis=1) - beta * x.mean()
+    bad = _rows_with_nan(y, 1)
+    if len(bad):
+        alpha[bad], beta[bad], r2[bad] = _ols_masked(y[bad], x)
+    return alpha, beta, r2
+
+
+def _ols_masked(y: F64, x: F64) -> tuple[F64, F64, F64]:
     ok = ~np.isnan(y)
     n = ok.sum(axis=1)
     xs = np.where(ok, x[None, :], 0.0)
     ys = np.where(ok, y, 0.0)
-    xm = xs - (xs.sum(axis=1) / n)[:, None]
-    ym = ys - (ys.sum(axis=1) / n)[:, None]
-    xm, ym = np.where(ok, xm, 0.0), np.where(ok, ym, 0.0)
+    xm = np.where(ok, xs - (xs.sum(axis=1) / n)[:, None], 0.0)
+    ym = np.where(ok, ys - (ys.sum(axis=1) / n)[:, None], 0.0)
     sxx = (xm * xm).sum(axis=1)
     sxy = (ym * xm).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -243,7 +269,9 @@ def _compute(  # noqa: PLR0915 (one statement per metric)
     ex = r - rf[None, :]
     spx_ex = spx_r - rf
     # the first session has no return: statistics run over sessions 1..
-    r1, ex1, x1, xe1 = r[:, 1:], ex[:, 1:], spx_r[1:], spx_ex[1:]
+    # contiguous copies: row reductions then do not depend on the number of rows
+    r1, ex1 = np.ascontiguousarray(r[:, 1:]), np.ascontiguousarray(ex[:, 1:])
+    x1, xe1 = spx_r[1:], spx_ex[1:]
     years = float((market.dates[-1] - market.dates[0]).astype(np.int64)) / 365.25
     out: dict[str, F64] = {}
     out["ruined"] = np.asarray((equity <= 0).any(axis=1), dtype=np.float64)

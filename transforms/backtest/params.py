@@ -200,11 +200,13 @@ def parse_value(name: str, text: str) -> object:
 
 
 def with_values(base: BacktestParams, values: Mapping[str, object]) -> BacktestParams:
-    """``base`` with some fields replaced (validated)."""
+    """``base`` with some fields replaced (validated; text values, as from JSON flow
+    parameters, are parsed by the field's type)."""
     unknown = sorted(set(values) - set(NAMES))
     if unknown:
         raise ValueError(f"unknown parameter(s): {', '.join(unknown)}")
-    return replace(base, **values)  # type: ignore[arg-type]
+    typed = {k: parse_value(k, v) if isinstance(v, str) else v for k, v in values.items()}
+    return replace(base, **typed)  # type: ignore[arg-type]
 
 
 def as_record(params: BacktestParams) -> dict[str, object]:

@@ -238,6 +238,59 @@ def top_configs(
 Progress = Callable[[int], None]
 
 
+@dataclass(frozen=True)
+class GroupRun:
+    """What every chunk of one group needs: the group, its unhedged path, its stress h."""
+
+    group: Group
+    unhedged: Paths
+    stress: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A sweep cut into chunks: (group run, configuration indices) in evaluation order."""
+
+    chunks: list[tuple[GroupRun, list[int]]]
+    snapshots: dict[str, str]  # data snapshot of each market used, by market label
+
+
+def plan(inputs: Inputs, configs: Sequence[BacktestParams], *, chunk: int = 1000) -> Plan:
+    """Group the configurations, build each group's market, condor path, unhedged path
+    and stress calibration once, and cut the groups into chunks of at most ``chunk``."""
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for k, c in enumerate(configs):
+        groups.setdefault(group_key(c), []).append(k)
+    markets: dict[tuple[object, ...], Market] = {}
+    snapshots: dict[str, str] = {}
+    chunks: list[tuple[GroupRun, list[int]]] = []
+    for members in groups.values():
+        first = configs[members[0]]
+        key = tuple(getattr(first, f) for f in MARKET_FIELDS)
+        if key not in markets:
+            markets[key] = inputs.market(first)
+            snapshots[_market_label(first)] = markets[key].snapshot()
+        group = group_for(markets[key], first)
+        run = GroupRun(group, _unhedged(group, first), _stress(group, first))
+        chunks += [(run, members[lo : lo + chunk]) for lo in range(0, len(members), chunk)]
+    return Plan(chunks, snapshots)
+
+
+def evaluate(
+    run: GroupRun, configs: Sequence[BacktestParams], *, metric_params: MetricParams
+) -> pl.DataFrame:
+    """One chunk: the vectorised engine, then one metrics row per configuration."""
+    paths = run_chunk(run.group, configs)
+    metrics = _metrics(run.group, configs, paths, run.unhedged, metric_params, run.stress)
+    return _rows(configs, metrics)
+
+
+def assemble(frames: Sequence[pl.DataFrame], order: Sequence[int]) -> pl.DataFrame:
+    """Chunk results back in the configurations' input order."""
+    result = pl.concat(frames, how="vertical_relaxed")
+    return result.select(pl.all().gather(np.argsort(np.array(order))))
+
+
 def sweep(
     inputs: Inputs,
     configs: Sequence[BacktestParams],
@@ -246,36 +299,16 @@ def sweep(
     chunk: int = 1000,
     progress: Progress | None = None,
 ) -> tuple[pl.DataFrame, dict[str, str]]:
-    """Metrics for every configuration (rows in input order) and the data snapshot of
-    each market used (by market key)."""
-    groups: dict[tuple[object, ...], list[int]] = {}
-    for k, c in enumerate(configs):
-        groups.setdefault(group_key(c), []).append(k)
-    markets: dict[tuple[object, ...], Market] = {}
-    frames: list[pl.DataFrame] = []
-    order: list[int] = []
-    snapshots: dict[str, str] = {}
-    for members in groups.values():
-        first = configs[members[0]]
-        key = tuple(getattr(first, f) for f in MARKET_FIELDS)
-        if key not in markets:
-            markets[key] = inputs.market(first)
-            snapshots[_market_label(first)] = markets[key].snapshot()
-        group = group_for(markets[key], first)
-        unhedged = _unhedged(group, first)
-        stress = _stress(group, first)
-        for lo in range(0, len(members), chunk):
-            part = [configs[k] for k in members[lo : lo + chunk]]
-            paths = run_chunk(group, part)
-            frames.append(
-                _rows(part, _metrics(group, part, paths, unhedged, metric_params, stress))
-            )
-            order.extend(members[lo : lo + chunk])
-            if progress is not None:
-                progress(len(part))
-    result = pl.concat(frames, how="vertical_relaxed")
-    position = np.argsort(np.array(order))
-    return result[position.tolist()], snapshots
+    """Metrics for every configuration (rows in input order), chunk after chunk in this
+    process, and the data snapshot of each market used."""
+    work = plan(inputs, configs, chunk=chunk)
+    frames, order = [], []
+    for run, members in work.chunks:
+        frames.append(evaluate(run, [configs[k] for k in members], metric_params=metric_params))
+        order += members
+        if progress is not None:
+            progress(len(members))
+    return assemble(frames, order), work.snapshots
 
 
 def _market_label(p: BacktestParams) -> str:
