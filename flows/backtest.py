@@ -9,7 +9,6 @@ task on a worker process; the coordinating process alone writes the warehouse.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -27,7 +26,6 @@ from prefect.futures import as_completed
 from prefect_dask import DaskTaskRunner
 from pydantic import BaseModel, Field
 
-import transforms
 from flows import settings
 from transforms.backtest.metrics import METRICS, MetricParams, deflated_sharpe
 from transforms.backtest.params import (
@@ -55,16 +53,6 @@ from transforms.backtest.run import (
 from warehouse.db import publish_snapshot, writer
 from warehouse.load import read_table
 from warehouse.results import RunRows, write_backtest, write_sweep
-
-
-def code_version() -> str:
-    """Content hash of every module under transforms/ (the code a result depends on)."""
-    h = hashlib.sha256()
-    root = Path(transforms.__file__).parent
-    for path in sorted(root.rglob("*.py")):
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:12]
 
 
 class BacktestRequest(BaseModel):
@@ -134,7 +122,7 @@ def backtest_task(request: BacktestRequest) -> tuple[str, pl.DataFrame]:
     params = with_values(BacktestParams(), request.values)
     mp = MetricParams(holdout_start=request.holdout_start)
     result = backtest(read_inputs(request.db), params, metric_params=mp)
-    code = code_version()
+    code = settings.code_version()
     rid = run_id(params, code_version=code, snapshot=result.snapshot, metric_params=mp)
     with writer(request.db) as con:
         write_backtest(con, run_rows(result, rid=rid, code=code, started=started, sweep=None))
@@ -274,7 +262,7 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
     else:
         results, snapshots = evaluate_grid(inputs, configs, mp, request.chunk, progress)
     engine_seconds = time.perf_counter() - engine_clock
-    code = code_version()
+    code = settings.code_version()
     snapshot = "+".join(snapshots[k] for k in sorted(snapshots))
     grid = {"base": as_record(base), "dimensions": request.dimensions}
     sid = sweep_id(grid, code_version=code, snapshot=snapshot, metric_params=mp)

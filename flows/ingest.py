@@ -16,7 +16,6 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -24,7 +23,6 @@ from prefect import flow, task
 from prefect.states import State
 from pydantic import BaseModel, Field
 
-import transforms
 from flows import settings, validation
 from flows.sources import Item, Source, make_source, trading_calendar
 from transforms.columns import (
@@ -69,15 +67,6 @@ class IngestFailed(RuntimeError):
 class Outcome:
     line: str
     changed: bool
-
-
-@cache
-def code_version() -> str:
-    """Hash of the parsing, rule and dating code: a change re-reads every input."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(transforms.__file__).parent.rglob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def _load(
@@ -156,7 +145,8 @@ def ingest_series(
     locations = [i.location for i in items]
     try:
         fetched = [(i, data) for i in items if (data := source.fetch(i)) is not None]
-        digest = hashlib.sha256(code_version().encode())
+        # A change to the parsing, rule or dating code re-reads every input.
+        digest = hashlib.sha256(settings.code_version().encode())
         for item, data in fetched:
             digest.update(f"{item.location}\0{hashlib.sha256(data).hexdigest()}\0".encode())
         with writer(db) as con:

@@ -16,10 +16,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from functools import cache
 from pathlib import Path
 
 DEFAULT_DB = Path("data") / "alvh.duckdb"
+TRANSFORMS = Path(__file__).resolve().parents[1] / "transforms"
+
+
+@cache
+def code_version() -> str:
+    """Content hash of every module under transforms/ (names and bytes): the code an
+    ingest fingerprint and a backtest result depend on."""
+    digest = hashlib.sha256()
+    for path in sorted(TRANSFORMS.rglob("*.py")):
+        digest.update(str(path.relative_to(TRANSFORMS)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _setdefault_prefect_env() -> None:
