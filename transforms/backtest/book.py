@@ -21,12 +21,15 @@ close, then trades at today's close (settlements for futures, model marks for op
    (when ``contango_guard_pct`` > 0 and M1->M2 contango exceeds it) moves the ladder one
    month out until the next re-hedge. The condor's vega is per SPX vol point and is
    hedged one for one with VIX points (the methodology's h x |condor vega|).
-4. **Futures ladder**: slot j (months 2, 3, 4, shifted by the guard) holds the month's
-   contract from :func:`~transforms.backtest.market.ladder_months`; when the month's
-   contract changes (the roll point, ``roll_days`` sessions before the front expiry, or a
-   guard shift) the slot rolls contract for contract. On a re-hedge the slot is resized
-   to ``w_j x futures vega / (term beta x 1,000)``. Fractional contracts: the book is a
-   research scale model, not an order ticket.
+4. **Futures ladder**: slots j hold months 2, 3, 4 (shifted one out by the guard), the
+   months of :func:`~transforms.backtest.market.ladder_months`. A held contract that is
+   still one of the ladder's months keeps its position as it ages (month 4 -> 3 -> 2);
+   one that leaves them (``roll_days`` sessions before the front expiry it counts as the
+   front month; or a guard shift) is rolled, contract for contract, into the month that
+   joined. On a re-hedge each slot is resized to ``w_j x futures vega / (term beta x
+   1,000)``. Fractional contracts: the book is a research scale model, not an order
+   ticket.
+8. **Ruin**: when equity reaches zero the book is closed at that close and stays flat.
 5. **Calls**: one series at a time, on the nearest monthly VX expiry after the day,
    held to expiry and settled at the final settlement. A series opens on the first
    unblocked session with none held (e.g. right after the last one settled); it is resized

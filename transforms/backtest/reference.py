@@ -343,24 +343,24 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
                     trade(
                         i,
                         "futures",
-                        "close",
+                        "ruin",
                         names[s.contract],
                         -s.contracts,
                         float(m.settle[i, s.contract]),
                         0.0,
-                        "ruin",
+                        "equity reached zero: closed at the settle",
                     )
                 s.contracts = 0.0
             if calls.held and calls.contracts != 0:
                 trade(
                     i,
                     "calls",
-                    "close",
+                    "ruin",
                     names[calls.contract],
                     -calls.contracts,
                     calls.value,
                     0.0,
-                    "ruin",
+                    "equity reached zero: closed at the mark",
                 )
             calls = _Calls()
             fut_vega = call_vega = 0.0

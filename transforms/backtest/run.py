@@ -190,7 +190,7 @@ def _hedge_contracts(trades: pl.DataFrame, p: BacktestParams) -> float:
     legs = 2.0 if p.call_spread_width > 0 else 1.0
     hedge = trades.filter(
         pl.col("sleeve").is_in(["futures", "calls"])
-        & pl.col("action").is_in(["open", "resize", "roll_in", "roll_out"])
+        & pl.col("action").is_in(["open", "resize", "roll_in", "roll_out", "close"])
     )
     weight = pl.when(pl.col("sleeve") == "calls").then(legs).otherwise(1.0)
     return float(hedge.select((pl.col("quantity").abs() * weight).sum()).item())

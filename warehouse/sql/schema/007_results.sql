@@ -5,8 +5,9 @@
 --   same inputs rewrites the same rows. sweep_id is set for a sweep's top configurations.
 -- results.backtest_daily    grain: one session of one run.              PK (run_id, date)
 -- results.backtest_trades   grain: one trade or event of one run.       PK (run_id, seq)
---   every futures/call open, resize, roll, settle and liquidity cut, and every condor
---   open/close/settle; quantity signed (+ bought), price in index points, cost dollars.
+--   every futures/call open, resize, roll_out/roll_in, close (no month to roll into),
+--   settle, liquidity cut and ruin, and every condor open/close/settle; quantity signed
+--   (+ bought), price in index points (mid or settle), cost dollars (fees + half-spreads).
 -- results.backtest_metrics  grain: one run.                             PK (run_id)
 -- results.sweep_runs        grain: one sweep.                           PK (sweep_id)
 --   sweep_id = hash of (grid, code version, data snapshot, metric settings).
