@@ -116,29 +116,47 @@ def run_rows(
     )
 
 
-@task(name="backtest", cache_policy=NO_CACHE)
-def backtest_task(request: BacktestRequest) -> tuple[str, pl.DataFrame]:
-    started = datetime.now()
-    params = with_values(BacktestParams(), request.values)
-    mp = MetricParams(holdout_start=request.holdout_start)
-    result = backtest(read_inputs(request.db), params, metric_params=mp)
-    code = settings.code_version()
-    rid = run_id(params, code_version=code, snapshot=result.snapshot, metric_params=mp)
-    with writer(request.db) as con:
-        write_backtest(con, run_rows(result, rid=rid, code=code, started=started, sweep=None))
-    return rid, result.metrics
+BACKTEST_STEPS = 3  # read, simulate with metrics, write
+
+
+@task(name="simulate", cache_policy=NO_CACHE)
+def simulate(inputs: Inputs, params: BacktestParams, mp: MetricParams) -> Backtest:
+    """The reference simulator and the metrics of one configuration."""
+    return backtest(inputs, params, metric_params=mp)
+
+
+@task(name="write-backtest", cache_policy=NO_CACHE)
+def store_backtest(db: Path, rows: RunRows) -> None:
+    with writer(db) as con:
+        write_backtest(con, rows)
 
 
 @flow(name="backtest")
 def backtest_flow(request: BacktestRequest) -> tuple[str, pl.DataFrame]:
-    rid, metrics = backtest_task(request)
+    """One configuration: read, simulate, write (one progress step each)."""
+    started, progress = datetime.now(), current_progress()
+
+    def step() -> None:
+        if progress is not None:
+            progress(1)
+
+    params = with_values(BacktestParams(), request.values)
+    mp = MetricParams(holdout_start=request.holdout_start)
+    inputs = read_inputs(request.db)
+    step()
+    result = simulate(inputs, params, mp)
+    step()
+    code = settings.code_version()
+    rid = run_id(params, code_version=code, snapshot=result.snapshot, metric_params=mp)
+    store_backtest(request.db, run_rows(result, rid=rid, code=code, started=started, sweep=None))
+    step()
     publish_snapshot(request.db)
-    return rid, metrics
+    return rid, result.metrics
 
 
 Progress = Callable[[int], None]
 _PROGRESS: list[Progress] = []
-"""The progress callback of the running sweep. Not a flow parameter, and read only
+"""The progress callback of the running flow. Not a flow parameter, and read only
 through :func:`current_progress`: Prefect ships the flow (by value, with the globals its
 code names) to Dask workers, and a terminal progress bar holds locks."""
 
@@ -149,7 +167,8 @@ def current_progress() -> Progress | None:
 
 @contextmanager
 def reporting(progress: Progress) -> Iterator[None]:
-    """Send the sweep's progress (configurations finished) to ``progress`` meanwhile."""
+    """Send the running flow's progress (configurations or steps finished) to
+    ``progress`` meanwhile."""
     _PROGRESS.append(progress)
     try:
         yield

@@ -139,7 +139,7 @@ def _print_metrics(metrics: Any, print_table: Callable[..., None]) -> None:
 
 
 def backtest(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) -> int:
-    from flows.backtest import BacktestRequest, backtest_flow
+    from flows.backtest import BACKTEST_STEPS, BacktestRequest, backtest_flow, reporting
     from transforms.backtest.params import BacktestParams, with_values
 
     try:
@@ -150,9 +150,8 @@ def backtest(args: argparse.Namespace, db: Path, print_table: Callable[..., None
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    with _bar("backtest", 1) as advance:
+    with _bar("backtest", BACKTEST_STEPS) as advance, reporting(advance):
         rid, metrics = backtest_flow(request)
-        advance(1)
     _print_metrics(metrics, print_table)
     print(f"run {rid} written to results.backtest_runs / _daily / _trades / _metrics")
     print(
