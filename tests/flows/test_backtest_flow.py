@@ -134,6 +134,10 @@ def test_alvh_sweep_reads_a_toml_grid_and_reports_bad_ones(
     grid.write_text("[grids]\n")
     assert main(args) == 2
     assert "unknown tables ['grids']" in capsys.readouterr().err
+    assert main(["sweep", "--db", str(db), "--hedge-ratio", "0.1", "--rank", "sharp"]) == 2
+    assert "unknown metric 'sharp'; choose from cagr" in capsys.readouterr().err
+    assert main(["sweep", "--db", str(db), "--hedge-ratio", "0.1", "--r2-band", "0.45"]) == 2
+    assert "an R-squared band is low-high, got '0.45'" in capsys.readouterr().err
 
 
 def test_alvh_sweep_on_a_dask_cluster_gives_the_same_rows(

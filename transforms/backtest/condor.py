@@ -137,6 +137,13 @@ class CondorPricer:
         )
         return g.price, g.delta, g.gamma, g.vega, g.theta
 
+    def value(
+        self, i: int, strikes: F64, days: float, *, spot_move: float = 0.0, vix_move: float = 0.0
+    ) -> float:
+        """What the short condor costs to close, per unit (index points, mid)."""
+        price = self.legs(i, strikes, days, spot_move=spot_move, vix_move=vix_move)[0]
+        return float(-(_SIGN @ price))
+
     def strike(self, i: int, days: float, target: float) -> float:
         m, p = self.m, self.p
         s, r, t = float(m.spx[i]), float(m.rate[i]), days / 365.0
@@ -280,8 +287,7 @@ def _enter(
     else:
         lp, lc = sp - p.wing_width, sc + p.wing_width
     strikes = np.array([sp, lp, sc, lc])
-    price = pricer.legs(i, strikes, days)[0]
-    mid = float(-(_SIGN @ price))
+    mid = pricer.value(i, strikes, days)
     credit = mid - 4 * p.spx_half_spread
     if credit <= 0:
         return None

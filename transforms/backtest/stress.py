@@ -28,8 +28,6 @@ from transforms.backtest.book import Group
 from transforms.backtest.condor import MULTIPLIER, CondorPricer
 from transforms.backtest.params import BacktestParams
 
-_SIGN = np.array([-1.0, 1.0, -1.0, 1.0])  # short put, long put, short call, long call
-
 
 @dataclass(frozen=True)
 class StressCalibration:
@@ -94,9 +92,7 @@ def _ratios(  # noqa: PLR0917 (internal helper)
         left = float((expiry - m.dates[i].item()).days)
         if left <= 0 or cp.vega[i] == 0:
             continue
-        now = float(-(_SIGN @ pricer.legs(i, strikes, left)[0]))
-        shocked = float(
-            -(_SIGN @ pricer.legs(i, strikes, left, spot_move=spx_move, vix_move=vix_move)[0])
-        )
+        now = pricer.value(i, strikes, left)
+        shocked = pricer.value(i, strikes, left, spot_move=spx_move, vix_move=vix_move)
         out.append((shocked - now) * units / (abs(float(cp.vega[i])) * vix_move))
     return out
