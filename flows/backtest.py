@@ -73,11 +73,15 @@ class SweepRequest(BaseModel):
     holdout_start: date = MetricParams.holdout_start
 
 
+class NoSignals(RuntimeError):
+    """The warehouse has market data but no signal tables yet."""
+
+
 def read_inputs(db: Path) -> Inputs:
     with writer(db) as con:
         signals = read_table(con, "signals_daily", schema="signals")
         if signals.is_empty():
-            raise RuntimeError(f"{db} has no signals: run `alvh run` (or `alvh signals`) first")
+            raise NoSignals(f"{db} has no signals: run `alvh run` (or `alvh signals`) first")
         return Inputs(
             signals=signals,
             spx=read_table(con, "spx_daily"),

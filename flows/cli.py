@@ -12,7 +12,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flows import cli_backtest, settings  # settings: Prefect's environment before import
+from flows import (
+    cli_backtest,
+    cli_replicate,
+    settings,
+)  # settings: Prefect's environment before import
 
 if TYPE_CHECKING:
     import polars as pl
@@ -90,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(p)
 
     cli_backtest.add_parsers(sub, _add_db)
+    cli_replicate.add_parser(sub, _add_db)
 
     p = sub.add_parser("sql", help="run read-only SQL against the warehouse")
     p.add_argument("query", help="SQL text (SELECT, DESCRIBE, SHOW, EXPLAIN)")
@@ -182,6 +187,28 @@ def _research(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _replicate(args: argparse.Namespace) -> int:
+    from flows.backtest import NoSignals
+    from warehouse.db import WarehouseBusy
+
+    db = _existing_db(args)
+    if db is None:
+        return EXIT_FAILED
+    try:
+        try:
+            return cli_replicate.replicate(args, db, _print_table)
+        except NoSignals:
+            print("the warehouse has no signals yet: computing them first", flush=True)
+            status = _signals(args)
+            return status or cli_replicate.replicate(args, db, _print_table)
+    except WarehouseBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _print_summary(db: Path) -> None:
@@ -286,6 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _signals(args)
     if args.command in ("backtest", "sweep"):
         return _research(args)
+    if args.command == "replicate":
+        return _replicate(args)
     return _ingest(args)
 
 

@@ -81,3 +81,12 @@ def write_sweep(
         for rows in top:
             _write_run(con, rows)
     return results.height - changed - unchanged, changed, unchanged
+
+
+def write_replication(
+    con: duckdb.DuckDBPyConnection, *, runs: pl.DataFrame, daily: pl.DataFrame
+) -> None:
+    """One replication run (its summary rows and daily rows) in one transaction."""
+    with transaction(con):
+        _write(con, "replication_runs", runs)
+        _write(con, "replication_daily", daily)

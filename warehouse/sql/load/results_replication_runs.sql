@@ -1,0 +1,3 @@
+-- Write rows of results.replication_runs from relation `incoming` (columns by name).
+-- run_id is a hash of the inputs, so a re-run replaces rows with equal ones.
+INSERT OR REPLACE INTO results.replication_runs BY NAME SELECT * FROM incoming;
