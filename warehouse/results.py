@@ -22,6 +22,8 @@ RESULT_TABLES = (
     "backtest_metrics",
     "sweep_runs",
     "sweep_results",
+    "replication_runs",
+    "replication_daily",
 )
 
 
