@@ -9,25 +9,6 @@ from typing import Any
 
 import polars as pl
 
-SHOWN = (
-    "index_name",
-    "window",
-    "frequency",
-    "start",
-    "end",
-    "correlation",
-    "tracking_error",
-    "drift",
-    "worst_date",
-    "worst_error",
-    "ours_return",
-    "published_return",
-    "ours_vol",
-    "published_vol",
-    "ours_max_drawdown",
-    "published_max_drawdown",
-)
-
 
 def add_parser(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> None:
     from transforms.replicate.run import INDICES
@@ -63,7 +44,7 @@ def add_parser(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> N
 
 def replicate(args: argparse.Namespace, db: Path, show: Callable[..., None]) -> int:
     from flows.replicate import ReplicateRequest, replicate_flow
-    from transforms.replicate.run import INDICES
+    from transforms.replicate.run import INDICES, PERCENT, REPORTED
 
     request = ReplicateRequest(
         db=db,
@@ -73,15 +54,9 @@ def replicate(args: argparse.Namespace, db: Path, show: Callable[..., None]) -> 
     )
     print(f"published files: {request.reference}")
     rid, result, charts = replicate_flow(request)
-    pct = [
-        c
-        for c in SHOWN
-        if c
-        not in ("index_name", "window", "frequency", "start", "end", "worst_date", "correlation")
-    ]
     table = (
-        result.summary.select(SHOWN)
-        .with_columns((pl.col(c) * 100).round(3) for c in pct)
+        result.summary.select(REPORTED)
+        .with_columns((pl.col(c) * 100).round(3) for c in PERCENT)
         .with_columns(pl.col("correlation").round(6))
     )
     print("tracking (percent; tracking_error and returns annualised, drift per year):")

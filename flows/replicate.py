@@ -32,7 +32,14 @@ from transforms.parse.reference import (
     parse_reference,
 )
 from transforms.replicate.chart import chart_html
-from transforms.replicate.run import INDICES, Reference, Replication, replicate
+from transforms.replicate.run import (
+    INDICES,
+    REPORTED,
+    Reference,
+    Replication,
+    check_indices,
+    replicate,
+)
 from warehouse.db import publish_snapshot, writer
 from warehouse.results import write_replication
 
@@ -136,21 +143,7 @@ def write_charts(folder: Path, result: Replication) -> list[Path]:
     out = []
     for name in result.daily["index_name"].unique(maintain_order=True).to_list():
         daily = result.daily.filter(pl.col("index_name") == name)
-        summary = result.summary.filter(pl.col("index_name") == name).select(
-            "window",
-            "frequency",
-            "start",
-            "end",
-            "correlation",
-            "tracking_error",
-            "drift",
-            "ours_return",
-            "published_return",
-            "ours_vol",
-            "published_vol",
-            "ours_max_drawdown",
-            "published_max_drawdown",
-        )
+        summary = result.summary.filter(pl.col("index_name") == name).select(REPORTED[1:])
         path = folder / f"{name}.html"
         path.write_text(chart_html(name, daily, summary))
         out.append(path)
@@ -160,11 +153,7 @@ def write_charts(folder: Path, result: Replication) -> list[Path]:
 @flow(name="replicate")
 def replicate_flow(request: ReplicateRequest) -> tuple[str, Replication, list[Path]]:
     """Replicate the requested indices; returns the run id, the result and the charts."""
-    unknown = [i for i in request.indices if i not in INDICES]
-    if unknown:
-        raise ValueError(
-            f"unknown index {', '.join(unknown)}: expected some of {', '.join(INDICES)}"
-        )
+    check_indices(request.indices)  # before any reading
     try:
         reference, files = read_reference(request.reference)
     except ParseError as exc:

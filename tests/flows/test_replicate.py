@@ -126,7 +126,9 @@ def test_windows_never_overlap() -> None:
         Windows(smile_evaluation=(date(2011, 6, 1), date(2021, 12, 31)))
 
 
-def test_tables_and_charts_are_written_and_a_rerun_is_identical(replicated: tuple) -> None:
+def test_tables_and_charts_are_written_and_a_rerun_is_identical(
+    replicated: tuple, shared_data: Path
+) -> None:
     db, rid, result, charts = replicated
     runs = query(db, "SELECT * FROM results.replication_runs WHERE run_id = ?", [rid])
     assert runs.height == result.summary.height == 11
@@ -150,7 +152,7 @@ def test_tables_and_charts_are_written_and_a_rerun_is_identical(replicated: tupl
     before = query(db, "SELECT * FROM results.replication_daily ORDER BY ALL")
     rid2, _, _ = replicate_flow(
         ReplicateRequest(
-            db=db, indices=["SPVXSP"], charts=None, reference=ROOT.parent / "shared/data/reference"
+            db=db, indices=["SPVXSP"], charts=None, reference=shared_data / "reference"
         )
     )
     assert rid2 != rid  # another index set is another run; the first run's rows stay

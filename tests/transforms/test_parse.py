@@ -197,3 +197,39 @@ def test_unreadable_files_fail_naming_the_file(
         with pytest.raises(ParseError, match=message) as err:
             parse(kind, data, location=name)
     assert str(err.value).startswith(f"{name}: ")
+
+
+# --- published reference files --------------------------------------------------------
+
+REF_HEADER = "Date,SPVXSP,SPVIX2ME,SPVXMP\n"
+
+
+def _reference(body: str) -> pl.DataFrame:
+    from transforms.parse.reference import SP_VIX_FUTURES, parse_reference
+
+    return parse_reference(body.encode(), location="ref.csv", file=SP_VIX_FUTURES)
+
+
+def test_reference_file_is_typed_sorted_and_keeps_nan_as_null() -> None:
+    frame = _reference(REF_HEADER + "2006-01-04,95.5,1,nan\n2006-01-03,100.0,1,90.25\n")
+    assert frame.columns == ["date", "SPVXSP", "SPVXMP"]
+    assert frame.rows() == [(date(2006, 1, 3), 100.0, 90.25), (date(2006, 1, 4), 95.5, None)]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("Date,SPVXSP\n2006-01-03,1\n", "ref.csv: missing column(s) SPVXMP in the header"),
+        (REF_HEADER + "2006-01-03,1,1,2\n2006-13-03,1,1,2\n", "ref.csv: line 3: unparseable date"),
+        (
+            REF_HEADER + "2006-01-03,1,1,x\n",
+            "ref.csv: line 2: unparseable float64 in column 'SPVXMP': 'x'",
+        ),
+        (REF_HEADER + "2006-01-03,1,1,2\n,1,1,2\n", "ref.csv: line 3: missing date"),
+        (REF_HEADER + "2006-01-03,1,1,2\n2006-01-03,1,1,3\n", "line 2: date 2006-01-03 repeated"),
+    ],
+)
+def test_reference_file_errors_name_the_file_line_and_rule(body: str, message: str) -> None:
+    with pytest.raises(ParseError) as err:
+        _reference(body)
+    assert message in str(err.value)

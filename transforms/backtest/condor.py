@@ -106,6 +106,14 @@ def spx_expiries(market: Market, *, months_after: int = 4) -> list[tuple[date, i
     return out
 
 
+def settlement(strikes: F64, spot: float) -> float:
+    """What the short condor pays at expiry per unit (index points), settled at ``spot``."""
+    k = strikes
+    return float(
+        max(k[0] - spot, 0) - max(k[1] - spot, 0) + max(spot - k[2], 0) - max(spot - k[3], 0)
+    )
+
+
 class CondorPricer:
     """Condor legs under the VIX-driven smile, at a session's close (optionally shocked)."""
 
@@ -143,6 +151,19 @@ class CondorPricer:
         """What the short condor costs to close, per unit (index points, mid)."""
         price = self.legs(i, strikes, days, spot_move=spot_move, vix_move=vix_move)[0]
         return float(-(_SIGN @ price))
+
+    def strikes(self, i: int, days: float) -> F64:
+        """Condor strikes (short put, long put, short call, long call) for an entry at
+        session ``i`` into an expiry ``days`` away: shorts at ``short_delta``, wings
+        ``wing_width`` further out or at ``wing_delta`` (at least one grid step out)."""
+        p = self.p
+        sp, sc = self.strike(i, days, -p.short_delta), self.strike(i, days, p.short_delta)
+        if p.wing_delta > 0:
+            lp = min(self.strike(i, days, -p.wing_delta), sp - p.strike_grid)
+            lc = max(self.strike(i, days, p.wing_delta), sc + p.strike_grid)
+        else:
+            lp, lc = sp - p.wing_width, sc + p.wing_width
+        return np.array([sp, lp, sc, lc])
 
     def strike(self, i: int, days: float, target: float) -> float:
         m, p = self.m, self.p
@@ -193,9 +214,7 @@ def simulate_condor(market: Market, p: BacktestParams) -> CondorPath:  # noqa: P
         for pos in book:
             days = _days_between(market, i, pos.expiry)
             if pos.expiry_pos == i:
-                s = float(market.spx_open[i])
-                k = pos.strikes
-                value = max(k[0] - s, 0) - max(k[1] - s, 0) + max(s - k[2], 0) - max(s - k[3], 0)
+                value = settlement(pos.strikes, float(market.spx_open[i]))
                 out["pnl"][i] -= (value - pos.mark) * units
                 trades.append(_trade(i, "settle", "expiry", pos, value, p.lots, 0.0))
                 continue
@@ -279,14 +298,7 @@ def _enter(
         return None
     expiry, epos = min(choices, key=lambda c: (abs((c[0] - today).days - p.target_dte), c[0]))
     days = float((expiry - today).days)
-    sp = pricer.strike(i, days, -p.short_delta)
-    sc = pricer.strike(i, days, p.short_delta)
-    if p.wing_delta > 0:
-        lp = min(pricer.strike(i, days, -p.wing_delta), sp - p.strike_grid)
-        lc = max(pricer.strike(i, days, p.wing_delta), sc + p.strike_grid)
-    else:
-        lp, lc = sp - p.wing_width, sc + p.wing_width
-    strikes = np.array([sp, lp, sc, lc])
+    strikes = pricer.strikes(i, days)
     mid = pricer.value(i, strikes, days)
     credit = mid - 4 * p.spx_half_spread
     if credit <= 0:

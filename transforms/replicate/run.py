@@ -72,7 +72,35 @@ class Replication:
     snapshots: dict[str, str]  # index -> market snapshot it was computed on
 
 
-SUMMARY_COLUMNS = ("index_name", "window", "frequency", "fitted")
+REPORTED = (
+    "index_name",
+    "window",
+    "frequency",
+    "start",
+    "end",
+    "correlation",
+    "tracking_error",
+    "drift",
+    "worst_date",
+    "worst_error",
+    "ours_return",
+    "published_return",
+    "ours_vol",
+    "published_vol",
+    "ours_max_drawdown",
+    "published_max_drawdown",
+)
+"""Summary columns a report shows (the rest: fitted, periods, over_threshold)."""
+PERCENT = tuple(c for c in REPORTED[5:] if c not in ("correlation", "worst_date"))
+"""Of those, the ones that are fractions (a report shows them in percent)."""
+
+
+def check_indices(indices: Sequence[str]) -> None:
+    unknown = [i for i in indices if i not in INDICES]
+    if unknown:
+        raise ValueError(
+            f"unknown index {', '.join(unknown)}: expected some of {', '.join(INDICES)}"
+        )
 
 
 def _row(
@@ -88,21 +116,17 @@ def _row(
 
 
 def _levels(dates: np.ndarray, ours: np.ndarray, published: pl.DataFrame, col: str) -> pl.DataFrame:
+    """``date, ours, published`` on the published dates (ours NaN -> null)."""
     frame = pl.DataFrame({"date": dates.astype("datetime64[D]"), "ours": ours}).with_columns(
         pl.col("date").cast(pl.Date), pl.col("ours").fill_nan(None)
     )
     pub = published.select("date", pl.col(col).alias("published")).drop_nulls("published")
-    return tracking.rebased(frame.join(pub, on="date", how="inner").sort("date"))
+    return frame.join(pub, on="date", how="inner").sort("date")
 
 
-def _between(levels: pl.DataFrame, window: tuple[date, date]) -> pl.DataFrame:
-    return levels.filter(pl.col("date").is_between(*window))
-
-
-def _daily_rows(index: str, levels: pl.DataFrame) -> pl.DataFrame:
-    return tracking.with_errors(levels).select(
-        pl.lit(index).alias("index_name"), "date", "ours", "published", "error"
-    )
+def _window(levels: pl.DataFrame, window: tuple[date, date]) -> pl.DataFrame:
+    """The dates inside ``window``, ours rebased to published on the first of them."""
+    return tracking.rebased(levels.filter(pl.col("date").is_between(*window)))
 
 
 @dataclass
@@ -118,6 +142,15 @@ class _Acc:
     snapshots: dict[str, str] = field(default_factory=dict)
     call_errors: pl.DataFrame = field(default_factory=pl.DataFrame)
 
+    def add_daily(self, index: str, levels: pl.DataFrame) -> pl.DataFrame:
+        """Keep an index's daily rows and its figures by year; returns the daily rows."""
+        rows = tracking.with_errors(levels).select(
+            pl.lit(index).alias("index_name"), "date", "ours", "published", "error"
+        )
+        self.daily.append(rows)
+        self.years.append(tracking.by_year(levels).with_columns(pl.lit(index).alias("index_name")))
+        return rows
+
 
 def _futures(
     c: _Acc,
@@ -131,14 +164,11 @@ def _futures(
         m = c.market(pub["date"].min(), pub["date"].max())  # type: ignore[arg-type]
         c.snapshots[name] = m.snapshot()
         level = vix_futures.index_level(m, FUTURES[name], unscheduled=unscheduled, base=1.0)
-        levels = _between(_levels(m.dates, level, pub, name), windows.futures)
-        levels = tracking.rebased(levels)
+        levels = _window(_levels(m.dates, level, pub, name), windows.futures)
         c.rows.append(
             _row(name, "full", "daily", "", tracking.tracking(levels, threshold=DAY_THRESHOLD))
         )
-        c.years.append(tracking.by_year(levels).with_columns(pl.lit(name).alias("index_name")))
-        errs = _daily_rows(name, levels)
-        c.daily.append(errs)
+        errs = c.add_daily(name, levels)
         c.large.append(errs.filter(pl.col("error").abs() > DAY_THRESHOLD))
 
 
@@ -174,7 +204,7 @@ def _vxth(c: _Acc, reference: Reference, params: BacktestParams, windows: Window
     cal = windows.call_calibration
     fitted = f"vix_call_skew={model.skew} on {cal[0]}..{cal[1]}"
     for label, quotes in (("full", None), ("quoted_calls", pub)):
-        hedge = vix_calls.tail_hedge(
+        level = vix_calls.tail_hedge(
             m,
             model=model,
             call_delta=params.call_delta,
@@ -182,14 +212,11 @@ def _vxth(c: _Acc, reference: Reference, params: BacktestParams, windows: Window
             base=1.0,
             quotes=quotes,
         )
-        levels = _levels(m.dates, hedge.level, pub, "VXTH")
+        levels = tracking.rebased(_levels(m.dates, level, pub, "VXTH"))
         c.rows.append(_row("VXTH", label, "daily", fitted, tracking.tracking(levels)))
         if quotes is None:
-            c.daily.append(_daily_rows("VXTH", levels))
-            c.years.append(
-                tracking.by_year(levels).with_columns(pl.lit("VXTH").alias("index_name"))
-            )
-            evaluation = tracking.rebased(_between(levels, windows.call_evaluation))
+            c.add_daily("VXTH", levels)
+            evaluation = _window(levels, windows.call_evaluation)
             c.rows.append(
                 _row("VXTH", "evaluation", "daily", fitted, tracking.tracking(evaluation))
             )
@@ -199,23 +226,23 @@ def _option_writing(
     c: _Acc, reference: Reference, writers: list[str], params: BacktestParams, windows: Windows
 ) -> None:
     monthly, daily_pub = reference.cboe_monthly, reference.cboe_daily
-    m = c.market(date(2004, 3, 26), monthly["date"].max())  # type: ignore[arg-type]
+    m = c.market(params.start_date, monthly["date"].max())  # type: ignore[arg-type]
     for name in writers:
         c.snapshots[name] = m.snapshot()
     month_pub = monthly.with_columns(pl.col("date").dt.month_end())
 
-    def monthly_levels(p: BacktestParams, name: str) -> pl.DataFrame:
-        w = spx_options.write_options(m, p, index=name, base=1.0)
-        ends = spx_options.month_ends(m.dates, w.level).rename({"month": "date"})
+    def monthly_levels(level: np.ndarray, name: str) -> pl.DataFrame:
+        ends = spx_options.month_ends(m.dates, level).rename({"month": "date"})
         pub = month_pub.select("date", pl.col(name).alias("published"))
         return ends.join(pub, on="date").drop_nulls()
 
     def drift(ratio: float) -> float:
         """Mean monthly log-return error of PUT on the calibration window: the ATM
         ratio sets the premium level, which is what the drift measures."""
-        lv = monthly_levels(replace(params, smile_atm_ratio=ratio), "PUT")
-        err = tracking.with_errors(_between(lv, windows.smile_calibration))["error"]
-        return abs(float(err.drop_nulls().mean()))  # type: ignore[arg-type]
+        p = replace(params, smile_atm_ratio=ratio)
+        level = spx_options.write_options(m, p, index="PUT", base=1.0)
+        err = tracking.with_errors(_window(monthly_levels(level, "PUT"), windows.smile_calibration))
+        return abs(float(err["error"].drop_nulls().mean()))  # type: ignore[arg-type]
 
     grid = np.round(np.arange(0.70, 1.1001, 0.02), 2)
     best = float(grid[int(np.argmin([drift(float(r)) for r in grid]))])
@@ -224,33 +251,18 @@ def _option_writing(
     cal = windows.smile_calibration
     fitted = f"smile_atm_ratio={best} on {cal[0]}..{cal[1]}"
     for name in writers:
-        lv = monthly_levels(p, name)
-        for label, win in (
-            ("calibration", windows.smile_calibration),
-            ("evaluation", windows.smile_evaluation),
-        ):
-            part = tracking.rebased(_between(lv, win))
-            c.rows.append(
-                _row(
-                    name,
-                    label,
-                    "monthly",
-                    fitted,
-                    tracking.tracking(part, per_year=tracking.MONTHLY, threshold=MONTH_THRESHOLD),
-                )
+        level = spx_options.write_options(m, p, index=name, base=1.0)
+        by_month = monthly_levels(level, name)
+        for label, win in (("calibration", cal), ("evaluation", windows.smile_evaluation)):
+            figures = tracking.tracking(
+                _window(by_month, win), per_year=tracking.MONTHLY, threshold=MONTH_THRESHOLD
             )
-        w = spx_options.write_options(m, p, index=name, base=1.0)
-        start = max(
-            windows.smile_evaluation[0], windows.cndr_daily_from if name == "CNDR" else date.min
-        )
-        levels = tracking.rebased(
-            _between(
-                _levels(m.dates, w.level, daily_pub, name), (start, windows.smile_evaluation[1])
-            )
-        )
+            c.rows.append(_row(name, label, "monthly", fitted, figures))
+        first = windows.cndr_daily_from if name == "CNDR" else date.min
+        daily = (max(windows.smile_evaluation[0], first), windows.smile_evaluation[1])
+        levels = _window(_levels(m.dates, level, daily_pub, name), daily)
         c.rows.append(_row(name, "evaluation", "daily", fitted, tracking.tracking(levels)))
-        c.daily.append(_daily_rows(name, levels))
-        c.years.append(tracking.by_year(levels).with_columns(pl.lit(name).alias("index_name")))
+        c.add_daily(name, levels)
 
 
 def replicate(
@@ -263,11 +275,7 @@ def replicate(
     windows: Windows = Windows(),
 ) -> Replication:
     """Replicate ``indices`` (the engine's defaults unless ``params``) over their windows."""
-    unknown = [i for i in indices if i not in INDICES]
-    if unknown:
-        raise ValueError(
-            f"unknown index {', '.join(unknown)}: expected some of {', '.join(INDICES)}"
-        )
+    check_indices(indices)
     base = BacktestParams() if params is None else params
     c = _Acc(market=lambda start, end: inputs.market(replace(base, start_date=start, end_date=end)))
     _futures(c, reference, indices, unscheduled, windows)

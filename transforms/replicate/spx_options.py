@@ -11,7 +11,7 @@ money market - the short options' value.
 * **PUT** (Cboe PutWrite): one short one-month put, strike the listed strike at or just
   below SPX, fully cash-secured: ``N = V / K`` puts per index unit.
 * **CNDR** (Cboe Iron Condor): short 0.20-delta put and call, long 0.05-delta put and
-  call (strikes by :meth:`CondorPricer.strike`), held to expiry. Sizing is not in the
+  call (strikes by :meth:`CondorPricer.strikes`), held to expiry. Sizing is not in the
   public description; here the short options' notional equals the index value
   (``N = V / S``), an assumption reported with the results.
 
@@ -21,14 +21,14 @@ engine uses closes and a model smile, so a gap is expected and is the finding.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from transforms.backtest.condor import CondorPricer, spx_expiries
+from transforms.backtest.condor import CondorPricer, settlement, spx_expiries
 from transforms.backtest.market import Market
 from transforms.backtest.params import BacktestParams
 
@@ -38,36 +38,15 @@ PUT = "PUT"
 CNDR = "CNDR"
 
 
-@dataclass(frozen=True)
-class Writing:
-    """Level per session (NaN before the first roll) and one row per roll."""
-
-    level: F64
-    rolls: pl.DataFrame  # date, expiry, strikes, units, premium (points per option set)
+CNDR_SHORT_DELTA, CNDR_WING_DELTA = 0.20, 0.05
+"""CNDR's strikes: short ~0.20-delta put and call, long ~0.05-delta wings."""
 
 
-def _intrinsic(index: str, strikes: F64, spot: float) -> float:
-    """What the short position pays at settlement, per option set (index points)."""
-    if index == PUT:
-        return max(float(strikes[0]) - spot, 0.0)
-    k = strikes
-    return float(
-        max(k[0] - spot, 0) - max(k[1] - spot, 0) + max(spot - k[2], 0) - max(spot - k[3], 0)
-    )
-
-
-def _strikes(
-    index: str, pricer: CondorPricer, i: int, days: float, delta: tuple[float, float]
-) -> F64:
-    m, p = pricer.m, pricer.p
-    if index == PUT:
-        k = float(np.floor(m.spx[i] / p.strike_grid) * p.strike_grid)
-        return np.array([k, k, k, k])
-    short, wing = delta
-    sp, sc = pricer.strike(i, days, -short), pricer.strike(i, days, short)
-    lp = min(pricer.strike(i, days, -wing), sp - p.strike_grid)
-    lc = max(pricer.strike(i, days, wing), sc + p.strike_grid)
-    return np.array([sp, lp, sc, lc])
+def _strikes(index: str, pricer: CondorPricer, i: int, days: float) -> F64:
+    if index == PUT:  # the listed strike at or just below SPX, in every slot
+        grid = pricer.p.strike_grid
+        return np.full(4, np.floor(pricer.m.spx[i] / grid) * grid)
+    return pricer.strikes(i, days)
 
 
 def _value(index: str, pricer: CondorPricer, i: int, strikes: F64, days: float) -> float:
@@ -76,17 +55,18 @@ def _value(index: str, pricer: CondorPricer, i: int, strikes: F64, days: float) 
     return pricer.value(i, strikes, days)
 
 
-def write_options(
-    market: Market,
-    p: BacktestParams,
-    *,
-    index: str,
-    base: float,
-    delta: tuple[float, float] = (0.20, 0.05),
-) -> Writing:
-    """PUT or CNDR over the market from its first roll, ``base`` at that roll."""
+def _settlement(index: str, strikes: F64, spot: float) -> float:
+    """What the short position pays at expiry, per option set (index points)."""
+    return max(float(strikes[0]) - spot, 0.0) if index == PUT else settlement(strikes, spot)
+
+
+def write_options(market: Market, p: BacktestParams, *, index: str, base: float) -> F64:
+    """PUT or CNDR level per session (NaN before the first roll; ``base`` at it), with
+    ``p``'s smile, dividend yield and strike grid."""
     if index not in (PUT, CNDR):
         raise ValueError(f"unknown option-writing index {index!r}: expected {PUT} or {CNDR}")
+    if index == CNDR:
+        p = replace(p, short_delta=CNDR_SHORT_DELTA, wing_delta=CNDR_WING_DELTA)
     pricer = CondorPricer(market, p)
     expiries = spx_expiries(market, months_after=2)
     rolls = [(e, pos) for e, pos in expiries if pos >= 0]
@@ -95,7 +75,6 @@ def write_options(
     dates = market.dates
     gap = market.calendar_days()
     level = np.full(market.days, np.nan)
-    log: list[dict[str, object]] = []
     cash = base
     units = 0.0
     strikes = np.zeros(4)
@@ -108,33 +87,19 @@ def write_options(
             cash *= float(np.exp(market.rate[i - 1] * gap[i] / 365.0))
         if i in roll_at:
             if expiry is not None:
-                cash -= units * _intrinsic(index, strikes, float(market.spx_open[i]))
-            nxt = next(e for e, _ in expiries if e > today)
-            days = float((nxt - today).days)
-            strikes = _strikes(index, pricer, i, days, delta)
+                cash -= units * _settlement(index, strikes, float(market.spx_open[i]))
+            expiry = next(e for e, _ in expiries if e > today)
+            days = float((expiry - today).days)
+            strikes = _strikes(index, pricer, i, days)
             price = _value(index, pricer, i, strikes, days)
-            notional = strikes[0] if index == PUT else float(market.spx[i])
-            units = cash / notional
+            units = cash / (strikes[0] if index == PUT else float(market.spx[i]))
             cash += units * price
-            expiry = nxt
-            log.append(
-                {
-                    "date": today,
-                    "expiry": nxt,
-                    "units": units,
-                    "premium": price,
-                    "short_put": strikes[0],
-                    "long_put": strikes[1],
-                    "short_call": strikes[2],
-                    "long_call": strikes[3],
-                }
-            )
             level[i] = cash - units * price
             continue
         assert expiry is not None
         days = float((expiry - today).days)
         level[i] = cash - units * _value(index, pricer, i, strikes, days)
-    return Writing(level=level, rolls=pl.DataFrame(log, infer_schema_length=None))
+    return level
 
 
 def month_ends(dates: NDArray[np.datetime64], level: F64) -> pl.DataFrame:

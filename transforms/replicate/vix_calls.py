@@ -172,18 +172,24 @@ def call_weight(front_future: float) -> float:
     return 0.0
 
 
-@dataclass(frozen=True)
-class TailHedge:
-    """VXTH replica: level per session, and per roll the call bought."""
-
-    level: F64
-    rolls: pl.DataFrame  # date, expiry, strike, future, weight, calls (per index unit), price
-
-
 def vix_option_expiries(market: Market) -> NDArray[np.int64]:
     """Session index of each monthly VX settlement inside the run (the VXTH rolls)."""
     pos = np.unique(market.expiry_pos[market.expiry_pos >= 0])
     return pos.astype(np.int64)
+
+
+def _call_price(market: Market, model: CallModel, i: int, strike: float, front: int) -> float:
+    """The engine's price at session ``i``'s close of the call on contract ``front``."""
+    t = float((market.expiry[front] - market.dates[i]).astype(np.int64)) / 365.0
+    price, _ = call_value(
+        strike=strike,
+        forward=market.settle[i, front],
+        t=t,
+        rate=market.rate[i],
+        base=base_vol(market.vvix[i], vol_of_vol=model.vol_of_vol),
+        skew=model.skew,
+    )
+    return float(price)
 
 
 def tail_hedge(
@@ -194,11 +200,12 @@ def tail_hedge(
     div_yield: float,
     base: float,
     quotes: pl.DataFrame | None = None,
-) -> TailHedge:
-    """VXTH from the first roll in the market. With ``quotes`` (``date, expiry, strike,
-    mid``), the calls are the index's own (strike, expiry) valued at their real mids:
-    the index mechanics alone. Without, the engine picks the strike (the listed strike
-    nearest ``call_delta``, :func:`call_strike`) and prices it with ``model``."""
+) -> F64:
+    """VXTH level per session from the first roll in the market (``base`` there, NaN
+    before). With ``quotes`` (``date, expiry, strike, mid``), the calls are the index's
+    own (strike, expiry) valued at their real mids: the index mechanics alone. Without,
+    the engine picks the strike (the listed strike nearest ``call_delta``,
+    :func:`call_strike`) and prices it with ``model``."""
     rolls = vix_option_expiries(market)
     if rolls.size < 2:
         raise ValueError("VXTH needs at least two VIX expiries in the run")
@@ -213,51 +220,29 @@ def tail_hedge(
         }
     level = np.full(market.days, np.nan)
     level[rolls[0]] = base
-    log: list[dict[str, object]] = []
     for a, b in zip(rolls, np.append(rolls[1:], market.days - 1), strict=True):
         value = level[a]
         front = market.chain[a, 0]  # the contract settling next (today's has expired)
         forward = float(market.settle[a, front])
         expiry = market.expiry[front]
-        t = float((expiry - dates[a]).astype(np.int64)) / 365.0
-        vol = base_vol(market.vvix[a], vol_of_vol=model.vol_of_vol)
-
-        def price(i: int, strike: float, fwd: float, tt: float, vv: F64 = vol) -> float:
-            return float(
-                call_value(
-                    strike=strike, forward=fwd, t=tt, rate=market.rate[i], base=vv, skew=model.skew
-                )[0]
-            )
-
         if real is not None:
             strike, cost = real.get((dates[a].item(), expiry.item()), (np.nan, np.nan))
         else:
             strike = float(
                 call_strike(
                     forward=forward,
-                    t=t,
+                    t=float((expiry - dates[a]).astype(np.int64)) / 365.0,
                     rate=market.rate[a],
-                    base=vol,
+                    base=base_vol(market.vvix[a], vol_of_vol=model.vol_of_vol),
                     skew=model.skew,
                     target_delta=call_delta,
                     otm_points=0.0,
                 )[0]
             )
-            cost = price(a, strike, forward, t)
+            cost = _call_price(market, model, a, strike, front)
         weight = call_weight(forward) if np.isfinite(cost) and cost > 0 else 0.0
         calls = weight * value / cost if weight > 0 else 0.0
         equity = value - calls * cost if calls > 0 else value
-        log.append(
-            {
-                "date": dates[a].item(),
-                "expiry": expiry.item(),
-                "strike": strike,
-                "future": forward,
-                "weight": weight,
-                "calls": calls,
-                "price": cost,
-            }
-        )
         mark = cost
         for i in range(a + 1, b + 1):
             equity *= spx_growth[i - 1]
@@ -268,8 +253,6 @@ def tail_hedge(
             elif real is not None:  # a day without a quote keeps the last mid
                 mark = real.get((dates[i].item(), expiry.item()), (strike, mark))[1]
             else:
-                tt = float((expiry - dates[i]).astype(np.int64)) / 365.0
-                vv = base_vol(market.vvix[i], vol_of_vol=model.vol_of_vol)
-                mark = price(i, strike, float(market.settle[i, front]), tt, vv)
+                mark = _call_price(market, model, i, strike, front)
             level[i] = equity + calls * mark
-    return TailHedge(level=level, rolls=pl.DataFrame(log, infer_schema_length=None))
+    return level
