@@ -50,8 +50,8 @@ from transforms.backtest.run import (
     sweep_id,
     top_configs,
 )
-from warehouse.db import publish_snapshot, writer
-from warehouse.load import read_table
+from warehouse.db import connect_reader, publish_snapshot, writer
+from warehouse.load import read_frame, read_table
 from warehouse.results import RunRows, write_backtest, write_sweep
 
 
@@ -73,15 +73,21 @@ class SweepRequest(BaseModel):
     holdout_start: date = MetricParams.holdout_start
 
 
-class NoSignals(RuntimeError):
-    """The warehouse has market data but no signal tables yet."""
+def has_signals(db: Path) -> bool:
+    """Whether the warehouse has signal tables yet (a reader; never blocks on a writer
+    for long)."""
+    con = connect_reader(db)
+    try:
+        return bool(read_frame(con, "query/signals_days")["days"][0])
+    finally:
+        con.close()
 
 
 def read_inputs(db: Path) -> Inputs:
     with writer(db) as con:
         signals = read_table(con, "signals_daily", schema="signals")
         if signals.is_empty():
-            raise NoSignals(f"{db} has no signals: run `alvh run` (or `alvh signals`) first")
+            raise RuntimeError(f"{db} has no signals: run `alvh run` (or `alvh signals`) first")
         return Inputs(
             signals=signals,
             spx=read_table(con, "spx_daily"),

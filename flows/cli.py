@@ -190,19 +190,19 @@ def _research(args: argparse.Namespace) -> int:
 
 
 def _replicate(args: argparse.Namespace) -> int:
-    from flows.backtest import NoSignals
+    from flows.backtest import has_signals
     from warehouse.db import WarehouseBusy
 
     db = _existing_db(args)
     if db is None:
         return EXIT_FAILED
     try:
-        try:
-            return cli_replicate.replicate(args, db, _print_table)
-        except NoSignals:
+        if not has_signals(db):
             print("the warehouse has no signals yet: computing them first", flush=True)
             status = _signals(args)
-            return status or cli_replicate.replicate(args, db, _print_table)
+            if status:
+                return status
+        return cli_replicate.replicate(args, db, _print_table)
     except WarehouseBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY

@@ -191,6 +191,21 @@ def test_cli_replicates_one_index_and_rejects_bad_input(
     assert query(db, "SELECT * FROM results.replication_daily ORDER BY ALL").equals(first)
 
 
+def test_cli_computes_missing_signals_first(
+    real_warehouse: Path, shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Right after `alvh ingest` (no signal tables yet), as the README says."""
+    db = tmp_path / "alvh.duckdb"
+    shutil.copy(real_warehouse, db)
+    assert query(db, "SELECT count(*) AS n FROM signals.signals_daily")["n"][0] == 0
+    ref = ["--reference", str(shared_data / "reference"), "--charts", str(tmp_path / "c")]
+    assert main(["replicate", "SPVXSP", "--db", str(db), *ref]) == 0
+    out, err = capsys.readouterr()
+    assert "no signals yet: computing them first" in out and "SPVXSP" in out
+    assert "Traceback" not in out + err
+    assert query(db, "SELECT count(*) AS n FROM results.replication_runs")["n"][0] == 1
+
+
 # --- the replication uses the production code paths ----------------------------------
 
 REPLICATION_MODULES = [
