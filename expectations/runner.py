@@ -66,7 +66,8 @@ class Report:
         lines = []
         for o in self.failures + self.warnings:
             kind = "failed" if o.severity == CRITICAL else "warning"
-            detail = o.error or f"{o.unexpected} rows, e.g. {', '.join(o.examples)}"
+            examples = f", e.g. {', '.join(o.examples)}" if o.examples else ""
+            detail = o.error or f"{o.unexpected} rows{examples}"
             lines.append(f"{self.table}: rule '{o.rule}' {kind}: {detail}")
         return "\n".join(lines) if lines else f"{self.table}: all {len(self.outcomes)} rules pass"
 

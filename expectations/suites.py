@@ -22,6 +22,7 @@ from transforms.columns import (
     CPI_SERIES,
     MACRO_SIGNALS,
     PPI_SERIES,
+    SIGNAL_INPUTS,
     SIGNAL_TABLES,
     SIGNALS_DAILY,
     Series,
@@ -154,6 +155,16 @@ def _structure(series: Series, *, helpers: tuple[str, ...] = ()) -> list[Rule]:
             Rule(f"{c} is present", gxe.ExpectColumnValuesToNotBeNull(column=c))
             for c in series.required
         ],
+        *(
+            [
+                Rule(
+                    "the table has rows (the signals need it)",
+                    gxe.ExpectTableRowCountToBeBetween(min_value=1),
+                )
+            ]
+            if series in SIGNAL_INPUTS
+            else []
+        ),
     ]
 
 

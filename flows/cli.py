@@ -1,11 +1,15 @@
 """The ``alvh`` command line.
 
 Exit codes: 0 success, 1 a job or query failed, 2 usage error, 3 warehouse busy.
+Every failure prints one ``error:`` line (and a hint where there is one) on stderr and
+no traceback; ``alvh --debug COMMAND`` shows the traceback and Prefect's own log.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -74,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Research pipeline for hedged short-volatility books (SPX iron condors "
         "with a VIX second engine) on DuckDB, Polars, Great Expectations and Prefect.",
     )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=bool(os.environ.get("ALVH_DEBUG")),
+        help="show tracebacks and Prefect's engine errors (env ALVH_DEBUG)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
@@ -117,6 +127,13 @@ def _ingest(args: argparse.Namespace) -> int:
     if source is None:
         print(SYNTHETIC_NOTICE, flush=True)
         source = "synthetic"
+    from flows.sources import check_spec
+
+    try:
+        check_spec(source)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     from flows.ingest import IngestFailed, IngestParams, ingest_flow
 
     params = IngestParams(
@@ -161,12 +178,16 @@ def _signals(args: argparse.Namespace) -> int:
     db = _existing_db(args)
     if db is None:
         return EXIT_FAILED
+    from flows.signals import InputsMissing
     from flows.validation import ValidationFailed
 
     try:
         signals_flow(SignalsParams(db=db))
     except ValidationFailed as exc:
         print(f"error: signals not written: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except InputsMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     print('query it: alvh sql "SELECT * FROM signals.signals_daily ORDER BY date DESC LIMIT 5"')
     return 0
@@ -228,16 +249,17 @@ def _print_summary(db: Path) -> None:
 def _validate(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from flows.validate import ValidateParams, validate_flow
+    from flows.validate import ValidateParams, check_tables, validate_flow
 
     db = _existing_db(args)
     if db is None:
         return EXIT_FAILED
     try:
-        reports, path = validate_flow(ValidateParams(db=db, tables=args.tables))
+        check_tables(args.tables)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    reports, path = validate_flow(ValidateParams(db=db, tables=args.tables))
     table = pl.DataFrame(
         {
             "table": [r.table for r in reports],
@@ -265,7 +287,7 @@ def _sql(args: argparse.Namespace) -> int:
     db = settings.db_path(args.db)
     path = snapshot_path(db) if args.snapshot else db
     try:
-        con = connect_reader(path, wait_seconds=args.wait)
+        con = connect_reader(path, wait_seconds=args.wait, sandboxed=True)
     except WarehouseBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY
@@ -288,13 +310,19 @@ def _sql(args: argparse.Namespace) -> int:
             frame = pl.from_arrow(con.sql(st.query).to_arrow_table())
             assert isinstance(frame, pl.DataFrame)
             if args.format == "csv":
-                sys.stdout.write(frame.write_csv())
+                sys.stdout.write(_flat(frame, nested=True).write_csv())
             elif args.format == "json":
-                sys.stdout.write(frame.write_json() + "\n")
+                sys.stdout.write(_flat(frame, nested=False).write_json() + "\n")
             else:
                 _print_table(frame, max_rows=args.max_rows)
                 if frame.height > args.max_rows:
                     print(f"({frame.height} rows; showing {args.max_rows}; --max-rows N for more)")
+    except duckdb.PermissionException as exc:
+        print(
+            f"error: alvh sql reads only the warehouse's own tables: {exc}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     except duckdb.Error as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -303,8 +331,85 @@ def _sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _flat(frame: pl.DataFrame, *, nested: bool) -> pl.DataFrame:
+    """``frame`` with binary columns as hex text and, if ``nested``, lists and structs as
+    JSON text (CSV has no nested values; JSON has no bytes)."""
+    import json
+
+    import polars as pl
+
+    out = []
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        if dtype == pl.Binary:
+            column = column.bin.encode("hex")
+        elif nested and dtype.is_nested():
+            texts = [None if v is None else json.dumps(v, default=str) for v in frame[name]]
+            column = pl.Series(name, texts, dtype=pl.String)  # type: ignore[assignment]
+        out.append(column)
+    return frame.select(out)
+
+
+class _EngineErrors(logging.Filter):
+    """Drops Prefect's reports of failed flow and task runs from the console: the
+    command prints its own one-line error (the Prefect API still records them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.levelno >= logging.ERROR
+            and record.name.startswith(("prefect.flow_runs", "prefect.task_runs"))
+        )
+
+
+def _quiet_engine_errors() -> None:
+    from prefect.logging.configuration import setup_logging
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    if not any(isinstance(h, PrefectConsoleHandler) for h in logging.getLogger().handlers):
+        setup_logging()
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler) and not any(
+            isinstance(f, _EngineErrors) for f in handler.filters
+        ):
+            handler.addFilter(_EngineErrors())
+
+
+def _failure(exc: BaseException) -> tuple[str, int]:
+    """The one line (and exit code) for an exception no command handled."""
+    import duckdb
+
+    from warehouse.db import WarehouseBusy
+
+    if isinstance(exc, WarehouseBusy):
+        return str(exc), EXIT_BUSY
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc} (errno {exc.errno})", EXIT_FAILED
+    if isinstance(exc, duckdb.IOException):
+        return f"the warehouse file cannot be written or read: {exc}", EXIT_FAILED
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first}", EXIT_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "sql" and not args.debug:
+        _quiet_engine_errors()
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        line, code = _failure(exc)
+        print(f"error: {line}", file=sys.stderr)
+        print("hint: alvh --debug ... shows the traceback", file=sys.stderr)
+        return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "sql":
         return _sql(args)
     if args.command == "validate":

@@ -39,10 +39,24 @@ from transforms.columns import (
 from transforms.macro import date_releases
 from transforms.parse import ParsedBatch, ParseError
 from transforms.parse.common import generated
-from transforms.quality import concat_rejects, resolve_precedence, split_malformed
+from transforms.quality import (
+    concat_rejects,
+    history_gaps,
+    resolve_precedence,
+    split_malformed,
+)
 from transforms.vx import constant_maturity, term_structure
-from warehouse.db import publish_snapshot, writer
-from warehouse.load import LoadCounts, RunInfo, load_batch, read_frame, record_failure, record_run
+from warehouse.db import publish_snapshot, transaction, writer
+from warehouse.load import (
+    LoadCounts,
+    RunInfo,
+    keep_rejects,
+    load_batch,
+    read_frame,
+    read_table,
+    record_failure,
+    record_run,
+)
 
 CALENDAR_START = date(1990, 1, 1)
 
@@ -69,6 +83,37 @@ class Outcome:
     changed: bool
 
 
+class BatchRejected(RuntimeError):
+    """A series' inputs cannot be loaded as they are; nothing of them is (their rejected
+    rows are kept in quarantine)."""
+
+
+def _screen(
+    batches: list[ParsedBatch], goods: list[pl.DataFrame], rejects: list[pl.DataFrame]
+) -> list[str]:
+    """Files that yield no valid row, or whose quarantined share is above the limit."""
+    limit, problems = settings.max_quarantine_share(), []
+    for batch, good, bad in zip(batches, goods, rejects, strict=True):
+        n_bad = bad.height
+        share = n_bad / (good.height + n_bad) if n_bad else 0.0
+        if good.height and share <= limit:
+            continue
+        example = ""
+        if n_bad:
+            line, reason = bad.sort("line").select("line", "reason").row(0)
+            example = f"; e.g. line {line}: {reason}"
+        what = (
+            "no valid rows"
+            if good.is_empty()
+            else f"{share:.1%} of its rows quarantined (limit {limit:.0%}: "
+            "ALVH_MAX_QUARANTINE_SHARE)"
+        )
+        problems.append(
+            f"{batch.location}: {what} ({batch.rows_read} rows read, {n_bad} quarantined{example})"
+        )
+    return problems
+
+
 def _load(
     db: Path,
     info: RunInfo,
@@ -77,33 +122,64 @@ def _load(
     batches: list[ParsedBatch],
     locations: list[str],
     fingerprint: str | None = None,
+    screen: bool = False,
+    force: bool = False,
 ) -> LoadCounts:
     """Row rules, precedence, then one transaction: raw, quarantine, core merge, and the
-    table's suite on the merged state; a failing suite rolls the batch back and is
-    recorded on its own."""
-    goods, rejects = [], [b.rejects for b in batches]
+    table's suite on the merged state; a failing suite rolls the batch back.
+
+    With ``screen`` (inputs from a source, not generated tables) the batch is refused
+    when a file yields no valid row or too many rejects, or when it would end the
+    series' stored history earlier (unless ``force``); stored rows inside its span that
+    it lacks are a recorded warning. A refused or rolled-back batch still keeps its
+    rejected rows and its validation results."""
+    goods, rejects = [], []
     for b in batches:
-        good, bad = split_malformed(b.frame, series)
+        good, bad = split_malformed(b.frame, series, as_of=info.as_of)
         goods.append(good)
-        rejects.append(bad)
+        rejects.append(concat_rejects([b.rejects, bad]))
     core = resolve_precedence(goods, series)
+    all_rejects = concat_rejects(rejects)
+    problems = _screen(batches, goods, rejects) if screen else []
     try:
         with writer(db) as con:
+            warnings = []
+            if screen and series.observed and not problems:
+                gaps = history_gaps(read_table(con, series.name), core, series)
+                if gaps.after.height and not force:
+                    problems.append(
+                        f"{series.name}: the input ends before the stored history: "
+                        f"{gaps.describe(gaps.after)} stored after its last date are missing "
+                        "from it (a truncated download or an older file?); --force loads it "
+                        "anyway (stored rows are never deleted)"
+                    )
+                if gaps.inside.height:
+                    warnings.append(
+                        f"the input lacks {gaps.describe(gaps.inside)} that the warehouse "
+                        "holds (kept as stored)"
+                    )
+            if problems:
+                raise BatchRejected("nothing loaded: " + "; ".join(problems))
             return load_batch(
                 con,
                 series=series,
                 info=info,
                 core=core,
                 parsed=pl.concat(goods),
-                rejects=concat_rejects(rejects),
+                rejects=all_rejects,
                 locations=locations,
                 rows_read=sum(b.rows_read for b in batches),
                 rows_skipped=sum(b.rows_skipped for b in batches),
                 fingerprint=fingerprint,
                 check=validation.gate(series.name, info.run_id),
+                warnings=warnings,
             )
-    except validation.ValidationFailed as failed:
-        validation.record_blocked(db, info.run_id, failed)
+    except (validation.ValidationFailed, BatchRejected) as failed:
+        # The data is rolled back; the rows and rules that explain why are kept.
+        with writer(db) as con, transaction(con):
+            keep_rejects(con, series=series, run_id=info.run_id, rejects=all_rejects)
+            if isinstance(failed, validation.ValidationFailed):
+                validation.record(con, info.run_id, failed.report, blocked=True)
         raise
 
 
@@ -111,6 +187,7 @@ def _summary(series: Series, counts: LoadCounts) -> str:
     return (
         f"{series.name}: {counts.inserted} inserted, {counts.updated} updated, "
         f"{counts.unchanged} unchanged, {counts.quarantined} quarantined"
+        + "".join(f"\n    warning: {w}" for w in counts.warnings)
     )
 
 
@@ -181,7 +258,14 @@ def ingest_series(
                 for b in batches
             ]
         counts = _load(
-            db, info, series=series, batches=batches, locations=locations, fingerprint=fingerprint
+            db,
+            info,
+            series=series,
+            batches=batches,
+            locations=locations,
+            fingerprint=fingerprint,
+            screen=True,
+            force=force,
         )
     except (ParseError, OSError, RuntimeError, ValueError) as exc:
         with writer(db) as con:
@@ -195,6 +279,8 @@ def derive_vx_curve(db: Path, run_id: str, as_of: date) -> str:
     """Rebuild core.vx_term_structure and core.vx_constant_maturity from core.vx_futures."""
     with writer(db) as con:
         vx = read_frame(con, "query/vx_futures")
+    if vx.is_empty():
+        return "vx curve tables: no VX futures stored, not built"
     curve = term_structure(vx)
     location = "derived from core.vx_futures"
     out = []
@@ -231,10 +317,16 @@ def ingest_flow(params: IngestParams) -> list[str]:
         seed=params.seed,
         start=params.synthetic_start,
         end=params.synthetic_end,
+        force=params.force,
     )
     print(f"ingest run {run_id} from {source.label} into {params.db}", flush=True)
     holidays = load_calendar(params.db, run_id, params.as_of)
     plan = source.plan(holidays=holidays)
+    if not plan.items:
+        raise IngestFailed(
+            f"ingest run {run_id}: {source.label} holds no input of any series "
+            f"({len(plan.ignored)} files seen, none recognised): nothing loaded"
+        )
     for location, reason in plan.ignored:
         print(f"  not loaded: {location} ({reason})")
     lines, failures, vx_changed = [], [], False

@@ -12,6 +12,8 @@
 | FRED API key | | ``FRED_API_KEY`` | none (graph CSVs are used) |
 | download retries | | ``ALVH_HTTP_RETRIES`` | 3 (after the first attempt) |
 | first retry delay, s | | ``ALVH_HTTP_BACKOFF`` | 1.0 (doubling each retry) |
+| total deadline of one download attempt, s | | ``ALVH_HTTP_DEADLINE`` | 120 |
+| quarantined share that fails a file | | ``ALVH_MAX_QUARANTINE_SHARE`` | 0.05 |
 """
 
 from __future__ import annotations
@@ -78,6 +80,14 @@ def fred_api_key() -> str | None:
 
 def http_retries() -> int:
     return int(os.environ.get("ALVH_HTTP_RETRIES", "3"))
+
+
+def http_deadline() -> float:
+    return float(os.environ.get("ALVH_HTTP_DEADLINE", "120"))
+
+
+def max_quarantine_share() -> float:
+    return float(os.environ.get("ALVH_MAX_QUARANTINE_SHARE", "0.05"))
 
 
 def http_backoff() -> float:

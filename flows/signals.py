@@ -11,7 +11,7 @@ from prefect import flow, task
 from pydantic import BaseModel, Field
 
 from flows import settings, validation
-from transforms.columns import MACRO_SIGNALS, SIGNALS_DAILY
+from transforms.columns import MACRO_SIGNALS, SIGNAL_INPUTS, SIGNALS_DAILY
 from transforms.signals.daily import SignalInputs, macro_monthly_signals, signals_daily
 from warehouse.db import publish_snapshot, writer
 from warehouse.load import load_signals, read_table
@@ -21,9 +21,20 @@ class SignalsParams(BaseModel):
     db: Path = Field(default_factory=settings.db_path)
 
 
+class InputsMissing(RuntimeError):
+    """A core table the signals need is empty."""
+
+
 @task(name="compute-signals")
 def compute_signals(db: Path, run_id: str) -> list[str]:
     with writer(db) as con:
+        empty = [s.name for s in SIGNAL_INPUTS if read_table(con, s.name).is_empty()]
+        if empty:
+            raise InputsMissing(
+                f"signals not computed: core.{', core.'.join(empty)} "
+                f"{'is' if len(empty) == 1 else 'are'} empty in {db}; ingest "
+                "a source that has them first (alvh ingest --source dir:PATH)"
+            )
         inputs = SignalInputs(
             spx=read_table(con, "spx_daily"),
             vix=read_table(con, "vix_daily"),

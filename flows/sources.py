@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -24,16 +24,19 @@ import numpy as np
 import polars as pl
 
 from flows import settings
-from transforms.columns import BY_NAME, TRADING_CALENDAR
+from transforms.columns import BY_NAME, CPI_RELEASE_DATES, MACRO_MONTHLY, TRADING_CALENDAR
+from transforms.macro import date_releases
 from transforms.parse import (
     FileKind,
     ParsedBatch,
+    ParseError,
     empty_rejects,
     fred,
     identify,
     parse,
 )
 from transforms.parse.common import generated
+from transforms.quality import split_malformed
 from transforms.synthetic import synthetic_market
 from transforms.vx import monthly_expiries
 
@@ -85,8 +88,6 @@ class DirSource(Source):
     """
 
     def __init__(self, root: Path) -> None:
-        if not root.is_dir():
-            raise FileNotFoundError(f"source folder {root} does not exist or is not a folder")
         self.root = root
         self.label = f"dir:{root}"
 
@@ -161,20 +162,42 @@ class FetchError(RuntimeError):
     pass
 
 
+class DeadlineExceeded(Exception):
+    """A download did not complete within its total deadline."""
+
+
+@dataclass(frozen=True)
+class Extent:
+    """What a downloaded file holds: its valid rows and its last observation date."""
+
+    rows: int
+    last: date | None
+
+
+Check = Callable[[bytes], Extent]
+"""Parses a download and applies its row rules; raises ParseError if it is not usable."""
+
+
 @dataclass(frozen=True)
 class Http:
-    """Downloads with a timeout, retries with exponential backoff, and a file cache.
+    """Downloads with a total deadline, retries with exponential backoff, and a file cache.
 
-    Immutable files (expired VX contracts) are served from the cache forever; others
-    are re-downloaded when older than ``max_age``. When a download fails after its
-    retries and a cached copy exists, the copy is used and a warning logged.
+    A download enters the cache only after ``check`` (when given) parsed it and found it
+    usable, and only if it is not shorter or earlier than the cached copy (``force``
+    accepts it anyway). Immutable files (expired VX contracts) are served from the cache
+    forever, once their check passed; others are re-downloaded when older than
+    ``max_age``. When a download fails after its retries and a usable cached copy
+    exists, the copy is used and a warning logged. Each attempt must complete within
+    ``deadline`` seconds in all (a server that drips bytes cannot hold a run forever).
     """
 
     cache: Path
     timeout: float = 30.0
     retries: int = 3
     backoff: float = 1.0
+    deadline: float = 120.0
     max_age: timedelta = timedelta(hours=12)
+    force: bool = False
 
     def _cache_file(self, url: str) -> Path:
         parsed = httpx.URL(url)
@@ -183,36 +206,93 @@ class Http:
             name += "__" + parsed.query.decode().replace("&", "_").replace("=", "-")
         return self.cache / (parsed.host or "local") / name
 
-    def get(self, url: str, *, shown: str, immutable: bool = False) -> bytes | None:
+    @staticmethod
+    def _usable(path: Path, check: Check | None) -> tuple[bytes, Extent | None] | None:
+        """The cached copy and its extent, or None if absent or no longer usable."""
+        if not path.is_file():
+            return None
+        data = path.read_bytes()
+        try:
+            return data, check(data) if check else None
+        except (ParseError, FetchError) as exc:
+            log.warning("discarding the cached copy %s: %s", path, exc)
+            path.unlink()
+            return None
+
+    def _download(self, url: str) -> tuple[int, bytes]:
+        deadline = time.monotonic() + self.deadline
+        timeout = httpx.Timeout(min(self.timeout, self.deadline))
+        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if time.monotonic() > deadline:
+                    raise DeadlineExceeded(f"incomplete after the {self.deadline:g} s deadline")
+            return response.status_code, bytes(body)
+
+    def _accept(
+        self, shown: str, body: bytes, check: Check | None, kept: tuple[bytes, Extent | None] | None
+    ) -> None:
+        """Raise FetchError unless ``body`` may replace the cached copy."""
+        if check is None:
+            return
+        try:
+            new = check(body)
+        except ParseError as exc:
+            raise FetchError(
+                f"{shown}: the download is not a usable file ({exc.reason}); nothing cached"
+            ) from None
+        old = kept[1] if kept else None
+        if old is None or self.force:
+            return
+        if new.rows < old.rows or (new.last and old.last and new.last < old.last):
+            raise FetchError(
+                f"{shown}: the download has {new.rows} rows to {new.last}, fewer or earlier "
+                f"than the cached copy ({old.rows} rows to {old.last}): a truncated download? "
+                "The cached copy is kept; --force accepts the download"
+            )
+
+    def get(
+        self, url: str, *, shown: str, immutable: bool = False, check: Check | None = None
+    ) -> bytes | None:
         """Bytes at ``url`` (``None`` on 404); ``shown`` is the URL as it may be logged."""
         cached = self._cache_file(shown)
-        if cached.is_file():
+        kept = self._usable(cached, check)
+        if kept is not None:
             age = datetime.now() - datetime.fromtimestamp(cached.stat().st_mtime)
             if immutable or age < self.max_age:
-                return cached.read_bytes()
+                return kept[0]
         error = ""
         for attempt in range(self.retries + 1):
             try:
-                response = httpx.get(url, timeout=self.timeout, follow_redirects=True)
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}"
+                status, body = self._download(url)
+            except (httpx.HTTPError, DeadlineExceeded) as exc:
+                error = (
+                    f"{type(exc).__name__}: {exc}"
+                    if isinstance(exc, DeadlineExceeded)
+                    else (type(exc).__name__)
+                )
             else:
-                if response.status_code == 404:
+                if status == 404:
                     return None
-                if response.status_code < 400:
+                if status < 400:
+                    self._accept(shown, body, check, kept)
                     cached.parent.mkdir(parents=True, exist_ok=True)
                     tmp = cached.with_suffix(".part")
-                    tmp.write_bytes(response.content)
-                    tmp.replace(cached)
-                    return response.content
-                error = f"HTTP {response.status_code}"
-                if response.status_code < 500 and response.status_code != 429:
+                    try:
+                        tmp.write_bytes(body)
+                        tmp.replace(cached)
+                    finally:
+                        tmp.unlink(missing_ok=True)
+                    return body
+                error = f"HTTP {status}"
+                if status < 500 and status != 429:
                     break
             if attempt < self.retries:
                 time.sleep(self.backoff * 2**attempt)
-        if cached.is_file():
+        if kept is not None:
             log.warning("download of %s failed (%s); using the cached copy", shown, error)
-            return cached.read_bytes()
+            return kept[0]
         raise FetchError(f"{shown}: download failed after {self.retries + 1} attempts ({error})")
 
 
@@ -296,24 +376,77 @@ class LiveSource(Source):
 
     def fetch(self, item: Item) -> bytes | None:
         assert item.url is not None
-        return self.http.get(item.url, shown=item.location, immutable=item.immutable)
+        return self.http.get(
+            item.url,
+            shown=item.location,
+            immutable=item.immutable,
+            check=partial(self.extent, item),
+        )
+
+    def extent(self, item: Item, data: bytes) -> Extent:
+        """Parse a download and apply its row rules: raises ParseError unless it holds
+        valid rows (and, for an expired VX contract, runs to the contract's expiry)."""
+        batch = self.parse(item, data)
+        frame = batch.frame
+        if batch.series is MACRO_MONTHLY:  # dated by the lag rule, to check its rows
+            frame = date_releases(frame, pl.DataFrame(schema=CPI_RELEASE_DATES.schema))
+        good, _ = split_malformed(frame, batch.series, as_of=self.as_of)
+        if good.is_empty():
+            raise ParseError(item.location, f"no valid rows ({batch.rows_read} rows read)")
+        observed = batch.series.observed
+        last = good[observed].max() if observed else None
+        assert last is None or isinstance(last, date)
+        if item.immutable and "expiry" in good.columns:
+            expiry = good["expiry"].max()
+            if last is not None and isinstance(expiry, date) and last < expiry:
+                raise ParseError(
+                    item.location,
+                    f"ends {last}, before the contract's expiry {expiry} (truncated)",
+                )
+        return Extent(good.height, last)
+
+
+SOURCE_HINT = "expected dir:PATH, live or synthetic[:SEED]"
+
+
+def check_spec(spec: str) -> None:
+    """Raise ValueError (FileNotFoundError for a missing folder) for a ``--source`` that
+    cannot work, before any flow starts."""
+    if spec.startswith("dir:"):
+        root = Path(spec[4:]).expanduser()
+        if not root.is_dir():
+            raise FileNotFoundError(f"source folder {root} does not exist or is not a folder")
+        return
+    if spec in {"live", "synthetic"}:
+        return
+    if spec.startswith("synthetic:"):
+        if not spec.split(":", 1)[1].isdigit():
+            raise ValueError(f"synthetic:SEED takes a whole number, got {spec!r}")
+        return
+    raise ValueError(f"unknown source {spec!r}: {SOURCE_HINT}")
 
 
 def make_source(
-    spec: str, *, as_of: date, cache: Path, seed: int, start: date, end: date
+    spec: str, *, as_of: date, cache: Path, seed: int, start: date, end: date, force: bool = False
 ) -> Source:
-    """A source from its ``--source`` spelling: ``dir:PATH``, ``live`` or ``synthetic[:SEED]``."""
+    """A source from its ``--source`` spelling: ``dir:PATH``, ``live`` or ``synthetic[:SEED]``.
+    ``force``: accept live downloads shorter than their cached copies."""
+    check_spec(spec)
     if spec.startswith("dir:"):
         return DirSource(Path(spec[4:]).expanduser())
     if spec == "live":
         http = Http(
-            cache=cache / "live", retries=settings.http_retries(), backoff=settings.http_backoff()
+            cache=cache / "live",
+            retries=settings.http_retries(),
+            backoff=settings.http_backoff(),
+            deadline=settings.http_deadline(),
+            force=force,
         )
         return LiveSource(as_of=as_of, http=http)
     if spec == "synthetic" or spec.startswith("synthetic:"):
         seed = int(spec.split(":", 1)[1]) if ":" in spec else seed
         return SyntheticSource(seed=seed, start=start, end=end)
-    raise ValueError(f"unknown source {spec!r}: expected dir:PATH, live or synthetic[:SEED]")
+    raise AssertionError(spec)  # check_spec refused it
 
 
 def trading_calendar(start: date, end: date) -> pl.DataFrame:

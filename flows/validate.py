@@ -29,12 +29,17 @@ def validate_table(db: Path, validation_id: str, table: str) -> Report:
     return report
 
 
+def check_tables(tables: list[str]) -> None:
+    """ValueError naming any table without a suite."""
+    unknown = sorted(set(tables) - set(SUITES))
+    if unknown:
+        raise ValueError(f"no suite for {', '.join(unknown)}; tables: {', '.join(SUITES)}")
+
+
 @flow(name="validate")
 def validate_flow(params: ValidateParams) -> tuple[list[Report], Path]:
     """Validate each table; returns the reports and the HTML report's path."""
-    unknown = sorted(set(params.tables) - set(SUITES))
-    if unknown:
-        raise ValueError(f"no suite for {', '.join(unknown)}; tables: {', '.join(SUITES)}")
+    check_tables(params.tables)
     validation_id = f"validate-{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     reports = [validate_table(params.db, validation_id, table) for table in params.tables or SUITES]
     folder = params.db.parent / "validation"

@@ -27,7 +27,10 @@ class Series:
     """A canonical table: its natural key, typed columns and row rules.
 
     ``prices`` must be strictly positive where present; ``required`` may not be null;
-    ``ohlc`` is true where a high below the low is a malformed row.
+    ``ohlc`` is true where a high below the low is a malformed row. ``observed`` names
+    the column dating an observation (a row dated after the run's as-of date is
+    malformed, and a new input's history is compared with the stored one along it);
+    it is None for schedules, whose future rows are legitimate (FOMC, release dates).
     """
 
     name: str
@@ -36,6 +39,7 @@ class Series:
     required: tuple[str, ...]
     prices: tuple[str, ...] = ()
     ohlc: bool = False
+    observed: str | None = None
     description: str = ""
 
     @property
@@ -57,6 +61,7 @@ SPX_DAILY = Series(
     required=("date", "close"),
     prices=("open", "high", "low", "close"),
     ohlc=True,
+    observed="date",
     description="S&P 500 index (^GSPC) daily OHLC, index points; volume in shares.",
 )
 
@@ -67,6 +72,7 @@ VIX_DAILY = Series(
     required=("date", "close"),
     prices=("open", "high", "low", "close"),
     ohlc=True,
+    observed="date",
     description="Cboe VIX index daily OHLC, index points.",
 )
 
@@ -77,6 +83,7 @@ VIX3M_DAILY = Series(
     required=("date", "close"),
     prices=("open", "high", "low", "close"),
     ohlc=True,
+    observed="date",
     description="Cboe VIX3M (formerly VXV) daily OHLC, index points.",
 )
 
@@ -86,6 +93,7 @@ VVIX_DAILY = Series(
     schema={"date": pl.Date(), "close": pl.Float64()},
     required=("date", "close"),
     prices=("close",),
+    observed="date",
     description="Cboe VVIX daily close, index points.",
 )
 
@@ -108,6 +116,7 @@ VX_FUTURES = Series(
     required=("trade_date", "contract", "contract_type", "expiry"),
     prices=("open", "high", "low", "close", "settle"),
     ohlc=True,
+    observed="trade_date",
     description=(
         "CFE VIX futures, one row per contract per trade date; VIX points, $1,000 per "
         "point; settle on the expiry date is the final settlement value."
@@ -131,6 +140,7 @@ NYSE_BREADTH = Series(
         "ad_line": pl.Int64(),
     },
     required=("date", "advancing", "declining"),
+    observed="date",
     description="NYSE advancing/declining/unchanged issues and volumes; cumulative A/D line.",
 )
 
@@ -146,6 +156,7 @@ MACRO_MONTHLY = Series(
     },
     required=("series_id", "reference_month", "value", "public_date", "public_date_rule"),
     prices=("value",),
+    observed="reference_month",
     description=(
         "CPI and PPI index levels by reference month (first day of the month) with the "
         "date the value became public and the rule that dated it."
@@ -165,6 +176,7 @@ TBILL_3M_DAILY = Series(
     key=("date",),
     schema={"date": pl.Date(), "rate_pct": pl.Float64()},
     required=("date", "rate_pct"),
+    observed="date",
     description="FRED DTB3: 3-month T-bill secondary-market rate, discount basis, percent.",
 )
 
@@ -317,6 +329,16 @@ INGESTED: tuple[Series, ...] = (
     FOMC_MEETINGS,
 )
 DERIVED: tuple[Series, ...] = (VX_TERM_STRUCTURE, VX_CONSTANT_MATURITY)
+# Core tables the signals (and so every backtest) cannot be computed without: an empty
+# one fails its suite and stops the signals with a message naming it.
+SIGNAL_INPUTS: tuple[Series, ...] = (
+    TRADING_CALENDAR,
+    SPX_DAILY,
+    VIX_DAILY,
+    VX_FUTURES,
+    VX_TERM_STRUCTURE,
+    VX_CONSTANT_MATURITY,
+)
 BY_NAME: dict[str, Series] = {s.name: s for s in INGESTED + DERIVED}
 
 # Macro series ids (FRED mnemonics) and which release calendar dates them.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 
@@ -75,17 +76,37 @@ def _vx_spike(rule: SpikeRule) -> pl.Expr:
     )
 
 
+def _not_after(series: Series, as_of: date | None) -> list[pl.Expr]:
+    if series.observed is None or as_of is None:
+        return []
+    return [
+        pl.when(pl.col(series.observed) > as_of).then(
+            pl.format(
+                f"date after the run's as-of date {as_of}: {series.observed} {{}}",
+                pl.col(series.observed),
+            )
+        )
+    ]
+
+
 def split_malformed(
-    frame: pl.DataFrame, series: Series, *, rules: RowRules = RowRules()
+    frame: pl.DataFrame,
+    series: Series,
+    *,
+    as_of: date | None = None,
+    rules: RowRules = RowRules(),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(good rows, rejects) of a parsed frame of ``series``.
 
     Rules: required fields present; prices strictly positive; high not below low;
-    no key repeated with conflicting values inside one file (every conflicting copy is
-    rejected; exact repeats collapse to one row); for VX, no settle spike.
+    no observation dated after ``as_of`` (the run's as-of date); no key repeated with
+    conflicting values inside one file (every conflicting copy is rejected; exact
+    repeats collapse to one row); for VX, no settle spike.
     Rows flagged ``suspect_settle`` by the data are kept, flagged.
     """
-    checks = _required(series) + _positive_prices(series) + _ohlc(series)
+    checks = (
+        _required(series) + _positive_prices(series) + _ohlc(series) + _not_after(series, as_of)
+    )
     if series is VX_FUTURES:
         checks.append(_vx_spike(rules.spike))
     key = list(series.key)
@@ -143,3 +164,46 @@ def concat_rejects(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
         [f.select(pl.col(c).cast(t) for c, t in REJECT_SCHEMA.items()) for f in frames],
         how="vertical",
     )
+
+
+@dataclass(frozen=True)
+class HistoryGaps:
+    """Stored keys a new input of a series lacks, compared along ``series.observed``
+    within each group of the rest of the key (a VX contract, a macro series id); only
+    groups the input covers are compared.
+
+    ``inside``: stored rows dated inside the input's span that it lacks (a session a
+    newer file dropped; the stored row is kept). ``after``: stored rows dated after the
+    input's last observation (the input would shrink the stored history: a truncated
+    download or an older file).
+    """
+
+    inside: pl.DataFrame
+    after: pl.DataFrame
+
+    @staticmethod
+    def describe(frame: pl.DataFrame, *, shown: int = 3) -> str:
+        """'N rows, e.g. k1, k2, k3' with the key values of the first rows."""
+        examples = [" ".join(str(v) for v in row) for row in frame.head(shown).iter_rows()]
+        more = ", ..." if frame.height > shown else ""
+        return f"{frame.height} rows, e.g. {', '.join(examples)}{more}"
+
+
+def history_gaps(stored: pl.DataFrame, incoming: pl.DataFrame, series: Series) -> HistoryGaps:
+    """What ``incoming`` (one row per key) lacks of ``stored`` (see :class:`HistoryGaps`)."""
+    if series.observed is None:
+        raise ValueError(f"{series.name} has no observation date to compare histories along")
+    obs, keys = series.observed, list(series.key)
+    groups = [k for k in keys if k != obs]
+    span = incoming.group_by(groups or pl.lit(0).alias("_all")).agg(
+        pl.col(obs).min().alias("_first"), pl.col(obs).max().alias("_last")
+    )
+    absent = stored.select(keys).unique().join(incoming.select(keys), on=keys, how="anti")
+    joined = (
+        absent.join(span, on=groups, how="inner")
+        if groups
+        else absent.join(span.drop("_all"), how="cross")
+    ).sort(keys)
+    inside = joined.filter(pl.col(obs).is_between(pl.col("_first"), pl.col("_last")))
+    after = joined.filter(pl.col(obs) > pl.col("_last"))
+    return HistoryGaps(inside=inside.select(keys), after=after.select(keys))

@@ -104,11 +104,27 @@ def _holder(exc: duckdb.Error) -> str | None:
     return f"process {pid} ({cmdline or m['exe']})"
 
 
-def _open(path: Path, *, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyConnection:
+SANDBOX: dict[str, str | bool | int | float | list[str]] = {
+    "enable_external_access": False,  # no file, URL, ATTACH, COPY, INSTALL or LOAD
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "lock_configuration": True,  # no SET can undo the above
+}
+"""DuckDB's own controls for untrusted SQL: the connection reads its database file and
+nothing else on the machine."""
+
+
+def _open(
+    path: Path,
+    *,
+    read_only: bool,
+    wait_seconds: float,
+    config: dict[str, str | bool | int | float | list[str]] | None = None,
+) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path), read_only=read_only, config=config or {})
         except duckdb.IOException as exc:
             holder = _holder(exc)
             if holder is None:
@@ -136,14 +152,19 @@ def writer(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
-def connect_reader(path: Path, *, wait_seconds: float = 3.0) -> duckdb.DuckDBPyConnection:
-    """A read-only connection; waits up to ``wait_seconds`` for a writer to finish."""
+def connect_reader(
+    path: Path, *, wait_seconds: float = 3.0, sandboxed: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """A read-only connection; waits up to ``wait_seconds`` for a writer to finish.
+    ``sandboxed``: for SQL typed by a user (:data:`SANDBOX`)."""
     if not path.is_file():
         raise FileNotFoundError(
             f"no warehouse at {path}: run `alvh ingest` (or `alvh run`) first, "
             "or point --db / ALVH_DB at an existing file"
         )
-    return _open(path, read_only=True, wait_seconds=wait_seconds)
+    return _open(
+        path, read_only=True, wait_seconds=wait_seconds, config=SANDBOX if sandboxed else None
+    )
 
 
 def snapshot_path(path: Path) -> Path:

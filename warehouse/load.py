@@ -43,6 +43,7 @@ class LoadCounts:
     updated: int
     unchanged: int
     quarantined: int
+    warnings: tuple[str, ...] = ()
 
 
 def _merge(
@@ -92,6 +93,7 @@ def load_batch(
     rows_skipped: int,
     fingerprint: str | None = None,
     check: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    warnings: Sequence[str] = (),
 ) -> LoadCounts:
     """Write one batch atomically and record it; return what changed.
 
@@ -99,19 +101,13 @@ def load_batch(
     good row of every file (for the raw layer); ``rejects`` the quarantined rows;
     ``fingerprint`` identifies the inputs, so an identical later ingest can skip them.
     ``check`` runs inside the transaction after the core merge (it sees the table as the
-    batch would leave it); an exception from it rolls the whole batch back.
+    batch would leave it); an exception from it rolls the whole batch back (the caller
+    then keeps the rejects with :func:`keep_rejects`). ``warnings`` are recorded with the
+    run.
     """
-    quarantine = rejects.select(
-        pl.lit(series.name).alias("series"),
-        "location",
-        "line",
-        "raw",
-        "reason",
-        pl.lit(info.run_id).alias("ingest_run_id"),
-    )
     with transaction(con):
         _merge(con, "load/raw_rows", _raw_rows(parsed, series, info.run_id))
-        _merge(con, "load/quarantine", quarantine)
+        keep_rejects(con, series=series, run_id=info.run_id, rejects=rejects)
         params = {"as_of": info.as_of} if series.name == "macro_monthly" else {}
         inserted, updated = _merge(
             con, f"load/core_{series.name}", _core_rows(core, series, info.run_id), **params
@@ -126,8 +122,11 @@ def load_batch(
             updated=updated,
             unchanged=core.height - inserted - updated,
             quarantined=rejects.height,
+            warnings=tuple(warnings),
         )
-        record_run(con, info, status="succeeded", locations=locations, counts=counts)
+        record_run(
+            con, info, status="succeeded", locations=locations, counts=counts, warnings=warnings
+        )
         if fingerprint is not None:
             run(
                 con,
@@ -135,6 +134,21 @@ def load_batch(
                 {"series": series.name, "fingerprint": fingerprint, "run_id": info.run_id},
             )
     return counts
+
+
+def keep_rejects(
+    con: duckdb.DuckDBPyConnection, *, series: Series, run_id: str, rejects: pl.DataFrame
+) -> None:
+    """Merge a batch's rejected rows into ``quarantine`` (inside the caller's transaction)."""
+    quarantine = rejects.select(
+        pl.lit(series.name).alias("series"),
+        "location",
+        "line",
+        "raw",
+        "reason",
+        pl.lit(run_id).alias("ingest_run_id"),
+    )
+    _merge(con, "load/quarantine", quarantine)
 
 
 def load_signals(
@@ -164,6 +178,7 @@ def record_run(
     locations: Sequence[str] = (),
     counts: LoadCounts | None = None,
     error: str | None = None,
+    warnings: Sequence[str] = (),
 ) -> None:
     """Insert or overwrite the ``ingest_runs`` row of (run, series)."""
     run(
@@ -185,6 +200,7 @@ def record_run(
             "rows_quarantined": counts.quarantined if counts else None,
             "status": status,
             "error": error,
+            "warnings": list(warnings) or None,
         },
     )
 

@@ -95,6 +95,8 @@ def _generic(name: str, table: str) -> Mutation | None:
         return lambda f: f.drop(f.columns[-1])  # the provenance column
     if name == "column types match the contract":
         return lambda f: f.with_columns(pl.col(f.columns[-1]).cast(pl.Categorical))
+    if name.startswith("the table has rows"):
+        return lambda f: f.clear()
     if name.startswith("one row per"):
         return lambda f: pl.concat([f, f.head(1)])
     if m := re.fullmatch(r"(\w+) is present", name):

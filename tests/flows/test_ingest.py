@@ -211,3 +211,152 @@ def test_curated_files_come_before_publisher_copies(
     vx = [Path(i.location).name for i in plan.items["vx_futures"]]
     assert vx[0] == "vx_futures_daily.csv.gz" and len(vx) == 8
     assert all(i.kind is not None and not i.kind.curated for i in plan.items["vx_futures"][1:])
+
+
+def _vix_lines(shared_data: Path) -> tuple[str, list[str]]:
+    lines = (shared_data / "vix_daily.csv").read_text().splitlines()
+    return lines[0], lines[1:]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ([], "no valid rows (0 rows read, 0 quarantined)"),
+        (
+            ["06/12/2019,2882.73,2888.57,2874.68,2879.84,3034130000"] * 1
+            + ["06/13/2019,2886.24,2895.24,2881.99,2891.64,3069810000"],
+            "no valid rows (2 rows read, 2 quarantined; e.g. line 2: unparseable date",
+        ),
+    ],
+    ids=["header-only", "mm-dd-yyyy"],
+)
+def test_a_file_with_no_valid_row_fails_its_series_and_keeps_the_rejects(
+    tmp_path: Path, sql: Query, body: list[str], expected: str
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "spx_daily.csv").write_text("\n".join(["date,open,high,low,close,volume", *body]))
+    db = tmp_path / "w.duckdb"
+    with pytest.raises(IngestFailed, match="1 series failed") as err:
+        _ingest(folder, db)
+    assert f"spx_daily: nothing loaded: {folder / 'spx_daily.csv'}: {expected}" in str(err.value)
+    run = _runs(sql, db)["spx_daily"]
+    assert run["status"] == "failed" and expected in str(run["error"])
+    assert sql(db, "SELECT count(*) FROM core.spx_daily").row(0) == (0,)
+    # The rows that explain the failure are kept with their reasons.
+    assert sql(db, "SELECT count(*) FROM quarantine").row(0) == (len(body),)
+
+
+def test_a_file_above_the_quarantine_limit_fails_and_one_below_loads(
+    shared_data: Path, sql: Query, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    header, body = _vix_lines(shared_data)
+    # 10 of 100 rows dated after the as-of date (quarantined without leaving a gap).
+    body = body[-90:] + [f"2031-01-{d:02},20,21,19,20.5" for d in range(2, 12)]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "vix_daily.csv").write_text("\n".join([header, *body]) + "\n")
+    db = tmp_path / "w.duckdb"
+    with pytest.raises(
+        IngestFailed, match=r"10.0% of its rows quarantined \(limit 5%.*e.g. line 92: date after"
+    ):
+        _ingest(folder, db)
+    assert sql(db, "SELECT count(*) FROM core.vix_daily").row(0) == (0,)
+    assert sql(db, "SELECT count(*) FROM quarantine").row(0) == (10,)
+    monkeypatch.setenv("ALVH_MAX_QUARANTINE_SHARE", "0.2")
+    _ingest(folder, db)
+    assert _runs(sql, db)["vix_daily"]["rows_quarantined"] == 10
+    assert sql(db, "SELECT count(*) FROM core.vix_daily").row(0) == (90,)
+
+
+def test_a_row_dated_after_the_as_of_date_is_quarantined_by_name(
+    shared_data: Path, sql: Query, tmp_path: Path
+) -> None:
+    header, body = _vix_lines(shared_data)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "vix_daily.csv").write_text(
+        "\n".join([header, *body, "2031-01-01,20,21,19,20.5"]) + "\n"
+    )
+    db = tmp_path / "w.duckdb"
+    _ingest(folder, db)
+    row = sql(db, "SELECT location, line, raw, reason FROM quarantine").row(0, named=True)
+    assert row == {
+        "location": str(folder / "vix_daily.csv"),
+        "line": len(body) + 2,
+        "raw": "2031-01-01,20,21,19,20.5",
+        "reason": f"date after the run's as-of date {AS_OF}: date 2031-01-01",
+    }
+    assert sql(db, "SELECT max(date) FROM core.vix_daily").row(0) == (date(2026, 7, 23),)
+
+
+def test_a_newer_file_missing_a_stored_session_loads_with_a_recorded_warning(
+    shared_data: Path, sql: Query, tmp_path: Path
+) -> None:
+    folder = copy_data(tmp_path, shared_data, "vix_daily.csv")
+    db = tmp_path / "w.duckdb"
+    _ingest(folder, db)
+    header, body = _vix_lines(shared_data)
+    body = [line for line in body if not line.startswith("2019-06-12,")]
+    body.append("2026-07-24,16.00,17.50,15.90,17.10")
+    (folder / "vix_daily.csv").write_text("\n".join([header, *body]) + "\n")
+    lines = _ingest(folder, db)
+    run = _runs(sql, db)["vix_daily"]
+    assert run["status"] == "succeeded" and run["rows_inserted"] == 1
+    warning = "the input lacks 1 rows, e.g. 2019-06-12 that the warehouse holds (kept as stored)"
+    assert run["warnings"] == [warning]
+    assert any(warning in line for line in lines)
+    assert sql(db, "SELECT count(*) FROM core.vix_daily WHERE date = '2019-06-12'").row(0) == (1,)
+
+
+def test_an_input_that_would_shrink_the_history_fails_unless_forced(
+    shared_data: Path, sql: Query, tmp_path: Path
+) -> None:
+    folder = copy_data(tmp_path, shared_data, "vix_daily.csv")
+    db = tmp_path / "w.duckdb"
+    _ingest(folder, db)
+    before = table_fingerprints(db)
+    header, body = _vix_lines(shared_data)
+    half = body[: len(body) // 2]
+    (folder / "vix_daily.csv").write_text("\n".join([header, *half]) + "\n")
+    with pytest.raises(IngestFailed, match=r"vix_daily: nothing loaded: vix_daily: the input ends"):
+        _ingest(folder, db)
+    assert "--force loads it anyway" in str(_runs(sql, db)["vix_daily"]["error"])
+    assert table_fingerprints(db)["core.vix_daily"] == before["core.vix_daily"]
+    ingest_flow(IngestParams(source=f"dir:{folder}", db=db, as_of=AS_OF, force=True))
+    assert _runs(sql, db)["vix_daily"]["status"] == "succeeded"
+    assert sql(db, "SELECT count(*) FROM core.vix_daily").row(0) == (len(body),)
+
+
+def test_a_batch_that_fails_validation_keeps_its_quarantine_and_rule_results(
+    shared_data: Path, sql: Query, tmp_path: Path
+) -> None:
+    header, body = _vix_lines(shared_data)
+    body = body[5000:5300]
+    dropped = body.pop(150).split(",")[0]  # a missing session: a critical calendar rule
+    body[10] = ",".join([*body[10].split(",")[:4], "-1"])  # a malformed row
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "vix_daily.csv").write_text("\n".join([header, *body]) + "\n")
+    db = tmp_path / "w.duckdb"
+    with pytest.raises(IngestFailed, match="a row for every NYSE session in the span"):
+        _ingest(folder, db)
+    assert sql(db, "SELECT count(*) FROM core.vix_daily").row(0) == (0,)
+    assert sql(db, "SELECT line, reason FROM quarantine").rows() == [
+        (12, "non-positive close: -1.0")
+    ]
+    blocked = sql(
+        db,
+        "SELECT r.rule, r.examples FROM validation_runs v JOIN validation_results r "
+        "USING (validation_id, table_name) WHERE v.blocked AND NOT r.success",
+    ).rows()
+    assert [rule for rule, _ in blocked] == ["a row for every NYSE session in the span"]
+    assert any(dropped in e for e in blocked[0][1])
+
+
+def test_a_folder_with_no_recognised_file_fails(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("nothing here")
+    with pytest.raises(IngestFailed, match=r"holds no input of any series \(1 files seen"):
+        _ingest(folder, tmp_path / "w.duckdb")

@@ -26,6 +26,9 @@ from flows.sources import FetchError, Http, LiveSource
 
 Query = Callable[..., pl.DataFrame]
 SECRET = "k3y-that-must-never-be-logged"
+# After the vendor samples' last rows (2026-07-22): a row dated after the as-of date is
+# quarantined.
+AS_OF = date(2026, 8, 1)
 
 
 class VendorServer:
@@ -108,7 +111,7 @@ def test_live_ingest_from_local_server(
     server: VendorServer, shared_data: Path, sql: Query, tmp_path: Path
 ) -> None:
     db = tmp_path / "w.duckdb"
-    lines = ingest_flow(IngestParams(source="live", db=db, as_of=date(2026, 1, 10)))
+    lines = ingest_flow(IngestParams(source="live", db=db, as_of=AS_OF))
     runs = {r["series"]: r for r in sql(db, "SELECT * FROM ingest_runs").iter_rows(named=True)}
     for series, pattern in (("vix_daily", "VIX_History.csv"), ("vvix_daily", "VVIX_History.csv")):
         assert runs[series]["rows_inserted"] == _vendor_rows(shared_data, pattern)
@@ -129,7 +132,7 @@ def test_live_ingest_from_local_server(
     vx_path = "/data/us/futures/market_statistics/historical_data/VX/VX_2020-03-18.csv"
     index_path = "/api/global/us_indices/daily_prices/VIX_History.csv"
     assert server.hits[vx_path] == 1 and server.hits[index_path] == 1
-    ingest_flow(IngestParams(source="live", db=db, as_of=date(2026, 1, 10)))
+    ingest_flow(IngestParams(source="live", db=db, as_of=AS_OF))
     assert server.hits[vx_path] == 1 and server.hits[index_path] == 1
 
 
@@ -172,7 +175,7 @@ def test_failed_download_fails_only_its_series(
     monkeypatch.setenv("ALVH_HTTP_BACKOFF", "0.01")
     db = tmp_path / "w.duckdb"
     with pytest.raises(IngestFailed, match=r"vix3m_daily: .*VIX3M_History.csv: download failed"):
-        ingest_flow(IngestParams(source="live", db=db, as_of=date(2026, 1, 10)))
+        ingest_flow(IngestParams(source="live", db=db, as_of=AS_OF))
     status = dict(sql(db, "SELECT series, status FROM ingest_runs").rows())
     assert status["vix3m_daily"] == "failed" and status["vix_daily"] == "succeeded"
 
@@ -188,7 +191,7 @@ def test_fred_api_key_is_used_and_never_shown(
     monkeypatch.setenv("FRED_API_KEY", SECRET)
     db = tmp_path / "w.duckdb"
     with caplog.at_level(logging.DEBUG):
-        ingest_flow(IngestParams(source="live", db=db, as_of=date(2026, 1, 10)))
+        ingest_flow(IngestParams(source="live", db=db, as_of=AS_OF))
     assert server.hits["/fred/series/observations"] >= 1
     assert sql(db, "SELECT count(*) FROM core.tbill_3m_daily").row(0) == (6521,)
     stored = str(sql(db, "SELECT * FROM ingest_runs").rows()) + str(
