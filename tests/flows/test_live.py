@@ -10,7 +10,9 @@ import csv
 import io
 import json
 import logging
+import shutil
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -22,7 +24,7 @@ import polars as pl
 import pytest
 
 from flows.ingest import IngestFailed, IngestParams, ingest_flow
-from flows.sources import FetchError, Http, LiveSource
+from flows.sources import FetchError, Http, Item, LiveSource
 
 Query = Callable[..., pl.DataFrame]
 SECRET = "k3y-that-must-never-be-logged"
@@ -38,14 +40,33 @@ class VendorServer:
         self.vendor = vendor
         self.hits: Counter[str] = Counter()
         self.fail: dict[str, int] = {}
+        self.html: set[str] = set()  # paths answered by an HTML page with status 200
+        self.lines: dict[str, int] = {}  # paths cut after N lines (a matching length)
+        self.drip: set[str] = set()  # paths answered one byte every 0.2 s (at most 5 s)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 status, body = server.answer(self.path)
+                path = urlparse(self.path).path
+                if path in server.html:
+                    body = (
+                        b"<!DOCTYPE html><html><body>Service temporarily unavailable</body></html>"
+                    )
+                if path in server.lines:
+                    body = b"".join(body.splitlines(keepends=True)[: server.lines[path]])
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if path in server.drip:
+                    for i in range(min(len(body), 25)):
+                        try:
+                            self.wfile.write(body[i : i + 1])
+                            self.wfile.flush()
+                        except OSError:
+                            return
+                        time.sleep(0.2)
+                    return
                 self.wfile.write(body)
 
             def log_message(self, *args: object) -> None:
@@ -218,3 +239,102 @@ def test_live_plan_covers_indices_vx_and_fred(
         "PPIACO",
         "PPIFIS",
     }
+
+
+INDEX = "/api/global/us_indices/daily_prices/{}_History.csv"
+VX_MAR20 = "/data/us/futures/market_statistics/historical_data/VX/VX_2020-03-18.csv"
+
+
+def _item(source: LiveSource, series: str, path: str) -> Item:
+    plan = source.plan(holidays=frozenset())
+    return next(i for i in plan.items[series] if i.location.endswith(path))
+
+
+def test_an_html_page_served_with_200_is_refused_and_never_cached(
+    server: VendorServer, tmp_path: Path
+) -> None:
+    path = INDEX.format("VIX3M")
+    source = LiveSource(as_of=AS_OF, http=Http(cache=tmp_path / "c", retries=0))
+    item = _item(source, "vix3m_daily", path)
+    server.html.add(path)
+    with pytest.raises(FetchError, match=r"VIX3M_History.csv: the download is not a usable file"):
+        source.fetch(item)
+    assert not list((tmp_path / "c").rglob("*VIX3M*"))
+    server.html.clear()  # the next run against a healthy server succeeds
+    data = source.fetch(item)
+    assert data is not None and data.startswith(b"DATE,OPEN")
+
+
+def test_a_truncated_expired_contract_is_never_made_immutable(
+    server: VendorServer, tmp_path: Path
+) -> None:
+    source = LiveSource(as_of=AS_OF, http=Http(cache=tmp_path / "c", retries=0))
+    item = _item(source, "vx_futures", VX_MAR20)
+    assert item.immutable
+    server.lines[VX_MAR20] = 95  # header + 94 of 186 rows
+    with pytest.raises(
+        FetchError, match=r"ends 2019-11-04, before the contract's expiry 2020-03-18"
+    ):
+        source.fetch(item)
+    assert not list((tmp_path / "c").rglob("*VX_2020-03-18*"))
+    del server.lines[VX_MAR20]
+    full = source.fetch(item)
+    assert full is not None and server.hits[VX_MAR20] == 2
+    # A partial copy left in the cache (by an older version) is discarded and fetched again.
+    (cached,) = (tmp_path / "c").rglob("*VX_2020-03-18*")
+    cached.write_bytes(b"".join(full.splitlines(keepends=True)[:95]))
+    assert source.fetch(item) == full and server.hits[VX_MAR20] == 3
+    assert source.fetch(item) == full and server.hits[VX_MAR20] == 3  # immutable now
+
+
+def test_a_download_shorter_than_the_cached_copy_fails_unless_forced(
+    server: VendorServer, tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    path = INDEX.format("VIX3M")
+    http = Http(cache=tmp_path / "c", retries=0, max_age=timedelta(0))
+    source = LiveSource(as_of=AS_OF, http=http)
+    item = _item(source, "vix3m_daily", path)
+    full = source.fetch(item)
+    assert full is not None
+    server.lines[path] = 2118  # cut at a line boundary: 2,117 of 4,235 rows
+    with pytest.raises(
+        FetchError, match=r"2117 rows to 2018-02-14, .*cached copy \(4235 rows to 2026-07-22\)"
+    ):
+        source.fetch(item)
+    (cached,) = (tmp_path / "c").rglob("*VIX3M*")
+    assert cached.read_bytes() == full  # the cached copy is kept
+    forced = LiveSource(
+        as_of=AS_OF, http=Http(cache=tmp_path / "c", max_age=timedelta(0), force=True)
+    )
+    assert forced.fetch(item) == b"".join(full.splitlines(keepends=True)[:2118])
+
+
+def test_a_truncated_download_cannot_shrink_the_stored_history(
+    server: VendorServer, sql: Query, tmp_path: Path
+) -> None:
+    db = tmp_path / "w.duckdb"
+    ingest_flow(IngestParams(source="live", db=db, as_of=AS_OF))
+    shutil.rmtree(tmp_path / "cache")  # no cached copy to compare with: the warehouse is
+    path = INDEX.format("VIX3M")
+    server.lines[path] = 2118
+    with pytest.raises(
+        IngestFailed, match=r"vix3m_daily: nothing loaded: vix3m_daily: the input ends"
+    ):
+        ingest_flow(IngestParams(source="live", db=db, as_of=AS_OF))
+    assert sql(db, "SELECT count(*) FROM core.vix3m_daily").row(0) == (4235,)
+
+
+def test_a_server_that_drips_bytes_is_cut_off_by_the_deadline(
+    server: VendorServer, tmp_path: Path
+) -> None:
+    path = INDEX.format("VVIX")
+    server.drip.add(path)
+    http = Http(cache=tmp_path / "c", retries=1, backoff=0.01, deadline=0.8)
+    started = time.monotonic()
+    with pytest.raises(
+        FetchError, match=r"2 attempts \(DeadlineExceeded: incomplete after the 0.8 s"
+    ):
+        http.get(server.url + path, shown=server.url + path)
+    assert time.monotonic() - started < 4
