@@ -214,6 +214,13 @@ def _replicate(args: argparse.Namespace) -> int:
     from flows.backtest import has_signals
     from warehouse.db import WarehouseBusy
 
+    from transforms.replicate.run import check_indices
+
+    try:
+        check_indices(args.indices or [])
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     db = _existing_db(args)
     if db is None:
         return EXIT_FAILED
@@ -344,7 +351,9 @@ def _flat(frame: pl.DataFrame, *, nested: bool) -> pl.DataFrame:
         if dtype == pl.Binary:
             column = column.bin.encode("hex")
         elif nested and dtype.is_nested():
-            texts = [None if v is None else json.dumps(v, default=str) for v in frame[name]]
+            texts = [
+                None if v is None else json.dumps(v, default=str) for v in frame[name].to_list()
+            ]
             column = pl.Series(name, texts, dtype=pl.String)  # type: ignore[assignment]
         out.append(column)
     return frame.select(out)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -141,3 +142,106 @@ def test_commands_on_a_missing_warehouse_say_what_to_do(
         assert main([command, "--db", missing]) == EXIT_FAILED
         assert f"no warehouse at {missing}: run `alvh ingest` first" in capsys.readouterr().err
     assert not Path(missing).exists()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "EXPLAIN ANALYZE COPY (SELECT 'echo owned') TO '{out}' (HEADER false, QUOTE '')",
+        "EXPLAIN ANALYZE INSTALL httpfs",
+        "EXPLAIN ANALYZE SET threads = 1",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM read_text('/etc/hostname')",
+        "SELECT * FROM glob('{home}/*')",
+        "FROM 'http://127.0.0.1:9/x.csv'",
+        "SELECT * FROM read_parquet('{out}')",
+    ],
+    ids=["copy", "install", "set", "read_csv", "read_text", "glob", "url", "parquet"],
+)
+def test_sql_cannot_touch_the_file_system_or_the_network(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], statement: str
+) -> None:
+    import duckdb
+
+    db = tmp_path / "w.duckdb"
+    duckdb.connect(str(db)).close()
+    out = tmp_path / "x.sh"
+    query = statement.format(out=out, home=Path.home())
+    assert main(["sql", "--db", str(db), query]) == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert not out.exists()
+    assert "disabled by configuration" in err or "configuration has been locked" in err
+
+
+def test_sql_writes_nested_and_binary_values_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import duckdb
+
+    db = tmp_path / "w.duckdb"
+    duckdb.connect(str(db)).close()
+    query = "SELECT 1 AS n, [1, 2] AS l, {'k': 'v'} AS s, 'ab'::BLOB AS b, NULL::INT[] AS e"
+    assert _sql(db, query, "csv") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "n,l,s,b,e",
+        '1,"[1, 2]","{""k"": ""v""}",6162,',
+    ]
+    assert _sql(db, query, "json") == 0
+    assert json.loads(capsys.readouterr().out) == [
+        {"n": 1, "l": [1, 2], "s": {"k": "v"}, "b": "6162", "e": None}
+    ]
+
+
+def _alvh(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``alvh ARGS`` in a child process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        check=False,
+        env={**os.environ, **env},
+    )
+
+
+def _one_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The single ``error:`` line of a failed command (no traceback anywhere)."""
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+@pytest.mark.slow
+def test_user_errors_are_one_line_without_a_traceback(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases = {
+        ("ingest", "--source", "dir:/no/such/dir"): "source folder /no/such/dir does not exist",
+        ("run", "--source", "foo"): "unknown source 'foo': expected dir:PATH, live",
+        ("replicate", "FOO"): "unknown index FOO: expected some of",
+        ("validate", "nope", "--db", str(tmp_path / "x.duckdb")): "no warehouse at",
+        ("run", "--source", f"dir:{empty}"): f"dir:{empty} holds no input of any series",
+    }
+    for args, expected in cases.items():
+        result = _alvh(*args, cwd=tmp_path)
+        assert expected in _one_error(result), (args, result.stderr)
+    # --debug shows the traceback.
+    debug = _alvh("--debug", "run", "--source", f"dir:{empty}", cwd=tmp_path)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+@pytest.mark.slow
+def test_a_failed_series_and_missing_signal_inputs_are_one_line_each(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "spx_daily.csv").write_text("date,open,high,low,close,volume\n")
+    result = _alvh("run", "--source", f"dir:{folder}", cwd=tmp_path)
+    assert "1 series failed" in _one_error(result)
+    assert f"spx_daily: nothing loaded: {folder / 'spx_daily.csv'}: no valid rows" in result.stderr
+    # The signals refuse a warehouse without their inputs, naming them.
+    result = _alvh("signals", cwd=tmp_path)
+    assert "core.spx_daily, core.vix_daily" in _one_error(result)
