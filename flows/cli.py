@@ -212,9 +212,8 @@ def _research(args: argparse.Namespace) -> int:
 
 def _replicate(args: argparse.Namespace) -> int:
     from flows.backtest import has_signals
-    from warehouse.db import WarehouseBusy
-
     from transforms.replicate.run import check_indices
+    from warehouse.db import WarehouseBusy
 
     try:
         check_indices(args.indices or [])
