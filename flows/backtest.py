@@ -50,9 +50,10 @@ from transforms.backtest.run import (
     sweep_id,
     top_configs,
 )
-from warehouse.db import connect_reader, publish_snapshot, writer
+from warehouse.db import WRITER_WAIT, WarehouseBusy, connect_reader, publish_snapshot, writer
 from warehouse.load import read_frame, read_table
 from warehouse.results import RunRows, write_backtest, write_sweep
+from warehouse.staging import stage
 
 
 class BacktestRequest(BaseModel):
@@ -83,8 +84,30 @@ def has_signals(db: Path) -> bool:
         con.close()
 
 
+class ResultsStaged(RuntimeError):
+    """The warehouse stayed busy: the computed results were kept as files instead."""
+
+    def __init__(self, busy: WarehouseBusy, folder: Path, db: Path) -> None:
+        super().__init__(
+            f"{busy} The results are kept in {folder}; load them with "
+            f"`alvh load-staged --db {db}` once it is free."
+        )
+        self.folder = folder
+
+
+def _store(db: Path, name: str, write: Callable[[Any], Any], **rows: Any) -> Any:
+    """``write(con)`` on a writer connection; if the warehouse stays busy, stage the
+    rows (``runs``, and ``sweep`` and ``results`` for a sweep) and raise ResultsStaged."""
+    try:
+        with writer(db) as con:
+            return write(con)
+    except WarehouseBusy as busy:
+        raise ResultsStaged(busy, stage(db, name, **rows), db) from None
+
+
 def read_inputs(db: Path) -> Inputs:
-    with writer(db) as con:
+    con = connect_reader(db, wait_seconds=WRITER_WAIT.seconds)
+    try:
         signals = read_table(con, "signals_daily", schema="signals")
         if signals.is_empty():
             raise RuntimeError(f"{db} has no signals: run `alvh run` (or `alvh signals`) first")
@@ -96,6 +119,8 @@ def read_inputs(db: Path) -> Inputs:
             vx=read_table(con, "vx_futures"),
             calendar=read_table(con, "trading_calendar"),
         )
+    finally:
+        con.close()
 
 
 def run_rows(
@@ -137,8 +162,7 @@ def simulate(inputs: Inputs, params: BacktestParams, mp: MetricParams) -> Backte
 
 @task(name="write-backtest", cache_policy=NO_CACHE)
 def store_backtest(db: Path, rows: RunRows) -> None:
-    with writer(db) as con:
-        write_backtest(con, rows)
+    _store(db, str(rows.run["run_id"]), lambda con: write_backtest(con, rows), runs=[rows])
 
 
 @flow(name="backtest")
@@ -269,8 +293,15 @@ def rerun_top(
 def store_sweep(
     db: Path, record: dict[str, Any], results: pl.DataFrame, top: list[RunRows]
 ) -> tuple[int, int, int]:
-    with writer(db) as con:
-        return write_sweep(con, sweep=record, results=results, top=top)
+    counts: tuple[int, int, int] = _store(
+        db,
+        str(record["sweep_id"]),
+        lambda con: write_sweep(con, sweep=record, results=results, top=top),
+        runs=top,
+        sweep=record,
+        results=results,
+    )
+    return counts
 
 
 @flow(name="sweep")

@@ -106,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     cli_backtest.add_parsers(sub, _add_db)
     cli_replicate.add_parser(sub, _add_db)
 
+    p = sub.add_parser(
+        "load-staged",
+        help="write results that were kept as files while the warehouse was busy",
+    )
+    _add_db(p)
+
     p = sub.add_parser("sql", help="run read-only SQL against the warehouse")
     p.add_argument("query", help="SQL text (SELECT, DESCRIBE, SHOW, EXPLAIN)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -199,10 +205,12 @@ def _research(args: argparse.Namespace) -> int:
     db = _existing_db(args)
     if db is None:
         return EXIT_FAILED
+    from flows.backtest import ResultsStaged
+
     handler = cli_backtest.sweep if args.command == "sweep" else cli_backtest.backtest
     try:
         return handler(args, db, _print_table)
-    except WarehouseBusy as exc:
+    except (WarehouseBusy, ResultsStaged) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY
     except RuntimeError as exc:
@@ -417,6 +425,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
 
 
+def _load_staged(args: argparse.Namespace) -> int:
+    from warehouse.db import publish_snapshot, writer
+    from warehouse.staging import load_staged, staged
+
+    db = _existing_db(args)
+    if db is None:
+        return EXIT_FAILED
+    folders = staged(db)
+    for folder in folders:
+        with writer(db) as con:
+            print(f"loaded {load_staged(con, folder)} from {folder}")
+    if folders:
+        publish_snapshot(db)
+    else:
+        print(f"nothing staged for {db}")
+    return 0
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "sql":
         return _sql(args)
@@ -428,6 +454,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _research(args)
     if args.command == "replicate":
         return _replicate(args)
+    if args.command == "load-staged":
+        return _load_staged(args)
     return _ingest(args)
 
 

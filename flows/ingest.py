@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 from prefect import flow, task
 from prefect.states import State
@@ -46,7 +47,7 @@ from transforms.quality import (
     split_malformed,
 )
 from transforms.vx import constant_maturity, term_structure
-from warehouse.db import publish_snapshot, transaction, writer
+from warehouse.db import WarehouseBusy, publish_snapshot, transaction, writer
 from warehouse.load import (
     LoadCounts,
     RunInfo,
@@ -267,9 +268,14 @@ def ingest_series(
             screen=True,
             force=force,
         )
-    except (ParseError, OSError, RuntimeError, ValueError) as exc:
-        with writer(db) as con:
-            record_failure(con, info, error=str(exc), locations=locations)
+    except WarehouseBusy:
+        raise  # nothing can be recorded; the flow stops
+    except (ParseError, OSError, RuntimeError, ValueError, duckdb.Error) as exc:
+        try:
+            with writer(db) as con:
+                record_failure(con, info, error=str(exc), locations=locations)
+        except (OSError, duckdb.Error) as unrecorded:  # e.g. the disk is still full
+            exc.add_note(f"(the failure could not be recorded: {unrecorded})")
         raise
     return Outcome(_summary(series, counts), changed=counts.inserted + counts.updated > 0)
 
@@ -299,10 +305,13 @@ def derive_vx_curve(db: Path, run_id: str, as_of: date) -> str:
 
 
 def _failure(state: State[Outcome]) -> str:
+    """Why a series failed; a busy warehouse stops the whole run instead."""
     try:
         state.result()
+    except WarehouseBusy:
+        raise
     except Exception as exc:
-        return str(exc)
+        return " ".join([str(exc), *getattr(exc, "__notes__", [])])
     return "failed"
 
 

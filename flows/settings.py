@@ -13,6 +13,7 @@
 | download retries | | ``ALVH_HTTP_RETRIES`` | 3 (after the first attempt) |
 | first retry delay, s | | ``ALVH_HTTP_BACKOFF`` | 1.0 (doubling each retry) |
 | total deadline of one download attempt, s | | ``ALVH_HTTP_DEADLINE`` | 120 |
+| seconds a writer waits for the warehouse file | | ``ALVH_LOCK_WAIT`` | 60 |
 | quarantined share that fails a file | | ``ALVH_MAX_QUARANTINE_SHARE`` | 0.05 |
 """
 
@@ -22,6 +23,8 @@ import hashlib
 import os
 from functools import cache
 from pathlib import Path
+
+from warehouse.db import WRITER_WAIT
 
 DEFAULT_DB = Path("data") / "alvh.duckdb"
 TRANSFORMS = Path(__file__).resolve().parents[1] / "transforms"
@@ -94,4 +97,9 @@ def http_backoff() -> float:
     return float(os.environ.get("ALVH_HTTP_BACKOFF", "1.0"))
 
 
+def lock_wait() -> float:
+    return float(os.environ.get("ALVH_LOCK_WAIT", "60"))
+
+
 _setdefault_prefect_env()
+WRITER_WAIT.seconds = lock_wait()

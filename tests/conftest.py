@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -122,3 +126,18 @@ def backtest_inputs(research_warehouse: Path) -> object:
     from flows.backtest import read_inputs
 
     return read_inputs(research_warehouse)
+
+
+@contextmanager
+def holding(db: Path, *, read_only: bool = False) -> Iterator[subprocess.Popen[bytes]]:
+    """Another process holding ``db`` open (as a writer, or as a reader) meanwhile."""
+    code = (
+        f"import duckdb,time; c=duckdb.connect({str(db)!r}, read_only={read_only}); "
+        "print('ok', flush=True); time.sleep(60)"
+    )
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) as holder:
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == b"ok"
+            yield holder
+        finally:
+            holder.kill()

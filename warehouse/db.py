@@ -12,9 +12,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,16 +28,35 @@ _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<p
 
 
 class WarehouseBusy(RuntimeError):
-    """Another process holds the warehouse file open for writing."""
+    """Another process holds the warehouse file open (DuckDB lets a writer beside no
+    other process, and a reader beside no writer)."""
 
-    def __init__(self, path: Path, holder: str) -> None:
+    def __init__(self, path: Path, holder: str, *, waited: float = 0.0) -> None:
         super().__init__(
-            f"the warehouse {path} is busy: {holder} has it open for writing. "
-            f"Try again when it finishes, or query the last published snapshot "
-            f"{snapshot_path(path)}."
+            f"the warehouse {path} is busy: {holder} has it open "
+            f"(waited {waited:.0f} s). Try again when it finishes, or query the last "
+            f"published snapshot {snapshot_path(path)}."
         )
         self.path = path
         self.holder = holder
+
+
+def _tell(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass
+class LockWait:
+    """How long a writer waits for other processes to let go of the file, and how it
+    reports the wait meanwhile (a line every ``every`` seconds)."""
+
+    seconds: float = 60.0
+    every: float = 5.0
+    notify: Callable[[str], None] = _tell
+
+
+WRITER_WAIT = LockWait()
+"""The writers' policy (flows.settings sets ``seconds`` from ``ALVH_LOCK_WAIT``)."""
 
 
 @cache
@@ -120,8 +141,10 @@ def _open(
     read_only: bool,
     wait_seconds: float,
     config: dict[str, str | bool | int | float | list[str]] | None = None,
+    policy: LockWait | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    deadline = time.monotonic() + wait_seconds
+    started = time.monotonic()
+    next_note = started + (policy.every if policy else 0.0)
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only, config=config or {})
@@ -129,16 +152,30 @@ def _open(
             holder = _holder(exc)
             if holder is None:
                 raise
-            if time.monotonic() >= deadline:
-                raise WarehouseBusy(path, holder) from None
+            now = time.monotonic()
+            if now - started >= wait_seconds:
+                raise WarehouseBusy(path, holder, waited=now - started) from None
+            if policy is not None and now >= next_note:
+                policy.notify(
+                    f"waiting for the warehouse {path}: {holder} has it open "
+                    f"({now - started:.0f} s of {wait_seconds:.0f} s)"
+                )
+                next_note += policy.every
             time.sleep(0.2)
 
 
-def connect_writer(path: Path, *, wait_seconds: float = 10.0) -> duckdb.DuckDBPyConnection:
-    """A read-write connection to a migrated warehouse (created if absent)."""
+def connect_writer(path: Path, *, policy: LockWait | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to a migrated warehouse (created if absent); waits for
+    other processes as :data:`WRITER_WAIT` (or ``policy``) says, then raises
+    :class:`WarehouseBusy`."""
+    policy = policy or WRITER_WAIT
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = _open(path, read_only=False, wait_seconds=wait_seconds)
-    migrate(con)
+    con = _open(path, read_only=False, wait_seconds=policy.seconds, policy=policy)
+    try:
+        migrate(con)
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
@@ -178,6 +215,9 @@ def publish_snapshot(path: Path) -> Path:
     """
     target = snapshot_path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    shutil.copyfile(path, tmp)
-    tmp.replace(target)
+    try:
+        shutil.copyfile(path, tmp)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
     return target

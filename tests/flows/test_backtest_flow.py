@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows.cli import main
-from tests.conftest import query
+from tests.conftest import holding, query
 
 RANK = (
     "SELECT config_hash, hedge_ratio, band_low, band_high, sharpe, time_in_band "
@@ -160,3 +160,30 @@ def test_alvh_sweep_on_a_dask_cluster_gives_the_same_rows(
     assert (
         "sweep_results: 0 new, 0 changed, 4 identical to the stored run" in capsys.readouterr().out
     )
+
+
+def test_a_sweep_that_finds_the_warehouse_busy_keeps_its_results(
+    db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.cli import EXIT_BUSY
+    from warehouse.db import WRITER_WAIT
+    from warehouse.staging import staged
+
+    monkeypatch.setattr(WRITER_WAIT, "seconds", 1.0)
+    args = ["sweep", "--db", str(db), "--param", "start_date=2016-01-04"]
+    args += ["--hedge-ratio", "0:0.2:0.2", "--r2-band", "0.45-0.65", "--top", "1"]
+    with holding(db, read_only=True) as holder:  # a reader opened during the sweep
+        assert main(args) == EXIT_BUSY
+    err = capsys.readouterr().err
+    assert f"busy: process {holder.pid}" in err and "(waited 1 s)" in err
+    assert f"The results are kept in {db.parent / 'staged' / 'w'}" in err
+    assert f"load them with `alvh load-staged --db {db}`" in err
+    assert len(staged(db)) == 1 and _counts(db)["sweep_results"] == 0
+    assert main(["load-staged", "--db", str(db)]) == 0
+    assert "loaded sweep " in capsys.readouterr().out and staged(db) == []
+    counts = _counts(db)
+    assert counts["sweep_results"] == 2 and counts["backtest_runs"] == 1
+    # The loaded rows are the rows a sweep that found the file free writes.
+    assert main(args) == 0
+    assert "sweep_results: 0 new, 0 changed, 2 identical" in capsys.readouterr().out
+    assert _counts(db) == counts

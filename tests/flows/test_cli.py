@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows.cli import EXIT_BUSY, EXIT_FAILED, EXIT_USAGE, SYNTHETIC_NOTICE, main
-from tests.conftest import REPO
+from tests.conftest import REPO, holding
 
 
 def _sql(db: Path, query: str, fmt: str = "table") -> int:
@@ -89,13 +89,8 @@ def test_sql_while_a_flow_writes_says_busy_and_by_what(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "w.duckdb"
-    code = f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(30)"
-    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) as holder:
-        try:
-            assert holder.stdout is not None and holder.stdout.readline().strip() == b"ok"
-            assert main(["sql", "--db", str(db), "--wait", "0.3", "SELECT 1"]) == EXIT_BUSY
-        finally:
-            holder.kill()
+    with holding(db) as holder:
+        assert main(["sql", "--db", str(db), "--wait", "0.3", "SELECT 1"]) == EXIT_BUSY
     err = capsys.readouterr().err
     assert f"is busy: process {holder.pid}" in err and "snapshot" in err
     assert "Traceback" not in err

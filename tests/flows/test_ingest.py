@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from flows.ingest import IngestFailed, IngestParams, ingest_flow
-from tests.conftest import copy_data, table_fingerprints
+from tests.conftest import copy_data, holding, table_fingerprints
 
 Query = Callable[..., pl.DataFrame]
 AS_OF = date(2026, 11, 1)
@@ -360,3 +360,19 @@ def test_a_folder_with_no_recognised_file_fails(tmp_path: Path) -> None:
     (folder / "notes.txt").write_text("nothing here")
     with pytest.raises(IngestFailed, match=r"holds no input of any series \(1 files seen"):
         _ingest(folder, tmp_path / "w.duckdb")
+
+
+def test_ingest_waits_for_a_reader_then_stops_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.cli import EXIT_BUSY, main
+    from warehouse.db import WRITER_WAIT, connect_writer
+
+    monkeypatch.setattr(WRITER_WAIT, "seconds", 1.0)
+    db = tmp_path / "w.duckdb"
+    connect_writer(db).close()
+    with holding(db, read_only=True) as holder:
+        assert main(["ingest", "--source", "synthetic", "--db", str(db)]) == EXIT_BUSY
+    err = capsys.readouterr().err
+    assert f"error: the warehouse {db} is busy: process {holder.pid}" in err
+    assert "has it open (waited 1 s)" in err and "Traceback" not in err

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -8,6 +9,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from tests.conftest import holding
 from transforms.columns import (
     BY_NAME,
     LINE,
@@ -310,27 +312,42 @@ def test_macro_revisions_are_kept_as_vintages(con: duckdb.DuckDBPyConnection) ->
 
 
 def test_reader_reports_a_busy_warehouse_by_its_holder(tmp_path: Path) -> None:
-    import subprocess
-    import sys
     import time
 
     from warehouse.db import WarehouseBusy, connect_reader, connect_writer
 
     db = tmp_path / "w.duckdb"
     connect_writer(db).close()
-    code = f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(30)"
-    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) as holder:
-        try:
-            assert holder.stdout is not None and holder.stdout.readline().strip() == b"ok"
-            started = time.monotonic()
-            with pytest.raises(
-                WarehouseBusy, match=rf"busy: process {holder.pid} \(.*duckdb.connect"
-            ):
-                connect_reader(db, wait_seconds=0.5)
-            assert time.monotonic() - started >= 0.5
-        finally:
-            holder.kill()
+    with holding(db) as holder:
+        started = time.monotonic()
+        with pytest.raises(
+            WarehouseBusy, match=rf"busy: process {holder.pid} \(.*duckdb.connect.* has it open"
+        ):
+            connect_reader(db, wait_seconds=0.5)
+        assert time.monotonic() - started >= 0.5
     connect_reader(db).close()  # free again
+
+
+def test_a_writer_waits_for_a_reader_with_progress_then_names_it(tmp_path: Path) -> None:
+    from warehouse.db import LockWait, WarehouseBusy, connect_writer
+
+    db = tmp_path / "w.duckdb"
+    connect_writer(db).close()
+    lines: list[str] = []
+    policy = LockWait(seconds=1.5, every=0.5, notify=lines.append)
+    with (
+        holding(db, read_only=True) as holder,
+        pytest.raises(
+            WarehouseBusy,
+            match=rf"busy: process {holder.pid} \(.*read_only=True.*\) has it open \(waited 2 s\)",
+        ),
+    ):
+        connect_writer(db, policy=policy)
+    assert len(lines) >= 2 and lines[0].startswith(f"waiting for the warehouse {db}: process")
+    # A reader that lets go within the wait: the writer gets the file.
+    with holding(db, read_only=True) as holder:
+        threading.Timer(0.5, holder.kill).start()
+        connect_writer(db, policy=LockWait(seconds=10, notify=lines.append)).close()
 
 
 def test_result_tables_hold_every_parameter_and_metric_as_a_column(

@@ -1,0 +1,104 @@
+"""Results computed while the warehouse stayed busy: kept as Parquet files beside it
+until :func:`load_staged` writes them (``alvh load-staged``).
+
+A staged result is a folder ``<warehouse folder>/staged/<warehouse name>/<id>/`` holding
+the sweep's record and per-configuration rows (for a sweep) and, per backtest run, its
+run record, daily rows, trades and metrics. The folder appears whole (written under a
+temporary name, then renamed) and is removed once loaded. Ids are content hashes, so
+loading a staged result twice writes identical rows.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from warehouse.results import RunRows, write_backtest, write_sweep
+
+RUN_PARTS = ("run", "daily", "trades", "metrics")
+
+
+def staged_root(db: Path) -> Path:
+    return db.parent / "staged" / db.stem
+
+
+def _one_row(record: dict[str, Any]) -> pl.DataFrame:
+    return pl.DataFrame([record], infer_schema_length=None)
+
+
+def stage(
+    db: Path,
+    name: str,
+    *,
+    runs: list[RunRows],
+    sweep: dict[str, Any] | None = None,
+    results: pl.DataFrame | None = None,
+) -> Path:
+    """Write a result's rows under :func:`staged_root` and return its folder."""
+    folder = staged_root(db) / name
+    tmp = folder.with_name(f".{name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir(parents=True)
+        if sweep is not None and results is not None:
+            _one_row(sweep).write_parquet(tmp / "sweep.parquet")
+            results.write_parquet(tmp / "sweep_results.parquet")
+        for i, rows in enumerate(runs):
+            part = tmp / f"run-{i:03d}"
+            part.mkdir()
+            _one_row(rows.run).write_parquet(part / "run.parquet")
+            rows.daily.write_parquet(part / "daily.parquet")
+            rows.trades.write_parquet(part / "trades.parquet")
+            rows.metrics.write_parquet(part / "metrics.parquet")
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def staged(db: Path) -> list[Path]:
+    """The staged results waiting for ``db``, oldest first."""
+    root = staged_root(db)
+    if not root.is_dir():
+        return []
+    return sorted(
+        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+    )
+
+
+def _runs(folder: Path) -> list[RunRows]:
+    out = []
+    for part in sorted(folder.glob("run-*")):
+        frames = {name: pl.read_parquet(part / f"{name}.parquet") for name in RUN_PARTS}
+        out.append(
+            RunRows(
+                run=frames["run"].row(0, named=True),
+                daily=frames["daily"],
+                trades=frames["trades"],
+                metrics=frames["metrics"],
+            )
+        )
+    return out
+
+
+def load_staged(con: duckdb.DuckDBPyConnection, folder: Path) -> str:
+    """Write one staged result (one transaction per run or sweep), remove its folder,
+    and say what was loaded."""
+    runs = _runs(folder)
+    if (folder / "sweep.parquet").is_file():
+        sweep = pl.read_parquet(folder / "sweep.parquet").row(0, named=True)
+        results = pl.read_parquet(folder / "sweep_results.parquet")
+        write_sweep(con, sweep=sweep, results=results, top=runs)
+        what = f"sweep {sweep['sweep_id']}: {results.height} configurations, {len(runs)} runs"
+    else:
+        for rows in runs:
+            write_backtest(con, rows)
+        what = "backtest " + ", ".join(str(r.run["run_id"]) for r in runs)
+    shutil.rmtree(folder)
+    return what
