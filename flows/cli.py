@@ -394,10 +394,12 @@ def _failure(exc: BaseException) -> tuple[str, int]:
     """The one line (and exit code) for an exception no command handled."""
     import duckdb
 
-    from warehouse.db import WarehouseBusy
+    from warehouse.db import WarehouseBusy, storage_fault
 
     if isinstance(exc, WarehouseBusy):
         return str(exc), EXIT_BUSY
+    if fault := storage_fault(exc):
+        return str(fault), EXIT_FAILED
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if exc.filename else ""
         return f"{where}{exc.strerror or exc} (errno {exc.errno})", EXIT_FAILED

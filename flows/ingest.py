@@ -47,7 +47,7 @@ from transforms.quality import (
     split_malformed,
 )
 from transforms.vx import constant_maturity, term_structure
-from warehouse.db import WarehouseBusy, publish_snapshot, transaction, writer
+from warehouse.db import StorageFault, WarehouseBusy, publish_snapshot, transaction, writer
 from warehouse.load import (
     LoadCounts,
     RunInfo,
@@ -268,8 +268,8 @@ def ingest_series(
             screen=True,
             force=force,
         )
-    except WarehouseBusy:
-        raise  # nothing can be recorded; the flow stops
+    except (WarehouseBusy, StorageFault):
+        raise  # the warehouse cannot record anything now; the flow stops
     except (ParseError, OSError, RuntimeError, ValueError, duckdb.Error) as exc:
         try:
             with writer(db) as con:
@@ -305,10 +305,10 @@ def derive_vx_curve(db: Path, run_id: str, as_of: date) -> str:
 
 
 def _failure(state: State[Outcome]) -> str:
-    """Why a series failed; a busy warehouse stops the whole run instead."""
+    """Why a series failed; a busy or unwritable warehouse stops the whole run instead."""
     try:
         state.result()
-    except WarehouseBusy:
+    except (WarehouseBusy, StorageFault):
         raise
     except Exception as exc:
         return " ".join([str(exc), *getattr(exc, "__notes__", [])])

@@ -9,6 +9,7 @@ file and no reader beside it: :func:`connect_reader` waits briefly and then rais
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -39,6 +40,36 @@ class WarehouseBusy(RuntimeError):
         )
         self.path = path
         self.holder = holder
+
+
+_FILE_FAULT = re.compile(
+    r"(?:Could not write file|Cannot open file|Could not read file|Could not truncate file)"
+    r' "(?P<file>[^"]+)": (?P<cause>[^\n]+)'
+)
+_FAULT_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EROFS, errno.EPERM, errno.EACCES, errno.EDQUOT, errno.EFBIG}
+)
+
+
+class StorageFault(RuntimeError):
+    """The file system refused the warehouse a write: a full disk, a read-only mount,
+    an immutable file, missing permissions."""
+
+    def __init__(self, path: str, cause: str) -> None:
+        super().__init__(f"cannot write {path}: {cause}")
+        self.path = path
+        self.cause = cause
+
+
+def storage_fault(exc: BaseException) -> StorageFault | None:
+    """The StorageFault ``exc`` stands for, if it is one."""
+    if isinstance(exc, StorageFault):
+        return exc
+    if isinstance(exc, OSError) and exc.errno in _FAULT_ERRNOS:
+        return StorageFault(str(exc.filename or "?"), exc.strerror or str(exc))
+    if isinstance(exc, duckdb.Error) and (m := _FILE_FAULT.search(str(exc))):
+        return StorageFault(m["file"], m["cause"].strip())
+    return None
 
 
 def _tell(line: str) -> None:
@@ -151,7 +182,7 @@ def _open(
         except duckdb.IOException as exc:
             holder = _holder(exc)
             if holder is None:
-                raise
+                raise storage_fault(exc) or exc from exc
             now = time.monotonic()
             if now - started >= wait_seconds:
                 raise WarehouseBusy(path, holder, waited=now - started) from None
@@ -181,10 +212,13 @@ def connect_writer(path: Path, *, policy: LockWait | None = None) -> duckdb.Duck
 
 @contextmanager
 def writer(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A writer connection held only for the ``with`` block."""
+    """A writer connection held only for the ``with`` block; a refused write raises
+    :class:`StorageFault` naming the file and the cause."""
     con = connect_writer(path)
     try:
         yield con
+    except (OSError, duckdb.Error) as exc:
+        raise storage_fault(exc) or exc from exc
     finally:
         con.close()
 
@@ -218,6 +252,8 @@ def publish_snapshot(path: Path) -> Path:
     try:
         shutil.copyfile(path, tmp)
         tmp.replace(target)
+    except OSError as exc:
+        raise StorageFault(str(target), exc.strerror or str(exc)) from exc
     finally:
         tmp.unlink(missing_ok=True)
     return target
