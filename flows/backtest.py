@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -347,6 +348,8 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
         if first is not None and request.rank_metric == "sharpe" and top_rows
         else None
     )
+    if dsr is not None and not math.isfinite(dsr):
+        dsr = None  # one trial, or trials with equal Sharpe ratios: no spread to deflate by
     seconds = time.perf_counter() - clock
     record = {
         "sweep_id": sid,

@@ -179,7 +179,7 @@ def _dimensions(
                 f"grid file {args.grid}: unknown tables {sorted(unknown)}; use [base] and [grid]"
             )
         for name, value in doc.get("base", {}).items():
-            base[name] = parse_value(name, value) if isinstance(value, str) else value
+            base[name] = parse_value(name, value)
         specs += list(doc.get("grid", {}).items())
     specs += [(name, value) for name, value in _pairs(args.dim, "--dim")]
     named = {name for name, _ in specs}
@@ -254,6 +254,13 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
         dsr = record["deflated_sharpe"]
         if dsr is not None:
             print(f"deflated Sharpe ratio of the best ({configs} trials): {dsr:.3f}")
+        elif args.rank != "sharpe":
+            print(f"no deflated Sharpe ratio: the sweep ranks by {args.rank}, not sharpe")
+        else:
+            print(
+                f"no deflated Sharpe ratio: it needs at least two configurations whose "
+                f"Sharpe ratios differ (this sweep has {configs})"
+            )
     else:
         print(f"no configuration spent {args.min_in_band:.0%} of its days inside its band")
     sid = out["sweep_id"]

@@ -187,3 +187,43 @@ def test_a_sweep_that_finds_the_warehouse_busy_keeps_its_results(
     assert main(args) == 0
     assert "sweep_results: 0 new, 0 changed, 2 identical" in capsys.readouterr().out
     assert _counts(db) == counts
+
+
+def test_grid_numbers_are_typed_by_the_parameter_and_checked_before_computing(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        "[base]\nstart_date = 2019-01-02\n[grid]\nrsi_extra_calls = [0, 0.5]\n"
+        'r2_band = ["0.45-0.65"]\n'
+    )
+    args = ["sweep", "--db", str(db), "--grid", str(grid), "--hedge-ratio", "0.2", "--top", "0"]
+    assert main(args) == 0
+    values = query(db, "SELECT rsi_extra_calls FROM results.sweep_results ORDER BY 1")
+    assert values["rsi_extra_calls"].to_list() == [0.0, 0.5]
+    # A fraction for a whole-number parameter, and a band outside [0, 1], are refused
+    # before the engine starts: nothing is written.
+    before = _counts(db)
+    grid.write_text("[grid]\nlots = [10, 20.5]\n")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "parameter lots takes a value of type int, got 20.5" in err
+    assert "engine" not in capsys.readouterr().out
+    bad_band = ["sweep", "--db", str(db), "--hedge-ratio", "0.1", "--r2-band", "0.5-1.5"]
+    assert main(bad_band) == 2
+    assert "R-squared band 0.5-1.5: need 0 <= low <= high <= 1" in capsys.readouterr().err
+    assert _counts(db) == before
+
+
+def test_a_one_configuration_sweep_says_why_it_has_no_deflated_sharpe(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["sweep", "--db", str(db), "--param", "start_date=2019-01-02"]
+    assert main([*args, "--hedge-ratio", "0.2", "--r2-band", "0.45-0.65", "--top", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "nan" not in out
+    assert (
+        "no deflated Sharpe ratio: it needs at least two configurations whose Sharpe ratios "
+        "differ (this sweep has 1)" in out
+    )
+    assert query(db, "SELECT deflated_sharpe FROM results.sweep_runs").rows() == [(None,)]

@@ -33,7 +33,9 @@ def test_values_parse_by_field_type_and_unknown_names_get_a_hint() -> None:
 
 
 def test_invalid_combinations_are_refused_with_every_reason() -> None:
-    with pytest.raises(ValueError, match=r"h_min <= h_max.*band_low 0.7 > band_high 0.5"):
+    with pytest.raises(
+        ValueError, match=r"h_min <= h_max.*R-squared band 0.7-0.5: need 0 <= low <= high <= 1"
+    ):
         BacktestParams(h_min=0.3, h_max=0.1, band_low=0.7, band_high=0.5)
     with pytest.raises(ValueError, match="exit_dte 50 >= target_dte 45"):
         with_values(BacktestParams(), {"exit_dte": 50})

@@ -95,8 +95,10 @@ class BacktestParams:
             problems.append(f"end_date {self.end_date} is not after start_date {self.start_date}")
         if not 0 <= self.h_min <= self.h_max:
             problems.append(f"need 0 <= h_min <= h_max, got {self.h_min}, {self.h_max}")
-        if not self.band_low <= self.band_high:
-            problems.append(f"band_low {self.band_low} > band_high {self.band_high}")
+        if not 0 <= self.band_low <= self.band_high <= 1:
+            problems.append(
+                f"R-squared band {self.band_low}-{self.band_high}: need 0 <= low <= high <= 1"
+            )
         if not 0 <= self.futures_share <= 1:
             problems.append(f"futures_share {self.futures_share} outside [0, 1]")
         if not 0 <= self.reserve < 1:
@@ -173,14 +175,15 @@ def _known(name: str) -> None:
         raise ValueError(f"unknown parameter {name!r}{hint}")
 
 
-def parse_value(name: str, text: str) -> object:
-    """One field's value from text, typed by the field (``k=v`` on the command line)."""
-    if name not in FIELDS:
-        close = [n for n in NAMES if name.split("_", maxsplit=1)[0] in n]
-        hint = f" (did you mean {', '.join(close[:4])}?)" if close else ""
-        raise ValueError(f"unknown parameter {name!r}{hint}")
+def parse_value(name: str, value: object) -> object:
+    """One field's value typed by the field, from text (``k=v`` on the command line) or
+    from a TOML or JSON scalar: a decimal field takes whole numbers too (TOML's ``0`` in
+    ``[0, 0.5]`` is 0.0), a whole-number field refuses fractions, neither takes a bool."""
+    _known(name)
     kind = FIELDS[name]
-    text = text.strip()
+    if not isinstance(value, str):
+        return _typed(name, kind, value)
+    text = value.strip()
     try:
         if kind.startswith("date"):
             if text.lower() in ("", "none") and "None" in kind:
@@ -199,13 +202,28 @@ def parse_value(name: str, text: str) -> object:
         raise ValueError(f"parameter {name}={text!r}: {exc}") from None
 
 
+def _typed(name: str, kind: str, value: object) -> object:
+    """A non-text value checked and converted to the field's type."""
+    if isinstance(value, bool):
+        if kind == "bool":
+            return value
+    elif isinstance(value, int | float):
+        if kind == "float":
+            return float(value)
+        if kind == "int" and float(value).is_integer():
+            return int(value)
+    elif kind.startswith("date") and (isinstance(value, date) or value is None):
+        return value
+    raise ValueError(f"parameter {name} takes a value of type {kind}, got {value!r}")
+
+
 def with_values(base: BacktestParams, values: Mapping[str, object]) -> BacktestParams:
     """``base`` with some fields replaced (validated; text values, as from JSON flow
     parameters, are parsed by the field's type)."""
     unknown = sorted(set(values) - set(NAMES))
     if unknown:
         raise ValueError(f"unknown parameter(s): {', '.join(unknown)}")
-    typed = {k: parse_value(k, v) if isinstance(v, str) else v for k, v in values.items()}
+    typed = {k: parse_value(k, v) for k, v in values.items()}
     return replace(base, **typed)  # type: ignore[arg-type]
 
 
@@ -275,7 +293,7 @@ def dimension(name: str, spec: str | Sequence[object]) -> Dimension:
     if isinstance(spec, str):
         values = parse_dimension(name, spec)
     else:
-        values = [parse_value(name, v) if isinstance(v, str) else v for v in spec]
+        values = [parse_value(name, v) for v in spec]
     return ([name], [[v] for v in values])
 
 
