@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from flows import (
     cli_backtest,
     cli_replicate,
+    ephemeral,
     settings,
 )  # settings: Prefect's environment before import
 
@@ -149,6 +150,7 @@ def _ingest(args: argparse.Namespace) -> int:
         force=args.force,
         **({"as_of": args.as_of} if args.as_of else {}),
     )
+    ephemeral.start()
     try:
         ingest_flow(params)
     except IngestFailed as exc:
@@ -187,6 +189,7 @@ def _signals(args: argparse.Namespace) -> int:
     from flows.signals import InputsMissing
     from flows.validation import ValidationFailed
 
+    ephemeral.start()
     try:
         signals_flow(SignalsParams(db=db))
     except ValidationFailed as exc:
@@ -273,6 +276,7 @@ def _validate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    ephemeral.start()
     reports, path = validate_flow(ValidateParams(db=db, tables=args.tables))
     table = pl.DataFrame(
         {
@@ -411,7 +415,7 @@ def _failure(exc: BaseException) -> tuple[str, int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command != "sql" and not args.debug:
+    if args.command not in ("sql", "load-staged") and not args.debug:
         _quiet_engine_errors()
     try:
         return _dispatch(args)

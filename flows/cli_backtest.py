@@ -11,6 +11,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from flows import ephemeral
+
 DEFAULT_HEDGE_RATIOS = "0:0.4:0.02"
 DEFAULT_BANDS = "0.45-0.65,0.35-0.55,0.55-0.75"
 SHOWN_PARAMS = ("hedge_ratio", "band_low", "band_high", "controller")
@@ -150,6 +152,7 @@ def backtest(args: argparse.Namespace, db: Path, print_table: Callable[..., None
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    ephemeral.start()
     with _bar("backtest", BACKTEST_STEPS) as advance, reporting(advance):
         rid, metrics = backtest_flow(request)
     _print_metrics(metrics, print_table)
@@ -227,6 +230,7 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
         if args.workers > 1
         else sweep_flow
     )
+    ephemeral.start()
     with _bar("sweep", configs) as advance, reporting(advance):
         out = run(request)
     inserted, changed, unchanged = out["counts"]

@@ -9,6 +9,8 @@ from typing import Any
 
 import polars as pl
 
+from flows import ephemeral
+
 
 def add_parser(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> None:
     from transforms.replicate.run import INDICES
@@ -53,6 +55,7 @@ def replicate(args: argparse.Namespace, db: Path, show: Callable[..., None]) -> 
         **({"reference": args.reference} if args.reference else {}),
     )
     print(f"published files: {request.reference}")
+    ephemeral.start()
     rid, result, charts = replicate_flow(request)
     table = (
         result.summary.select(REPORTED)

@@ -240,3 +240,49 @@ def test_a_failed_series_and_missing_signal_inputs_are_one_line_each(tmp_path: P
     # The signals refuse a warehouse without their inputs, naming them.
     result = _alvh("signals", cwd=tmp_path)
     assert "core.spx_daily, core.vix_daily" in _one_error(result)
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the live child processes of ``pid``."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append((int(stat.parent.name), cmdline))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+def test_prefects_server_child_dies_with_a_killed_alvh(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    args = [sys.executable, "-m", "flows.cli", "ingest", "--db", str(tmp_path / "w.duckdb")]
+    with subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL) as alvh:
+        deadline = time.monotonic() + 120
+        servers: list[int] = []
+        while not servers and time.monotonic() < deadline and alvh.poll() is None:
+            servers = [p for p, cmd in _children(alvh.pid) if "uvicorn" in cmd]
+            time.sleep(0.2)
+        assert servers, "alvh started no Prefect server child"
+        alvh.send_signal(signal.SIGKILL)
+        alvh.wait()
+    deadline = time.monotonic() + 15
+    while _alive(servers[0]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    orphan = _alive(servers[0])
+    if orphan:
+        os.kill(servers[0], signal.SIGKILL)
+    assert not orphan, "the Prefect server outlived alvh"
