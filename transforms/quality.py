@@ -186,7 +186,8 @@ class HistoryGaps:
         """'N rows, e.g. k1, k2, k3' with the key values of the first rows."""
         examples = [" ".join(str(v) for v in row) for row in frame.head(shown).iter_rows()]
         more = ", ..." if frame.height > shown else ""
-        return f"{frame.height} rows, e.g. {', '.join(examples)}{more}"
+        rows = "1 row" if frame.height == 1 else f"{frame.height} rows"
+        return f"{rows}, e.g. {', '.join(examples)}{more}"
 
 
 def history_gaps(stored: pl.DataFrame, incoming: pl.DataFrame, series: Series) -> HistoryGaps:

@@ -303,7 +303,7 @@ def test_a_newer_file_missing_a_stored_session_loads_with_a_recorded_warning(
     lines = _ingest(folder, db)
     run = _runs(sql, db)["vix_daily"]
     assert run["status"] == "succeeded" and run["rows_inserted"] == 1
-    warning = "the input lacks 1 rows, e.g. 2019-06-12 that the warehouse holds (kept as stored)"
+    warning = "the input lacks 1 row, e.g. 2019-06-12 that the warehouse holds (kept as stored)"
     assert run["warnings"] == [warning]
     assert any(warning in line for line in lines)
     assert sql(db, "SELECT count(*) FROM core.vix_daily WHERE date = '2019-06-12'").row(0) == (1,)

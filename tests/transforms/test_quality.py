@@ -114,3 +114,43 @@ def test_rows_flagged_suspect_by_the_data_are_kept_flagged() -> None:
     good, rejects = split_malformed(_vx([22.5, 22.6, 1.00, 22.7], suspect_at=2), VX_FUTURES)
     assert rejects.height == 0
     assert good.filter(pl.col("suspect_settle"))["settle"].to_list() == [1.0]
+
+
+def test_history_gaps_compare_each_group_along_its_dates() -> None:
+    from transforms.quality import HistoryGaps, history_gaps
+
+    days = [date(2020, 1, d) for d in range(1, 11)]
+    stored = pl.DataFrame({"date": days})
+    incoming = pl.DataFrame({"date": [d for d in days[2:6] if d != days[4]]})
+    gaps = history_gaps(stored, incoming, SPX_DAILY)
+    assert gaps.inside["date"].to_list() == [days[4]]  # a stored day inside its span
+    assert gaps.after["date"].to_list() == days[6:]  # stored days after its last
+    assert HistoryGaps.describe(gaps.after) == (
+        "4 rows, e.g. 2020-01-07, 2020-01-08, 2020-01-09, ..."
+    )
+    assert HistoryGaps.describe(gaps.inside) == "1 row, e.g. 2020-01-05"
+    # VX: per contract, and only contracts the input covers.
+    vx = pl.DataFrame(
+        {
+            "trade_date": days[:3] * 2,
+            "contract": ["VXF20"] * 3 + ["VXG20"] * 3,
+        }
+    )
+    one = vx.filter((pl.col("contract") == "VXF20") & (pl.col("trade_date") < days[2]))
+    gaps = history_gaps(vx, one, VX_FUTURES)
+    assert gaps.inside.is_empty()
+    assert gaps.after.rows() == [(days[2], "VXF20")]
+
+
+def test_rows_dated_after_the_as_of_date_are_malformed() -> None:
+    from transforms.columns import FOMC_MEETINGS
+
+    frame = _spx(
+        [(date(2026, 1, 2), 1.0, 2.0, 1.0, 1.5, 0), (date(2031, 1, 1), 1.0, 2.0, 1.0, 1.5, 0)]
+    )
+    good, bad = split_malformed(frame, SPX_DAILY, as_of=date(2026, 11, 30))
+    assert good["date"].to_list() == [date(2026, 1, 2)]
+    assert bad.select("line", "reason").rows() == [
+        (3, "date after the run's as-of date 2026-11-30: date 2031-01-01")
+    ]
+    assert FOMC_MEETINGS.observed is None  # scheduled meetings may lie ahead

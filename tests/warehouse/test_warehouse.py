@@ -198,6 +198,7 @@ def test_every_sql_file_runs_on_an_in_memory_database(con: duckdb.DuckDBPyConnec
             "rows_quarantined": 0,
             "status": "succeeded",
             "error": None,
+            "warnings": ["w"],
         },
     )
     every = {
