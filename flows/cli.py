@@ -50,7 +50,11 @@ def _print_table(frame: pl.DataFrame, *, max_rows: int = -1) -> None:
 
 
 def _add_db(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", help=f"warehouse file (env ALVH_DB; default {settings.DEFAULT_DB})")
+    p.add_argument(
+        "--db",
+        help=f"warehouse file (env ALVH_DB; default {settings.DEFAULT_DB}, or "
+        f"{settings.SYNTHETIC_DB} when ingesting the synthetic market)",
+    )
 
 
 def _add_source(p: argparse.ArgumentParser) -> None:
@@ -134,18 +138,19 @@ def _ingest(args: argparse.Namespace) -> int:
     if source is None:
         print(SYNTHETIC_NOTICE, flush=True)
         source = "synthetic"
+    from flows.ingest import IngestFailed, IngestParams, check_market, ingest_flow
     from flows.sources import check_spec
 
+    db = settings.db_path(args.db, source=source)
     try:
         check_spec(source)
+        check_market(db, source)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from flows.ingest import IngestFailed, IngestParams, ingest_flow
-
     params = IngestParams(
         source=source,
-        db=settings.db_path(args.db),
+        db=db,
         seed=args.seed,
         force=args.force,
         **({"as_of": args.as_of} if args.as_of else {}),
@@ -162,6 +167,7 @@ def _ingest(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     _print_summary(params.db)
     if args.command == "run":
+        args.db = str(db)  # the later steps use the warehouse the ingest chose
         status = _signals(args)
         if status:
             return status
@@ -198,7 +204,10 @@ def _signals(args: argparse.Namespace) -> int:
     except InputsMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    print('query it: alvh sql "SELECT * FROM signals.signals_daily ORDER BY date DESC LIMIT 5"')
+    print(
+        f'query it: {settings.sql_command(db)} "SELECT * FROM signals.signals_daily '
+        'ORDER BY date DESC LIMIT 5"'
+    )
     return 0
 
 
@@ -260,7 +269,10 @@ def _print_summary(db: Path) -> None:
     finally:
         con.close()
     _print_table(frame)
-    print(f'warehouse: {db}   query it: alvh sql "SELECT * FROM core.vix_daily LIMIT 5"')
+    print(
+        f"warehouse: {db}   query it: "
+        f'{settings.sql_command(db)} "SELECT * FROM core.vix_daily LIMIT 5"'
+    )
 
 
 def _validate(args: argparse.Namespace) -> int:

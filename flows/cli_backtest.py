@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flows import ephemeral
+from flows import ephemeral, settings
 
 DEFAULT_HEDGE_RATIOS = "0:0.4:0.02"
 DEFAULT_BANDS = "0.45-0.65,0.35-0.55,0.55-0.75"
@@ -158,7 +158,8 @@ def backtest(args: argparse.Namespace, db: Path, print_table: Callable[..., None
     _print_metrics(metrics, print_table)
     print(f"run {rid} written to results.backtest_runs / _daily / _trades / _metrics")
     print(
-        f'query it: alvh sql "SELECT date, equity, hedge_ratio, r2_60, unhedged_r2_60 '
+        f"query it: {settings.sql_command(db)} "
+        '"SELECT date, equity, hedge_ratio, r2_60, unhedged_r2_60 '
         f"FROM results.backtest_daily WHERE run_id = '{rid}' ORDER BY date DESC LIMIT 10\""
     )
     return 0
@@ -269,7 +270,8 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
         print(f"no configuration spent {args.min_in_band:.0%} of its days inside its band")
     sid = out["sweep_id"]
     print(
-        'query them: alvh sql "SELECT config_hash, hedge_ratio, band_low, band_high, sharpe, '
+        f"query them: {settings.sql_command(db)} "
+        '"SELECT config_hash, hedge_ratio, band_low, band_high, sharpe, '
         f"time_in_band FROM results.sweep_results WHERE sweep_id = '{sid}' AND time_in_band >= 0.8 "
         'ORDER BY sharpe DESC LIMIT 10"'
     )

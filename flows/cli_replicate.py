@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from flows import ephemeral
+from flows import ephemeral, settings
 
 
 def add_parser(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -93,7 +93,7 @@ def replicate(args: argparse.Namespace, db: Path, show: Callable[..., None]) -> 
     for path in charts:
         print(f"chart: {path}")
     print(
-        f'run {rid}   query it: alvh sql "SELECT * FROM results.replication_runs '
+        f'run {rid}   query it: {settings.sql_command(db)} "SELECT * FROM results.replication_runs '
         f"WHERE run_id = '{rid}'\""
     )
     return 0

@@ -47,7 +47,15 @@ from transforms.quality import (
     split_malformed,
 )
 from transforms.vx import constant_maturity, term_structure
-from warehouse.db import StorageFault, WarehouseBusy, publish_snapshot, transaction, writer
+from warehouse.db import (
+    WRITER_WAIT,
+    StorageFault,
+    WarehouseBusy,
+    connect_reader,
+    publish_snapshot,
+    transaction,
+    writer,
+)
 from warehouse.load import (
     LoadCounts,
     RunInfo,
@@ -76,6 +84,29 @@ class IngestParams(BaseModel):
 
 class IngestFailed(RuntimeError):
     pass
+
+
+class MarketsMixed(ValueError):
+    """An ingest would put real data and the synthetic market in one warehouse."""
+
+
+def check_market(db: Path, source: str) -> None:
+    """Raise MarketsMixed if ``db`` holds the other kind of market than ``source``."""
+    if not db.is_file():
+        return
+    con = connect_reader(db, wait_seconds=WRITER_WAIT.seconds)
+    try:
+        held = read_frame(con, "query/warehouse_markets")["market"].to_list()
+    finally:
+        con.close()
+    kind = "synthetic" if settings.is_synthetic(source) else "real"
+    if held and kind not in held:
+        raise MarketsMixed(
+            f"{db} holds the {held[0]} market; loading {kind} data ({source}) into it would "
+            f"mix them. Use another warehouse (--db PATH; by default the synthetic market "
+            f"goes to {settings.SYNTHETIC_DB} and real data to {settings.DEFAULT_DB}), or "
+            f"remove {db} first"
+        )
 
 
 @dataclass(frozen=True)
@@ -319,6 +350,7 @@ def _failure(state: State[Outcome]) -> str:
 def ingest_flow(params: IngestParams) -> list[str]:
     """Ingest every series the source has into the warehouse; returns one line per series."""
     run_id = f"ingest-{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    check_market(params.db, params.source)
     source = make_source(
         params.source,
         as_of=params.as_of,

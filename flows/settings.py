@@ -2,7 +2,7 @@
 
 | setting | flag | environment | default |
 | --- | --- | --- | --- |
-| warehouse file | ``--db`` | ``ALVH_DB`` | ``./data/alvh.duckdb`` |
+| warehouse | ``--db`` | ``ALVH_DB`` | ``data/alvh.duckdb``, synthetic: ``data/synthetic.duckdb`` |
 | source | ``--source`` | ``ALVH_SOURCE`` | synthetic market |
 | shared data folder | | ``ALVH_SHARED_DATA`` | ``../shared/data`` |
 | download cache | | ``ALVH_CACHE`` | ``./data/cache`` |
@@ -27,6 +27,7 @@ from pathlib import Path
 from warehouse.db import WRITER_WAIT
 
 DEFAULT_DB = Path("data") / "alvh.duckdb"
+SYNTHETIC_DB = Path("data") / "synthetic.duckdb"  # never shared with real data
 TRANSFORMS = Path(__file__).resolve().parents[1] / "transforms"
 
 
@@ -49,8 +50,20 @@ def _setdefault_prefect_env() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
-def db_path(flag: str | None = None) -> Path:
-    return Path(flag or os.environ.get("ALVH_DB") or DEFAULT_DB)
+def db_path(flag: str | None = None, *, source: str | None = None) -> Path:
+    """The warehouse: ``--db``, else ``ALVH_DB``, else the default for the source's kind
+    of market (so the synthetic market and real data never share a file by default)."""
+    default = SYNTHETIC_DB if source is not None and is_synthetic(source) else DEFAULT_DB
+    return Path(flag or os.environ.get("ALVH_DB") or default)
+
+
+def sql_command(db: Path) -> str:
+    """How to query ``db`` from the command line (``--db`` only when not the default)."""
+    return "alvh sql" if db == db_path() else f"alvh sql --db {db}"
+
+
+def is_synthetic(source: str) -> bool:
+    return source == "synthetic" or source.startswith("synthetic:")
 
 
 def configured_source(flag: str | None = None) -> str | None:

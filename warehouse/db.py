@@ -242,18 +242,39 @@ def snapshot_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.snapshot{path.suffix}")
 
 
+def export_path(path: Path) -> Path:
+    """The folder of ``path``'s Parquet export (``data/export/<warehouse name>/``)."""
+    return path.parent / "export" / path.stem
+
+
 def publish_snapshot(path: Path) -> Path:
-    """Copy the (closed) warehouse to its snapshot file atomically, for lock-free readers.
+    """Copy the (closed) warehouse to its snapshot file atomically, then export the
+    snapshot's core, signal and result tables as Parquet files (``schema.table.parquet``
+    under :func:`export_path`, each replaced atomically): two surfaces for readers that
+    never touch, or wait for, the live file. Returns the snapshot's path.
 
     Call only when no connection to ``path`` is open in this process.
     """
     target = snapshot_path(path)
+    folder = export_path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         shutil.copyfile(path, tmp)
         tmp.replace(target)
+        folder.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(target), read_only=True)
+        try:
+            for schema, table in run(con, "query/exported_tables").fetchall():
+                part = folder / f".{schema}.{table}.parquet.{os.getpid()}.tmp"
+                try:
+                    con.table(f"{schema}.{table}").write_parquet(str(part))
+                    part.replace(folder / f"{schema}.{table}.parquet")
+                finally:
+                    part.unlink(missing_ok=True)
+        finally:
+            con.close()
     except OSError as exc:
-        raise StorageFault(str(target), exc.strerror or str(exc)) from exc
+        raise StorageFault(str(exc.filename or target), exc.strerror or str(exc)) from exc
     finally:
         tmp.unlink(missing_ok=True)
     return target

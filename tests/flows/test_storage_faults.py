@@ -69,7 +69,7 @@ def test_an_immutable_warehouse_file_is_one_line_and_changes_nothing(
         f"error: cannot write {db}: Operation not permitted"
     )
     assert table_fingerprints(db) == before
-    assert sorted(p.name for p in db.parent.iterdir()) == ["alvh.duckdb", "alvh.snapshot.duckdb"]
+    assert not [p for p in db.parent.rglob("*") if p.name.endswith(".tmp")]
 
 
 def test_a_read_only_mount_is_one_line_and_changes_nothing(
