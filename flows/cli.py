@@ -92,9 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
-        "run", help="run the whole pipeline: ingest (with validation), signals, a default backtest"
+        "run",
+        help="run the pipeline flow: ingest (with validation), signals, the default backtest",
     )
     _add_source(p)
+    p.add_argument(
+        "--allow-stale",
+        action="store_true",
+        help="run signals and backtests even if the ingest failed (on the last good data)",
+    )
     _add_db(p)
 
     p = sub.add_parser("ingest", help="load market and macro series from a source")
@@ -148,6 +154,9 @@ def _ingest(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    ephemeral.start()
+    if args.command == "run":
+        return _pipeline(args, source, db)
     params = IngestParams(
         source=source,
         db=db,
@@ -155,25 +164,48 @@ def _ingest(args: argparse.Namespace) -> int:
         force=args.force,
         **({"as_of": args.as_of} if args.as_of else {}),
     )
-    ephemeral.start()
     try:
         ingest_flow(params)
     except IngestFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         _print_summary(params.db)
         return EXIT_FAILED
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     _print_summary(params.db)
-    if args.command == "run":
-        args.db = str(db)  # the later steps use the warehouse the ingest chose
-        status = _signals(args)
-        if status:
-            return status
-        print("backtest with the default parameters (alvh backtest --param NAME=VALUE to vary)")
-        args.param, args.holdout = [], None
-        return _research(args)
+    return 0
+
+
+def _pipeline(args: argparse.Namespace, source: str, db: Path) -> int:
+    """``alvh run``: the pipeline flow (ingest, signals, the default book's backtest)."""
+    from flows.pipeline import PipelineParams, PipelineStopped, pipeline_flow
+    from flows.signals import InputsMissing
+    from flows.validation import ValidationFailed
+
+    params = PipelineParams(
+        source=source,
+        db=db,
+        seed=args.seed,
+        force=args.force,
+        as_of=args.as_of,
+        allow_stale=args.allow_stale,
+    )
+    try:
+        out = pipeline_flow(params)
+    except PipelineStopped as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        _print_summary(db)
+        return EXIT_FAILED
+    except ValidationFailed as exc:
+        print(f"error: signals not written: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except InputsMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    _print_summary(db)
+    for rid, metrics in out["backtests"]:
+        print(f"backtest {rid} of the default book (alvh backtest --param NAME=VALUE to vary):")
+        cli_backtest.print_metrics(metrics, _print_table)
+    if out["note"]:
+        print(f"warning: {out['note']}")
     return 0
 
 

@@ -125,7 +125,7 @@ def _bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
         yield lambda n: progress.advance(job, n)
 
 
-def _print_metrics(metrics: Any, print_table: Callable[..., None]) -> None:
+def print_metrics(metrics: Any, print_table: Callable[..., None]) -> None:
     import polars as pl
 
     from transforms.backtest.metrics import METRICS
@@ -155,7 +155,7 @@ def backtest(args: argparse.Namespace, db: Path, print_table: Callable[..., None
     ephemeral.start()
     with _bar("backtest", BACKTEST_STEPS) as advance, reporting(advance):
         rid, metrics = backtest_flow(request)
-    _print_metrics(metrics, print_table)
+    print_metrics(metrics, print_table)
     print(f"run {rid} written to results.backtest_runs / _daily / _trades / _metrics")
     print(
         f"query it: {settings.sql_command(db)} "

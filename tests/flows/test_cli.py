@@ -286,3 +286,35 @@ def test_prefects_server_child_dies_with_a_killed_alvh(tmp_path: Path) -> None:
     if orphan:
         os.kill(servers[0], signal.SIGKILL)
     assert not orphan, "the Prefect server outlived alvh"
+
+
+def test_run_is_one_pipeline_that_stops_after_a_failed_ingest_unless_stale_is_allowed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "w.duckdb"
+    assert main(["run", "--source", "synthetic:3", "--db", str(db)]) == 0
+    capsys.readouterr()
+    # A later ingest fails: as of 2010, the market's later rows are dated in the future,
+    # so every file quarantines most of its rows...
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    before = con.sql("SELECT count(*) FROM results.backtest_runs").fetchall()
+    con.close()
+    assert (
+        main(
+            ["run", "--source", "synthetic:3", "--db", str(db), "--force", "--as-of", "2010-01-04"]
+        )
+        != 0
+    )
+    err = capsys.readouterr().err
+    assert "signals and backtests not run: the ingest failed" in err
+    assert "allow-stale" in err
+    # ...and with --allow-stale the later steps run, saying so.
+    args = ["run", "--source", "synthetic:3", "--db", str(db), "--force", "--as-of", "2010-01-04"]
+    assert main([*args, "--allow-stale"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: the ingest failed; signals and backtests use the last good data" in out
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.sql("SELECT count(*) FROM results.backtest_runs").fetchall() == before
+    con.close()

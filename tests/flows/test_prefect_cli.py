@@ -25,6 +25,7 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+        "COLUMNS": "200",  # tables wide enough to show whole names
         **extra,
     }
 
@@ -60,13 +61,14 @@ def test_prefect_listings_against_a_real_server(tmp_path: Path) -> None:
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = _env(tmp_path)
-    server = subprocess.Popen(
-        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and server.poll() is None:
@@ -76,7 +78,7 @@ def test_prefect_listings_against_a_real_server(tmp_path: Path) -> None:
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
-        assert server.poll() is None, server.stderr.read() if server.stderr else ""
+        assert server.poll() is None, log.read_text()
         _listings_work({**env, "PREFECT_API_URL": api})
     finally:
         server.terminate()
