@@ -27,7 +27,7 @@ from prefect.futures import as_completed
 from prefect_dask import DaskTaskRunner
 from pydantic import BaseModel, Field
 
-from flows import settings
+from flows import artifacts, settings
 from transforms.backtest.metrics import METRICS, MetricParams, deflated_sharpe
 from transforms.backtest.params import (
     BacktestParams,
@@ -186,6 +186,11 @@ def backtest_flow(request: BacktestRequest) -> tuple[str, pl.DataFrame]:
     store_backtest(request.db, run_rows(result, rid=rid, code=code, started=started, sweep=None))
     step()
     publish_snapshot(request.db)
+    artifacts.table(
+        "backtest-metrics",
+        result.metrics.unpivot(variable_name="metric", value_name="value"),
+        f"backtest {rid}: every metric (definitions in transforms/backtest/metrics.py)",
+    )
     return rid, result.metrics
 
 
@@ -375,4 +380,10 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
         request.db, record, results.with_columns(pl.lit(sid).alias("sweep_id")), top_rows
     )
     publish_snapshot(request.db)
+    artifacts.table(
+        "sweep-top",
+        best,
+        f"sweep {sid}: the best {best.height} of {len(configs)} configurations by "
+        f"{request.rank_metric}",
+    )
     return {"sweep_id": sid, "counts": counts, "best": best, "record": record}

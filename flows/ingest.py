@@ -24,7 +24,7 @@ from prefect import flow, task
 from prefect.states import State
 from pydantic import BaseModel, Field
 
-from flows import settings, validation
+from flows import artifacts, settings, validation
 from flows.sources import Item, Source, make_source, trading_calendar
 from transforms.columns import (
     BY_NAME,
@@ -399,6 +399,7 @@ def ingest_flow(params: IngestParams) -> list[str]:
         lines.append("vx curve tables: VX futures unchanged, not rebuilt")
     print(f"  {lines[-1]}", flush=True)
     publish_snapshot(params.db)
+    artifacts.ingest(params.db, run_id)
     if failures:
         raise IngestFailed(
             f"ingest run {run_id}: {len(failures)} series failed:\n  " + "\n  ".join(failures)

@@ -10,7 +10,7 @@ from pathlib import Path
 from prefect import flow, task
 from pydantic import BaseModel, Field
 
-from flows import settings, validation
+from flows import artifacts, settings, validation
 from transforms.columns import MACRO_SIGNALS, SIGNAL_INPUTS, SIGNALS_DAILY
 from transforms.signals.daily import SignalInputs, macro_monthly_signals, signals_daily
 from warehouse.db import publish_snapshot, writer
@@ -78,4 +78,5 @@ def signals_flow(params: SignalsParams) -> list[str]:
     for line in lines:
         print(f"  {line}", flush=True)
     publish_snapshot(params.db)
+    artifacts.validation(params.db, run_id)
     return lines
