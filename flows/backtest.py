@@ -25,7 +25,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect_dask import DaskTaskRunner
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from flows import artifacts, settings
 from transforms.backtest.metrics import METRICS, MetricParams, deflated_sharpe
@@ -36,6 +36,7 @@ from transforms.backtest.params import (
     config_hash,
     expand_grid,
     group_key,
+    sweep_dimensions,
     with_values,
 )
 from transforms.backtest.run import (
@@ -64,9 +65,21 @@ class BacktestRequest(BaseModel):
 
 
 class SweepRequest(BaseModel):
+    """A sweep. ``dimensions`` may be given as written in a TOML grid's ``[grid]`` table
+    (``{"hedge_ratio": "0:0.4:0.1", "r2_band": ["0.45-0.65"]}``, as from Prefect's UI);
+    hedge ratios and bands default to the README's grid."""
+
     db: Path = Field(default_factory=settings.db_path)
     values: dict[str, Any] = Field(default_factory=dict)  # fixed parameter overrides
-    dimensions: list[tuple[list[str], list[list[Any]]]]
+    dimensions: list[tuple[list[str], list[list[Any]]]] = Field(
+        default_factory=lambda: sweep_dimensions([])
+    )
+
+    @field_validator("dimensions", mode="before")
+    @classmethod
+    def _written(cls, value: Any) -> Any:
+        return sweep_dimensions(list(value.items())) if isinstance(value, dict) else value
+
     rank_metric: str = "sharpe"
     top_n: int = Field(default=5, ge=0)
     min_time_in_band: float = Field(default=0.0, ge=0.0, le=1.0)

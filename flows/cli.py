@@ -118,6 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
     cli_replicate.add_parser(sub, _add_db)
 
     p = sub.add_parser(
+        "serve",
+        help="serve the scheduled deployments (pipeline/daily, pipeline/weekly-review, "
+        "sweep/ad-hoc) on a Prefect server until stopped",
+    )
+    p.add_argument(
+        "--source", default="live", help="what the scheduled pipeline ingests (default live)"
+    )
+    _add_db(p)
+
+    p = sub.add_parser(
         "load-staged",
         help="write results that were kept as files while the warehouse was busy",
     )
@@ -459,7 +469,7 @@ def _failure(exc: BaseException) -> tuple[str, int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command not in ("sql", "load-staged") and not args.debug:
+    if args.command not in ("sql", "load-staged", "serve") and not args.debug:
         _quiet_engine_errors()
     try:
         return _dispatch(args)
@@ -493,6 +503,49 @@ def _load_staged(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import httpx
+    from prefect import serve
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.deployments import deployments
+    from flows.pipeline import EXCHANGE_TZ
+    from flows.sources import check_spec
+
+    api = PREFECT_API_URL.value()
+    if not api:
+        print(
+            "error: alvh serve needs a Prefect server (Prefect's ephemeral mode runs no "
+            "schedules): start one with `prefect server start`, then "
+            "`export PREFECT_API_URL=http://127.0.0.1:4200/api`",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        healthy = httpx.get(f"{api.rstrip('/')}/health", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        healthy = False
+    if not healthy:
+        print(
+            f"error: no Prefect server answers at {api}: start one with `prefect server "
+            "start` (or point PREFECT_API_URL at a running server)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    try:
+        check_spec(args.source)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from datetime import datetime
+
+    today = datetime.now(EXCHANGE_TZ).date()
+    db = Path(args.db) if args.db else None
+    print(f"serving on {api} (source {args.source}); stop with Ctrl-C", flush=True)
+    serve(*deployments(source=args.source, db=db, today=today), limit=1)
+    return 0
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "sql":
         return _sql(args)
@@ -506,6 +559,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _replicate(args)
     if args.command == "load-staged":
         return _load_staged(args)
+    if args.command == "serve":
+        return _serve(args)
     return _ingest(args)
 
 

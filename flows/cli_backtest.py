@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -13,8 +12,6 @@ from typing import Any
 
 from flows import ephemeral, settings
 
-DEFAULT_HEDGE_RATIOS = "0:0.4:0.02"
-DEFAULT_BANDS = "0.45-0.65,0.35-0.55,0.55-0.75"
 SHOWN_PARAMS = ("hedge_ratio", "band_low", "band_high", "controller")
 SHOWN_METRICS = (
     "sharpe",
@@ -55,6 +52,8 @@ def _values(items: list[str]) -> dict[str, Any]:
 
 
 def add_parsers(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> None:
+    from transforms.backtest.params import DEFAULT_BANDS, DEFAULT_HEDGE_RATIOS
+
     p = sub.add_parser(
         "backtest",
         help="run one configuration (reference simulator) and print its metrics",
@@ -168,34 +167,19 @@ def backtest(args: argparse.Namespace, db: Path, print_table: Callable[..., None
 def _dimensions(
     args: argparse.Namespace,
 ) -> tuple[dict[str, Any], list[tuple[list[str], list[list[Any]]]]]:
-    from transforms.backtest.params import BAND, dimension, parse_value
+    from transforms.backtest.params import read_grid, sweep_dimensions
 
     base = _values(args.param)
     specs: list[tuple[str, Any]] = []
     if args.grid is not None:
         try:
-            doc = tomllib.loads(args.grid.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            text = args.grid.read_text()
+        except OSError as exc:
             raise ValueError(f"grid file {args.grid}: {exc}") from None
-        unknown = set(doc) - {"base", "grid"}
-        if unknown:
-            raise ValueError(
-                f"grid file {args.grid}: unknown tables {sorted(unknown)}; use [base] and [grid]"
-            )
-        for name, value in doc.get("base", {}).items():
-            base[name] = parse_value(name, value)
-        specs += list(doc.get("grid", {}).items())
+        grid_base, specs = read_grid(text, where=str(args.grid))
+        base.update(grid_base)
     specs += [(name, value) for name, value in _pairs(args.dim, "--dim")]
-    named = {name for name, _ in specs}
-    if args.hedge_ratio or "hedge_ratio" not in named:
-        specs.append(("hedge_ratio", args.hedge_ratio or DEFAULT_HEDGE_RATIOS))
-    if args.r2_band or BAND not in named:
-        specs.append((BAND, args.r2_band or DEFAULT_BANDS))
-    dims = []
-    for name, spec in specs:
-        names, rows = dimension(name, spec)
-        dims.append((list(names), [list(r) for r in rows]))
-    return base, dims
+    return base, sweep_dimensions(specs, hedge_ratio=args.hedge_ratio, r2_band=args.r2_band)
 
 
 def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) -> int:

@@ -1,12 +1,13 @@
 """The DAG that schedules run: ingest (validated) -> signals -> a backtest of each saved
-book configuration. One parent flow, ``pipeline``, whose steps are subflows, so one run
-tree shows in Prefect's UI.
+book configuration -> (when given a grid) a sweep. One parent flow, ``pipeline``, whose
+steps are subflows, so one run tree shows in Prefect's UI.
 
 A step whose inputs failed stops the steps that depend on it, naming the cause: when the
 ingest fails (a series, a download, a data contract), the signals and backtests do not
 run on the warehouse it left, unless ``allow_stale`` says to use the last good data (the
 output then says so). With ``sessions_only`` (the daily schedule) a day that is not an
-NYSE session ends at once, Completed, saying so.
+NYSE session ends at once, Completed, saying so; with ``week_end_only`` (the weekly
+review) so does a day that is not the week's last session.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from prefect import flow
 from pydantic import BaseModel, Field
 
 from flows import settings
-from flows.backtest import BacktestRequest, backtest_flow
+from flows.backtest import BacktestRequest, SweepRequest, backtest_flow, sweep_flow
 from flows.ingest import IngestFailed, IngestParams, ingest_flow
 from flows.signals import SignalsParams, signals_flow
+from transforms.backtest.params import read_grid, sweep_dimensions
 
 EXCHANGE_TZ = ZoneInfo("America/New_York")
 
@@ -40,8 +42,10 @@ class PipelineParams(BaseModel):
         description="the saved book configurations to backtest: parameter overrides each "
         "(an empty one is the methodology's defaults)",
     )
+    sweep_grid: Path | None = Field(None, description="a TOML grid to sweep after the backtests")
     allow_stale: bool = Field(False, description="run the later steps even if the ingest failed")
     sessions_only: bool = Field(False, description="do nothing on a day that is no NYSE session")
+    week_end_only: bool = Field(False, description="do nothing but on the week's last session")
 
     @property
     def warehouse(self) -> Path:
@@ -52,22 +56,42 @@ class PipelineStopped(RuntimeError):
     """A step failed, so the steps that depend on it did not run."""
 
 
-def is_session(day: date) -> bool:
-    """Whether ``day`` is an NYSE session (the exchange calendar, not hard-coded dates)."""
+def _nyse() -> Any:
     import exchange_calendars as xc
 
-    return bool(xc.get_calendar("XNYS").is_session(day.isoformat()))
+    return xc.get_calendar("XNYS")
+
+
+def is_session(day: date) -> bool:
+    """Whether ``day`` is an NYSE session (the exchange calendar, not hard-coded dates)."""
+    return bool(_nyse().is_session(day.isoformat()))
+
+
+def is_week_end(day: date) -> bool:
+    """Whether ``day`` is the last NYSE session of its week."""
+    cal = _nyse()
+    if not cal.is_session(day.isoformat()):
+        return False
+    following = cal.next_session(day.isoformat()).date()
+    return bool(following.isocalendar()[:2] != day.isocalendar()[:2])
+
+
+def _idle(params: PipelineParams, day: date) -> str | None:
+    if params.sessions_only and not is_session(day):
+        return f"{day} is not an NYSE session: nothing to do"
+    if params.week_end_only and not is_week_end(day):
+        return f"{day} is not the week's last NYSE session: nothing to do"
+    return None
 
 
 @flow(name="pipeline")
 def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
     """Ingest, signals and the saved books' backtests, each a subflow of this run."""
     db = params.warehouse
-    today = datetime.now(EXCHANGE_TZ).date()
-    if params.sessions_only and not is_session(params.as_of or today):
-        note = f"{params.as_of or today} is not an NYSE session: nothing to do"
-        print(note, flush=True)
-        return {"db": db, "note": note, "ingest": [], "signals": [], "backtests": []}
+    idle = _idle(params, params.as_of or datetime.now(EXCHANGE_TZ).date())
+    if idle:
+        print(idle, flush=True)
+        return {"db": db, "note": idle, "ingest": [], "signals": [], "backtests": [], "sweep": None}
     stale = None
     try:
         ingested = ingest_flow(
@@ -90,4 +114,15 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
         ingested = []
     lines = signals_flow(SignalsParams(db=db))
     runs = [backtest_flow(BacktestRequest(db=db, values=book)) for book in params.books]
-    return {"db": db, "note": stale, "ingest": ingested, "signals": lines, "backtests": runs}
+    swept = None
+    if params.sweep_grid is not None:
+        base, specs = read_grid(params.sweep_grid.read_text(), where=str(params.sweep_grid))
+        swept = sweep_flow(SweepRequest(db=db, values=base, dimensions=sweep_dimensions(specs)))
+    return {
+        "db": db,
+        "note": stale,
+        "ingest": ingested,
+        "signals": lines,
+        "backtests": runs,
+        "sweep": swept,
+    }

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
@@ -314,4 +315,47 @@ def expand_grid(base: BacktestParams, dimensions: Iterable[Dimension]) -> list[B
         for (names, _), row in zip(dims, combo, strict=True):
             values.update(zip(names, row, strict=True))
         out.append(with_values(base, values))
+    return out
+
+
+DEFAULT_HEDGE_RATIOS = "0:0.4:0.02"
+DEFAULT_BANDS = "0.45-0.65,0.35-0.55,0.55-0.75"
+GridSpec = list[tuple[str, object]]
+"""Sweep dimensions as written: (name, ``a:b:step`` text, ``v1,v2`` text or a list)."""
+
+
+def read_grid(text: str, *, where: str) -> tuple[dict[str, object], GridSpec]:
+    """The ``[base]`` values and ``[grid]`` dimensions of a TOML grid (``where`` names
+    it in errors); every value typed by its parameter."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"grid file {where}: {exc}") from None
+    unknown = set(doc) - {"base", "grid"}
+    if unknown:
+        raise ValueError(
+            f"grid file {where}: unknown tables {sorted(unknown)}; use [base] and [grid]"
+        )
+    base = {name: parse_value(name, value) for name, value in doc.get("base", {}).items()}
+    return base, list(doc.get("grid", {}).items())
+
+
+def sweep_dimensions(
+    specs: GridSpec, *, hedge_ratio: str | None = None, r2_band: str | None = None
+) -> list[tuple[list[str], list[list[object]]]]:
+    """The dimensions of a sweep: ``specs``, plus hedge ratios and R-squared bands (the
+    given ones, else the defaults, unless ``specs`` already sweeps them)."""
+    specs = list(specs)
+    named = {name for name, _ in specs}
+    if hedge_ratio or "hedge_ratio" not in named:
+        specs.append(("hedge_ratio", hedge_ratio or DEFAULT_HEDGE_RATIOS))
+    if r2_band or BAND not in named:
+        specs.append((BAND, r2_band or DEFAULT_BANDS))
+    out = []
+    for name, spec in specs:
+        values: str | Sequence[object] = (
+            spec if isinstance(spec, str | list | tuple) else [spec]  # one value: one row
+        )
+        names, rows = dimension(name, values)
+        out.append((list(names), [list(r) for r in rows]))
     return out
