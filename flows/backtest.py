@@ -71,14 +71,19 @@ class SweepRequest(BaseModel):
 
     db: Path = Field(default_factory=settings.db_path)
     values: dict[str, Any] = Field(default_factory=dict)  # fixed parameter overrides
-    dimensions: list[tuple[list[str], list[list[Any]]]] = Field(
+    dimensions: list[tuple[list[str], list[list[Any]]]] | dict[str, Any] = Field(
         default_factory=lambda: sweep_dimensions([])
     )
 
-    @field_validator("dimensions", mode="before")
+    @field_validator("dimensions", mode="after")
     @classmethod
     def _written(cls, value: Any) -> Any:
         return sweep_dimensions(list(value.items())) if isinstance(value, dict) else value
+
+    @property
+    def grid(self) -> list[Dimension]:
+        assert isinstance(self.dimensions, list)  # the validator converted a dict
+        return [(names, rows) for names, rows in self.dimensions]
 
     rank_metric: str = "sharpe"
     top_n: int = Field(default=5, ge=0)
@@ -331,7 +336,7 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
     progress = current_progress()
     started, clock = datetime.now(), time.perf_counter()
     base = with_values(BacktestParams(), request.values)
-    dims: list[Dimension] = [(names, rows) for names, rows in request.dimensions]
+    dims = request.grid
     configs = expand_grid(base, dims)
     mp = MetricParams(holdout_start=request.holdout_start)
     inputs = read_inputs(request.db)

@@ -56,20 +56,25 @@ class PipelineStopped(RuntimeError):
     """A step failed, so the steps that depend on it did not run."""
 
 
-def _nyse() -> Any:
+def _nyse(day: date) -> Any:
+    """The XNYS calendar around ``day`` (its default span ends a year from today)."""
     import exchange_calendars as xc
 
-    return xc.get_calendar("XNYS")
+    return xc.get_calendar(
+        "XNYS",
+        start=date(day.year - 1, 1, 1).isoformat(),
+        end=date(day.year + 1, 12, 31).isoformat(),
+    )
 
 
 def is_session(day: date) -> bool:
     """Whether ``day`` is an NYSE session (the exchange calendar, not hard-coded dates)."""
-    return bool(_nyse().is_session(day.isoformat()))
+    return bool(_nyse(day).is_session(day.isoformat()))
 
 
 def is_week_end(day: date) -> bool:
     """Whether ``day`` is the last NYSE session of its week."""
-    cal = _nyse()
+    cal = _nyse(day)
     if not cal.is_session(day.isoformat()):
         return False
     following = cal.next_session(day.isoformat()).date()

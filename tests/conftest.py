@@ -141,3 +141,58 @@ def holding(db: Path, *, read_only: bool = False) -> Iterator[subprocess.Popen[b
             yield holder
         finally:
             holder.kill()
+
+
+def prefect_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a child process with its own Prefect home (no PREFECT_* of ours)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    return {
+        **env,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+        "COLUMNS": "200",  # tables wide enough to show whole names
+        **extra,
+    }
+
+
+@contextmanager
+def prefect_server(home: Path) -> Iterator[str]:
+    """A real `prefect server start` on a free local port; yields its API URL."""
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    api = f"http://127.0.0.1:{port}/api"
+    log = home / "server.log"
+    home.mkdir(parents=True, exist_ok=True)
+    prefect = str(Path(sys.executable).with_name("prefect"))
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=prefect_env(home),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        assert server.poll() is None, log.read_text()
+        yield api
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
