@@ -103,6 +103,12 @@ def test_served_deployments_run_on_a_real_server(tmp_path: Path) -> None:
                 time.sleep(1)
             for name in ("pipeline/daily", "pipeline/weekly-review", "sweep/ad-hoc"):
                 assert name in listed
+            schedules = _prefect("deployment", "schedule", "ls", "pipeline/weekly-review", env=env)
+            assert "FREQ=WEEKLY;BYDAY=FR" in re.sub(r"[\s│┃]", "", schedules.stdout)
+            (schedule_id,) = re.findall(r"[0-9a-f]{8}-[0-9a-f-]{27}", schedules.stdout)
+            _prefect(
+                "deployment", "schedule", "pause", "pipeline/weekly-review", schedule_id, env=env
+            )
             params = f'{{"source": "synthetic", "db": "{db}", "sessions_only": false}}'
             run = _prefect(
                 "deployment", "run", "pipeline/daily", "--param", f"params={params}",
