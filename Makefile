@@ -27,3 +27,4 @@ bench:
 	$(BIN)/python benchmarks/validate.py
 	$(BIN)/python benchmarks/signals.py
 	$(BIN)/python benchmarks/backtest.py
+	$(BIN)/python benchmarks/operate.py

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -28,7 +27,7 @@ from prefect_dask import DaskTaskRunner
 from pydantic import BaseModel, Field, field_validator
 
 from flows import artifacts, settings
-from transforms.backtest.metrics import METRICS, MetricParams, deflated_sharpe
+from transforms.backtest.metrics import MetricParams, best_deflated_sharpe
 from transforms.backtest.params import (
     BacktestParams,
     Dimension,
@@ -39,6 +38,7 @@ from transforms.backtest.params import (
     sweep_dimensions,
     with_values,
 )
+from transforms.backtest.rows import RunRows, run_rows
 from transforms.backtest.run import (
     Backtest,
     GroupRun,
@@ -54,7 +54,7 @@ from transforms.backtest.run import (
 )
 from warehouse.db import WRITER_WAIT, WarehouseBusy, connect_reader, publish_snapshot, writer
 from warehouse.load import read_frame, read_table
-from warehouse.results import RunRows, write_backtest, write_sweep
+from warehouse.results import write_backtest, write_sweep
 from warehouse.staging import stage
 
 
@@ -142,34 +142,6 @@ def read_inputs(db: Path) -> Inputs:
         con.close()
 
 
-def run_rows(
-    result: Backtest, *, rid: str, code: str, started: datetime, sweep: str | None
-) -> RunRows:
-    p = result.params
-    dates = result.daily["date"]
-    return RunRows(
-        run={
-            "run_id": rid,
-            "config_hash": config_hash(p),
-            "params": json.dumps(as_record(p), sort_keys=True),
-            "code_version": code,
-            "data_snapshot": result.snapshot,
-            "start_date": dates.min(),
-            "end_date": dates.max(),
-            "status": "succeeded",
-            "sweep_id": sweep,
-            "started_at": started,
-            "finished_at": datetime.now(),
-            "error": None,
-        },
-        daily=result.daily.with_columns(pl.lit(rid).alias("run_id")),
-        trades=result.trades.with_columns(pl.lit(rid).alias("run_id")),
-        metrics=result.metrics.with_columns(pl.lit(rid).alias("run_id")).select(
-            ["run_id", *METRICS]
-        ),
-    )
-
-
 BACKTEST_STEPS = 3  # read, simulate with metrics, write
 
 
@@ -201,7 +173,10 @@ def backtest_flow(request: BacktestRequest) -> tuple[str, pl.DataFrame]:
     step()
     code = settings.code_version()
     rid = run_id(params, code_version=code, snapshot=result.snapshot, metric_params=mp)
-    store_backtest(request.db, run_rows(result, rid=rid, code=code, started=started, sweep=None))
+    store_backtest(
+        request.db,
+        run_rows(result, rid=rid, code=code, started=started, finished=datetime.now(), sweep=None),
+    )
     step()
     publish_snapshot(request.db)
     artifacts.table(
@@ -309,7 +284,9 @@ def rerun_top(
     for p in chosen:
         one = backtest(inputs, p, metric_params=mp)
         rid = run_id(p, code_version=code, snapshot=one.snapshot, metric_params=mp)
-        out.append(run_rows(one, rid=rid, code=code, started=started, sweep=sid))
+        out.append(
+            run_rows(one, rid=rid, code=code, started=started, finished=datetime.now(), sweep=sid)
+        )
     return out
 
 
@@ -361,18 +338,10 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
     top_rows = rerun_top(inputs=inputs, chosen=chosen, mp=mp, code=code, started=started, sid=sid)
     first = best.row(0, named=True) if best.height else None
     dsr = (
-        deflated_sharpe(
-            sharpe=float(first["sharpe"]),
-            sharpes=results["sharpe"].to_numpy(),
-            skewness=float(first["skewness"]),
-            kurtosis=float(first["kurtosis"]),
-            sessions=top_rows[0].daily.height,
-        )
-        if first is not None and request.rank_metric == "sharpe" and top_rows
+        best_deflated_sharpe(best, results, sessions=top_rows[0].daily.height)
+        if request.rank_metric == "sharpe" and top_rows
         else None
     )
-    if dsr is not None and not math.isfinite(dsr):
-        dsr = None  # one trial, or trials with equal Sharpe ratios: no spread to deflate by
     seconds = time.perf_counter() - clock
     record = {
         "sweep_id": sid,

@@ -45,6 +45,7 @@ from transforms.quality import (
     history_gaps,
     resolve_precedence,
     split_malformed,
+    unusable_files,
 )
 from transforms.vx import constant_maturity, term_structure
 from warehouse.db import (
@@ -120,32 +121,6 @@ class BatchRejected(RuntimeError):
     rows are kept in quarantine)."""
 
 
-def _screen(
-    batches: list[ParsedBatch], goods: list[pl.DataFrame], rejects: list[pl.DataFrame]
-) -> list[str]:
-    """Files that yield no valid row, or whose quarantined share is above the limit."""
-    limit, problems = settings.max_quarantine_share(), []
-    for batch, good, bad in zip(batches, goods, rejects, strict=True):
-        n_bad = bad.height
-        share = n_bad / (good.height + n_bad) if n_bad else 0.0
-        if good.height and share <= limit:
-            continue
-        example = ""
-        if n_bad:
-            line, reason = bad.sort("line").select("line", "reason").row(0)
-            example = f"; e.g. line {line}: {reason}"
-        what = (
-            "no valid rows"
-            if good.is_empty()
-            else f"{share:.1%} of its rows quarantined (limit {limit:.0%}: "
-            "ALVH_MAX_QUARANTINE_SHARE)"
-        )
-        problems.append(
-            f"{batch.location}: {what} ({batch.rows_read} rows read, {n_bad} quarantined{example})"
-        )
-    return problems
-
-
 def _load(
     db: Path,
     info: RunInfo,
@@ -172,7 +147,11 @@ def _load(
         rejects.append(concat_rejects([b.rejects, bad]))
     core = resolve_precedence(goods, series)
     all_rejects = concat_rejects(rejects)
-    problems = _screen(batches, goods, rejects) if screen else []
+    problems = (
+        unusable_files(batches, goods, rejects, limit=settings.max_quarantine_share())
+        if screen
+        else []
+    )
     try:
         with writer(db) as con:
             warnings = []

@@ -12,6 +12,7 @@ review) so does a day that is not the week's last session.
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -96,8 +97,16 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
     idle = _idle(params, params.as_of or datetime.now(EXCHANGE_TZ).date())
     if idle:
         print(idle, flush=True)
-        return {"db": db, "note": idle, "ingest": [], "signals": [], "backtests": [], "sweep": None}
-    stale = None
+        return {
+            "seconds": {},
+            "db": db,
+            "note": idle,
+            "ingest": [],
+            "signals": [],
+            "backtests": [],
+            "sweep": None,
+        }
+    stale, seconds, clock = None, {}, time.perf_counter()
     try:
         ingested = ingest_flow(
             IngestParams(
@@ -117,13 +126,19 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
         stale = f"the ingest failed; signals and backtests use the last good data ({exc})"
         print(f"warning: {stale}", flush=True)
         ingested = []
+    seconds["ingest"], clock = time.perf_counter() - clock, time.perf_counter()
     lines = signals_flow(SignalsParams(db=db))
+    seconds["signals"], clock = time.perf_counter() - clock, time.perf_counter()
     runs = [backtest_flow(BacktestRequest(db=db, values=book)) for book in params.books]
+    seconds["backtests"], clock = time.perf_counter() - clock, time.perf_counter()
     swept = None
     if params.sweep_grid is not None:
         base, specs = read_grid(params.sweep_grid.read_text(), where=str(params.sweep_grid))
         swept = sweep_flow(SweepRequest(db=db, values=base, dimensions=sweep_dimensions(specs)))
+        seconds["sweep"] = time.perf_counter() - clock
+    print("  steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()), flush=True)
     return {
+        "seconds": seconds,
         "db": db,
         "note": stale,
         "ingest": ingested,

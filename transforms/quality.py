@@ -15,7 +15,7 @@ from datetime import date
 import polars as pl
 
 from transforms.columns import LINE, LOCATION, RAW, VX_FUTURES, Series
-from transforms.parse.common import REJECT_SCHEMA, as_rejects, join_reasons
+from transforms.parse.common import REJECT_SCHEMA, ParsedBatch, as_rejects, join_reasons
 
 
 @dataclass(frozen=True)
@@ -208,3 +208,35 @@ def history_gaps(stored: pl.DataFrame, incoming: pl.DataFrame, series: Series) -
     inside = joined.filter(pl.col(obs).is_between(pl.col("_first"), pl.col("_last")))
     after = joined.filter(pl.col(obs) > pl.col("_last"))
     return HistoryGaps(inside=inside.select(keys), after=after.select(keys))
+
+
+def unusable_files(
+    batches: Sequence[ParsedBatch],
+    goods: Sequence[pl.DataFrame],
+    rejects: Sequence[pl.DataFrame],
+    *,
+    limit: float,
+) -> list[str]:
+    """One line per file that yields no valid row, or whose share of quarantined rows
+    exceeds ``limit`` (``goods`` and ``rejects``: each batch's rows after the row rules),
+    naming the file, the counts and its first rejected line."""
+    problems = []
+    for batch, good, bad in zip(batches, goods, rejects, strict=True):
+        n_bad = bad.height
+        share = n_bad / (good.height + n_bad) if n_bad else 0.0
+        if good.height and share <= limit:
+            continue
+        example = ""
+        if n_bad:
+            line, reason = bad.sort("line").select("line", "reason").row(0)
+            example = f"; e.g. line {line}: {reason}"
+        what = (
+            "no valid rows"
+            if good.is_empty()
+            else f"{share:.1%} of its rows quarantined (limit {limit:.0%}: "
+            "ALVH_MAX_QUARANTINE_SHARE)"
+        )
+        problems.append(
+            f"{batch.location}: {what} ({batch.rows_read} rows read, {n_bad} quarantined{example})"
+        )
+    return problems

@@ -90,6 +90,27 @@ WRITER_WAIT = LockWait()
 """The writers' policy (flows.settings sets ``seconds`` from ``ALVH_LOCK_WAIT``)."""
 
 
+@dataclass
+class Holds:
+    """How long this process held the warehouse's write lock: every :func:`writer` block
+    from its open to its close (what other processes wait for)."""
+
+    count: int = 0
+    longest: float = 0.0
+    total: float = 0.0
+
+    def reset(self) -> None:
+        self.count, self.longest, self.total = 0, 0.0, 0.0
+
+    def add(self, seconds: float) -> None:
+        self.count += 1
+        self.longest = max(self.longest, seconds)
+        self.total += seconds
+
+
+WRITER_HOLDS = Holds()
+
+
 @cache
 def sql(name: str) -> str:
     """The text of ``warehouse/sql/<name>.sql`` (``name`` like ``load/raw_rows``)."""
@@ -215,12 +236,14 @@ def writer(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A writer connection held only for the ``with`` block; a refused write raises
     :class:`StorageFault` naming the file and the cause."""
     con = connect_writer(path)
+    opened = time.perf_counter()
     try:
         yield con
     except (OSError, duckdb.Error) as exc:
         raise storage_fault(exc) or exc from exc
     finally:
         con.close()
+        WRITER_HOLDS.add(time.perf_counter() - opened)
 
 
 def connect_reader(

@@ -6,12 +6,12 @@ so writing the same result twice replaces rows with equal ones and never duplica
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import polars as pl
 
+from transforms.backtest.rows import RunRows
 from warehouse.db import run, transaction
 from warehouse.load import read_frame
 
@@ -25,16 +25,6 @@ RESULT_TABLES = (
     "replication_runs",
     "replication_daily",
 )
-
-
-@dataclass(frozen=True)
-class RunRows:
-    """Everything one backtest run writes (each frame carries its run_id)."""
-
-    run: dict[str, Any]
-    daily: pl.DataFrame
-    trades: pl.DataFrame
-    metrics: pl.DataFrame
 
 
 def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from warehouse.results import RunRows, write_backtest, write_sweep
+from transforms.backtest.rows import RunRows
+from warehouse.results import write_backtest, write_sweep
 
 RUN_PARTS = ("run", "daily", "trades", "metrics")
 

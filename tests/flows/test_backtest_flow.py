@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import main
+from cli.main import main
 from tests.conftest import holding, query
 
 RANK = (
@@ -165,7 +165,7 @@ def test_alvh_sweep_on_a_dask_cluster_gives_the_same_rows(
 def test_a_sweep_that_finds_the_warehouse_busy_keeps_its_results(
     db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows.cli import EXIT_BUSY
+    from cli.main import EXIT_BUSY
     from warehouse.db import WRITER_WAIT
     from warehouse.staging import staged
 

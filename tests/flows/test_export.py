@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import polars as pl
 
-from flows.cli import main
+from cli.main import main
 from tests.conftest import copy_data, holding, query
 from warehouse.db import export_path
 

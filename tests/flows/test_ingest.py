@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from flows.ingest import IngestFailed, IngestParams, ingest_flow
-from tests.conftest import copy_data, holding, table_fingerprints
+from tests.conftest import copy_data, holding, query, table_fingerprints
 
 Query = Callable[..., pl.DataFrame]
 AS_OF = date(2026, 11, 1)
@@ -365,7 +365,7 @@ def test_a_folder_with_no_recognised_file_fails(tmp_path: Path) -> None:
 def test_ingest_waits_for_a_reader_then_stops_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows.cli import EXIT_BUSY, main
+    from cli.main import EXIT_BUSY, main
     from warehouse.db import WRITER_WAIT, connect_writer
 
     monkeypatch.setattr(WRITER_WAIT, "seconds", 1.0)
@@ -376,3 +376,59 @@ def test_ingest_waits_for_a_reader_then_stops_naming_it(
     err = capsys.readouterr().err
     assert f"error: the warehouse {db} is busy: process {holder.pid}" in err
     assert "has it open (waited 1 s)" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_an_ingest_killed_mid_write_leaves_no_partial_batch_and_the_next_run_resumes(
+    shared_data: Path, real_warehouse: Path, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    db = tmp_path / "w.duckdb"
+    args = [sys.executable, "-m", "cli", "ingest", "--source", f"dir:{shared_data}"]
+    args += ["--db", str(db), "--as-of", AS_OF.isoformat()]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env) as run:
+        assert run.stdout is not None
+        for line in run.stdout:  # kill it once VVIX is in, while it loads the VX futures
+            if line.strip().startswith("vvix_daily:"):
+                run.send_signal(signal.SIGKILL)
+                break
+        run.wait()
+    assert run.returncode == -signal.SIGKILL
+    # Each series is one transaction: what is stored is whole series, nothing of the rest.
+    done = dict(
+        query(
+            db, "SELECT series, status FROM ingest_runs WHERE series <> 'trading_calendar'"
+        ).rows()
+    )
+    assert set(done) <= {
+        "cpi_release_dates",
+        "spx_daily",
+        "vix_daily",
+        "vix3m_daily",
+        "vvix_daily",
+        "vx_futures",
+    }
+
+    def content(warehouse: Path, table: str) -> pl.DataFrame:
+        return query(warehouse, f"SELECT * EXCLUDE (ingest_run_id) FROM {table} ORDER BY ALL")
+
+    for table in ("core.spx_daily", "core.vix_daily", "core.vvix_daily"):
+        assert content(db, table).equals(content(real_warehouse, table))
+    for table in ("core.nyse_breadth", "core.vx_term_structure"):
+        assert content(db, table).is_empty()
+    # The next run resumes: the loaded series are unchanged, the rest load, and the
+    # warehouse holds what one uninterrupted run stores.
+    _ingest(shared_data, db)
+    runs = _runs(query, db)
+    assert runs["spx_daily"]["status"] == "unchanged"
+    assert runs["nyse_breadth"]["status"] == "succeeded"
+    core = query(
+        real_warehouse, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'core'"
+    )
+    for (name,) in core.rows():
+        assert content(db, f"core.{name}").equals(content(real_warehouse, f"core.{name}")), name

@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.cli import main
+from cli.main import main
 from flows.replicate import ReplicateRequest, replicate_flow
 from tests.conftest import query
 from transforms.replicate.run import Replication, Windows

@@ -15,7 +15,7 @@ import httpx
 import polars as pl
 import pytest
 
-from flows.cli import EXIT_FAILED, main
+from cli.main import EXIT_FAILED, main
 from flows.deployments import deployments
 from flows.pipeline import EXCHANGE_TZ, PipelineParams, is_session, is_week_end, pipeline_flow
 from tests.conftest import prefect_env, prefect_server
@@ -89,7 +89,7 @@ def test_served_deployments_run_on_a_real_server(tmp_path: Path) -> None:
     with prefect_server(tmp_path / "server") as api:
         env = prefect_env(tmp_path / "client", PREFECT_API_URL=api)
         serve = subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", "serve", "--source", "synthetic", "--db", str(db)],
+            [sys.executable, "-m", "cli", "serve", "--source", "synthetic", "--db", str(db)],
             cwd=tmp_path,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -142,7 +142,7 @@ def test_served_deployments_run_on_a_real_server(tmp_path: Path) -> None:
             )  # fmt: skip
             assert int(reader.stdout) > 5000
             sql = subprocess.run(
-                [sys.executable, "-m", "flows.cli", "sql", "--db", str(db), "--format", "csv",
+                [sys.executable, "-m", "cli", "sql", "--db", str(db), "--format", "csv",
                  "SELECT count(*) AS n FROM results.backtest_runs"],
                 capture_output=True, text=True, check=True, env=env, cwd=tmp_path,
             )  # fmt: skip

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import main
+from cli.main import main
 
 QUESTION = (
     "SELECT date, spx_close, ad_macd_hist, vix_rsi_14 FROM signals.signals_daily "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import EXIT_FAILED, main
+from cli.main import EXIT_FAILED, main
 from tests.conftest import copy_data, table_fingerprints
 
 

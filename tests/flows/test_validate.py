@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from flows.cli import EXIT_FAILED, EXIT_USAGE, main
+from cli.main import EXIT_FAILED, EXIT_USAGE, main
 from flows.ingest import IngestFailed, IngestParams, ingest_flow
 from tests.conftest import REPO, copy_data, table_fingerprints
 

@@ -173,7 +173,11 @@ def test_every_sql_file_runs_on_an_in_memory_database(con: duckdb.DuckDBPyConnec
         run(con, f"load/results_{table}")
         con.unregister("incoming")
         ran.add(f"load/results_{table}")
-    query_params = {"ingest_fingerprint": {"series": "s"}, "sweep_results": {"sweep_id": "s"}}
+    query_params = {
+        "ingest_fingerprint": {"series": "s"},
+        "sweep_results": {"sweep_id": "s"},
+        "validation_issues": {"validation_id": "v"},
+    }
     for path in sorted((SQL_DIR / "query").glob("*.sql")):
         result = read_frame(con, f"query/{path.stem}", query_params.get(path.stem))
         assert result.width > 0

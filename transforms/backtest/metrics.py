@@ -42,6 +42,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import polars as pl
 from numpy.typing import NDArray
 from scipy.stats import norm
 
@@ -371,3 +372,22 @@ def deflated_sharpe(
     )
     denom = math.sqrt(max(1 - skewness * per + (kurtosis - 1) / 4 * per * per, 1e-12))
     return float(norm.cdf((per - expected_max) * math.sqrt(sessions - 1) / denom))
+
+
+def best_deflated_sharpe(
+    best: pl.DataFrame, results: pl.DataFrame, *, sessions: int
+) -> float | None:
+    """The deflated Sharpe ratio of ``best``'s first row (ranked by Sharpe) against every
+    trial in ``results``, or None where there is none: no row, a single trial, or trials
+    whose Sharpe ratios do not differ (no spread to deflate by)."""
+    if best.is_empty():
+        return None
+    first = best.row(0, named=True)
+    dsr = deflated_sharpe(
+        sharpe=float(first["sharpe"]),
+        sharpes=results["sharpe"].to_numpy(),
+        skewness=float(first["skewness"]),
+        kurtosis=float(first["kurtosis"]),
+        sessions=sessions,
+    )
+    return dsr if math.isfinite(dsr) else None

@@ -16,9 +16,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cli import backtest as cli_backtest
+from cli import replicate as cli_replicate
 from flows import (
-    cli_backtest,
-    cli_replicate,
     ephemeral,
     settings,
 )  # settings: Prefect's environment before import

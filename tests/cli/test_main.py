@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import EXIT_BUSY, EXIT_FAILED, EXIT_USAGE, SYNTHETIC_NOTICE, main
+from cli.main import EXIT_BUSY, EXIT_FAILED, EXIT_USAGE, SYNTHETIC_NOTICE, main
 from tests.conftest import REPO, holding
 
 
@@ -18,7 +18,7 @@ def _sql(db: Path, query: str, fmt: str = "table") -> int:
 
 def test_help_lists_the_subcommands() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "--help"],
+        [sys.executable, "-m", "cli", "--help"],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -191,7 +191,7 @@ def test_sql_writes_nested_and_binary_values_as_text(
 def _alvh(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """``alvh ARGS`` in a child process, as a user runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -269,7 +269,7 @@ def test_prefects_server_child_dies_with_a_killed_alvh(tmp_path: Path) -> None:
     import signal
     import time
 
-    args = [sys.executable, "-m", "flows.cli", "ingest", "--db", str(tmp_path / "w.duckdb")]
+    args = [sys.executable, "-m", "cli", "ingest", "--db", str(tmp_path / "w.duckdb")]
     with subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL) as alvh:
         deadline = time.monotonic() + 120
         servers: list[int] = []
