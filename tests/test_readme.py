@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,6 +49,13 @@ def test_the_first_screen_runs_in_its_order(
         assert main(args) == 0, (line, capsys.readouterr().err)
     rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("│")]
     assert len(rows) == 6 and "hedge_ratio" in rows[0]  # the header and the best five
+    # The Querying section's readers of the export, as written.
+    (export,) = [b for b in _blocks() if any(".venv/bin/duckdb" in line for line in b)]
+    bin_dir = Path(sys.executable).parent
+    for line in export:
+        command = line.replace(".venv/bin/", f"{bin_dir}/")
+        result = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)
+        assert result.returncode == 0 and result.stdout.strip(), (line, result.stderr)
     # The real history went to its own warehouse, untouched by the synthetic market.
     assert Path("data/alvh.duckdb").is_file()
     held = "SELECT DISTINCT source FROM ingest_runs WHERE series = 'spx_daily'"
