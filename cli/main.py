@@ -204,12 +204,8 @@ def _pipeline(args: argparse.Namespace, source: str, db: Path) -> int:
         print(f"error: {exc}", file=sys.stderr)
         _print_summary(db)
         return EXIT_FAILED
-    except ValidationFailed as exc:
-        print(f"error: signals not written: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except InputsMissing as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    except (ValidationFailed, InputsMissing) as exc:
+        return _signals_failed(exc)
     _print_summary(db)
     for rid, metrics in out["backtests"]:
         print(f"backtest {rid} of the default book (alvh backtest --param NAME=VALUE to vary):")
@@ -217,6 +213,16 @@ def _pipeline(args: argparse.Namespace, source: str, db: Path) -> int:
     if out["note"]:
         print(f"warning: {out['note']}")
     return 0
+
+
+def _signals_failed(exc: Exception) -> int:
+    """The line for signals that were not computed (missing inputs) or not written (a
+    data contract failed)."""
+    from flows.validation import ValidationFailed
+
+    written = "signals not written: " if isinstance(exc, ValidationFailed) else ""
+    print(f"error: {written}{exc}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def _existing_db(args: argparse.Namespace) -> Path | None:
@@ -240,12 +246,8 @@ def _signals(args: argparse.Namespace) -> int:
     ephemeral.start()
     try:
         signals_flow(SignalsParams(db=db))
-    except ValidationFailed as exc:
-        print(f"error: signals not written: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except InputsMissing as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    except (ValidationFailed, InputsMissing) as exc:
+        return _signals_failed(exc)
     print(
         f'query it: {settings.sql_command(db)} "SELECT * FROM signals.signals_daily '
         'ORDER BY date DESC LIMIT 5"'

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 _PREFECT_HOME = tempfile.mkdtemp(prefix="alvh-prefect-")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
@@ -190,9 +191,14 @@ def prefect_server(home: Path) -> Iterator[str]:
         assert server.poll() is None, log.read_text()
         yield api
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    """Terminate a child process; kill it if it has not ended after 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -18,7 +18,7 @@ import pytest
 from cli.main import EXIT_FAILED, main
 from flows.deployments import deployments
 from flows.pipeline import EXCHANGE_TZ, PipelineParams, is_session, is_week_end, pipeline_flow
-from tests.conftest import prefect_env, prefect_server
+from tests.conftest import prefect_env, prefect_server, stop
 
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 
@@ -154,9 +154,4 @@ def test_served_deployments_run_on_a_real_server(tmp_path: Path) -> None:
             results = pl.read_parquet(db.parent / "export" / "w" / "results.sweep_results.parquet")
             assert results.height == 82
         finally:
-            serve.terminate()
-            try:
-                serve.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                serve.kill()
-                serve.wait()
+            stop(serve)
