@@ -355,21 +355,35 @@ def _compute(  # noqa: PLR0915 (one statement per metric)
     return out
 
 
-def deflated_sharpe(
-    *, sharpe: float, sharpes: F64, skewness: float, kurtosis: float, sessions: int
-) -> float:
-    """Deflated Sharpe ratio (Bailey and Lopez de Prado 2014) of the best of ``sharpes``
-    (annualised, all trials of the sweep): the probability that its true Sharpe exceeds
-    the maximum expected from that many trials by chance."""
-    trials = int(np.isfinite(sharpes).sum())
-    if trials < 2 or sessions < 3:
-        return math.nan
-    per = sharpe / math.sqrt(YEAR)
-    var = float(np.nanvar(sharpes / math.sqrt(YEAR), ddof=1))
-    expected_max = math.sqrt(var) * (
+def expected_max_sharpe(*, variance: float, trials: int) -> float:
+    """SR0 of Bailey and Lopez de Prado (2014): the Sharpe ratio (per period) the best of
+    ``trials`` independent trials reaches by chance when their Sharpe ratios have
+    ``variance`` (per period) and no true edge."""
+    return math.sqrt(variance) * float(
         (1 - EULER_GAMMA) * norm.ppf(1 - 1 / trials)
         + EULER_GAMMA * norm.ppf(1 - 1 / (trials * math.e))
     )
+
+
+def deflated_sharpe(
+    *,
+    sharpe: float,
+    sharpes: F64,
+    skewness: float,
+    kurtosis: float,
+    sessions: int,
+    periods_per_year: float = YEAR,
+) -> float:
+    """Deflated Sharpe ratio (Bailey and Lopez de Prado 2014) of the best of ``sharpes``
+    (annualised over ``periods_per_year``, all trials of the sweep): the probability that
+    its true Sharpe exceeds the maximum expected from that many trials by chance, given
+    ``sessions`` returns with that skewness and (non-excess) kurtosis."""
+    trials = int(np.isfinite(sharpes).sum())
+    if trials < 2 or sessions < 3:
+        return math.nan
+    per = sharpe / math.sqrt(periods_per_year)
+    var = float(np.nanvar(sharpes / math.sqrt(periods_per_year), ddof=1))
+    expected_max = expected_max_sharpe(variance=var, trials=trials)
     denom = math.sqrt(max(1 - skewness * per + (kurtosis - 1) / 4 * per * per, 1e-12))
     return float(norm.cdf((per - expected_max) * math.sqrt(sessions - 1) / denom))
 
