@@ -219,6 +219,11 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
     with _bar("sweep", configs) as advance, reporting(advance):
         out = run(request)
     inserted, changed, unchanged = out["counts"]
+    if out["ruined"]:
+        print(
+            f"{out['ruined']} of {configs} configurations were ruined (equity "
+            "reached zero): they are stored but never ranked"
+        )
     record = out["record"]
     engine = record["engine_seconds"]
     print(
@@ -236,9 +241,15 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
         ).with_columns(pl.selectors.float().round(4))
         print_table(shown)
         stress = best["stress_hedge_ratio"][0]
+        low, high = best["h_min"][0], best["h_max"][0]
+        bounds = (
+            ""
+            if low <= stress <= high
+            else f" (outside the hedge ratio's bounds [{low:g}, {high:g}]: not settable)"
+        )
         print(
             f"stress-calibrated hedge ratio (offsets the condor's modelled loss on a -4 % SPX "
-            f"day; median over the run): {stress:.2f}"
+            f"day; median over the run): {stress:.2f}{bounds}"
         )
         dsr = record["deflated_sharpe"]
         if dsr is not None:
@@ -251,7 +262,12 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
                 f"Sharpe ratios differ (this sweep has {configs})"
             )
     else:
-        print(f"no configuration spent {args.min_in_band:.0%} of its days inside its band")
+        ruined = out["ruined"]
+        print(
+            f"no configuration to rank: {ruined} of {configs} were ruined (equity reached "
+            f"zero) and none of the rest spent {args.min_in_band:.0%} of its days inside "
+            "its band"
+        )
     sid = out["sweep_id"]
     print(
         f"query them: {settings.sql_command(db)} "

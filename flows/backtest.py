@@ -373,4 +373,5 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
         f"sweep {sid}: the best {best.height} of {len(configs)} configurations by "
         f"{request.rank_metric}",
     )
-    return {"sweep_id": sid, "counts": counts, "best": best, "record": record}
+    ruined = int((results["ruined"] > 0).sum())
+    return {"sweep_id": sid, "counts": counts, "best": best, "record": record, "ruined": ruined}

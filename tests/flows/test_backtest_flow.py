@@ -227,3 +227,19 @@ def test_a_one_configuration_sweep_says_why_it_has_no_deflated_sharpe(
         "differ (this sweep has 1)" in out
     )
     assert query(db, "SELECT deflated_sharpe FROM results.sweep_runs").rows() == [(None,)]
+
+
+@pytest.mark.slow
+def test_a_sweep_of_ruined_books_ranks_none_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "synthetic.duckdb"
+    assert main(["run", "--db", str(db)]) == 0  # the synthetic market ruins the default book
+    capsys.readouterr()
+    args = ["sweep", "--db", str(db), "--hedge-ratio", "0:0.1:0.1", "--r2-band", "0.45-0.65"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "2 of 2 configurations were ruined (equity reached zero)" in out
+    assert "no configuration to rank: 2 of 2 were ruined" in out
+    assert "best " not in out
+    assert query(db, "SELECT best_config_hash FROM results.sweep_runs").rows() == [(None,)]

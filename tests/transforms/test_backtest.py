@@ -500,3 +500,20 @@ def test_stress_calibration_matches_a_hand_revaluation(crisis_group: Group, inpu
     loss = (value(-0.04, result.vix_move) - value(0.0, 0.0)) * 100 * p.lots
     by_hand = loss / (abs(float(crisis_group.condor.vega[i])) * result.vix_move)
     assert result.hedge_ratio_last == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_a_ruined_configuration_is_never_the_best() -> None:
+    from transforms.backtest.run import top_configs
+
+    results = pl.DataFrame(
+        {
+            "config_hash": ["ruined", "good", "worse", "out of band"],
+            "sharpe": [0.9, 0.5, 0.1, 0.8],
+            "time_in_band": [0.9, 0.6, 0.7, 0.2],
+            "ruined": [1.0, 0.0, 0.0, 0.0],
+        }
+    )
+    best = top_configs(results, metric="sharpe", n=5, min_time_in_band=0.5)
+    assert best["config_hash"].to_list() == ["good", "worse"]
+    everyone_ruined = results.with_columns(pl.lit(1.0).alias("ruined"))
+    assert top_configs(everyone_ruined, metric="sharpe", n=5).is_empty()

@@ -224,10 +224,14 @@ def top_configs(
     results: pl.DataFrame, *, metric: str, n: int, min_time_in_band: float = 0.0
 ) -> pl.DataFrame:
     """The ``n`` best rows by ``metric`` (descending; NaN last) among configurations that
-    spent at least ``min_time_in_band`` of their days inside their R^2 band."""
+    were never ruined and spent at least ``min_time_in_band`` of their days inside their
+    R^2 band. A ruined book (equity reached zero) is never the best, whatever its
+    metrics say about the sessions before its ruin."""
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
-    eligible = results.filter(pl.col("time_in_band").fill_nan(0.0) >= min_time_in_band)
+    eligible = results.filter(
+        (pl.col("ruined") == 0) & (pl.col("time_in_band").fill_nan(0.0) >= min_time_in_band)
+    )
     return (
         eligible.with_columns(pl.col(metric).fill_nan(None))
         .sort(metric, descending=True, nulls_last=True)
