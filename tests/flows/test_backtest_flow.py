@@ -230,12 +230,23 @@ def test_a_one_configuration_sweep_says_why_it_has_no_deflated_sharpe(
 
 
 @pytest.mark.slow
-def test_a_sweep_of_ruined_books_ranks_none_and_says_so(
+def test_a_ruined_book_trades_no_more_and_is_never_ranked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "synthetic.duckdb"
     assert main(["run", "--db", str(db)]) == 0  # the synthetic market ruins the default book
     capsys.readouterr()
+    (ruin,) = query(db, "SELECT min(date) FROM results.backtest_daily WHERE equity <= 0").row(0)
+    assert ruin is not None
+    after = f"date > DATE '{ruin}'"
+    assert query(db, f"SELECT count(*) FROM results.backtest_trades WHERE {after}").row(0) == (0,)
+    daily = query(
+        db, f"SELECT sum(costs) AS c, sum(pnl_total) AS p FROM results.backtest_daily WHERE {after}"
+    )
+    assert daily.row(0) == (0.0, 0.0)
+    (paid,) = query(db, "SELECT costs_paid FROM results.backtest_metrics").row(0)
+    (costs,) = query(db, "SELECT sum(costs) FROM results.backtest_daily").row(0)
+    assert paid == pytest.approx(costs, rel=1e-12)
     args = ["sweep", "--db", str(db), "--hedge-ratio", "0:0.1:0.1", "--r2-band", "0.45-0.65"]
     assert main(args) == 0
     out = capsys.readouterr().out

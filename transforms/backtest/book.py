@@ -29,7 +29,9 @@ close, then trades at today's close (settlements for futures, model marks for op
    joined. On a re-hedge each slot is resized to ``w_j x futures vega / (term beta x
    1,000)``. Fractional contracts: the book is a research scale model, not an order
    ticket.
-8. **Ruin**: when equity reaches zero the book is closed at that close and stays flat.
+8. **Ruin**: when equity reaches zero the book is closed at that close and stays flat:
+   no later trade, cost or P&L of any sleeve (the condor's included) counts, and a
+   ruined configuration is never ranked among a sweep's best.
 5. **Calls**: one series at a time, on the nearest monthly VX expiry after the day,
    held to expiry and settled at the final settlement. A series opens on the first
    unblocked session with none held (e.g. right after the last one settled); it is resized

@@ -118,14 +118,19 @@ class Market1D:
     calendar_days: F64
     condor_pnl: F64
     condor_margin: F64
-    condor_costs: float
-    condor_contracts: float
+    condor_costs: F64  # the sleeve's trading costs per session
+    condor_contracts: F64  # option contracts (legs x lots) traded per session
     break_even: tuple[float, float]
+
+
+def _previous(equity: F64, initial: F64) -> F64:
+    """Each session's opening equity: the previous close (``initial`` on the first)."""
+    return np.concatenate([initial[:, None], equity[:, :-1]], axis=1)
 
 
 def _returns(equity: F64, initial: F64) -> F64:
     """Daily returns; NaN after a ruin (the session equity reached zero is the last)."""
-    prev = np.concatenate([initial[:, None], equity[:, :-1]], axis=1)
+    prev = _previous(equity, initial)
     with np.errstate(invalid="ignore", divide="ignore"):
         r = np.asarray(equity / prev - 1.0)
     if (prev <= 0).any():
@@ -337,8 +342,11 @@ def _compute(  # noqa: PLR0915 (one statement per metric)
     open_days = market.condor_margin > 0
     mean_margin = float(market.condor_margin[open_days].mean()) if open_days.any() else math.nan
     out["return_on_margin"] = np.full(n, float(market.condor_pnl.sum()) / years / mean_margin)
-    out["turnover"] = (contracts + market.condor_contracts) / years
-    out["costs_paid"] = costs + market.condor_costs
+    # A ruined book trades no more: the condor's costs and contracts count up to the
+    # session its equity reached zero (its last), as its P&L does.
+    alive = np.asarray(np.cumsum(_previous(equity, initial) <= 0, axis=1) == 0, dtype=np.float64)
+    out["turnover"] = (contracts + (alive * market.condor_contracts).sum(axis=1)) / years
+    out["costs_paid"] = costs + (alive * market.condor_costs).sum(axis=1)
     out["pnl_equity"] = pnl_equity.sum(axis=1)
     out["pnl_condor"] = pnl_condor.sum(axis=1)
     out["pnl_futures"] = pnl_futures.sum(axis=1)

@@ -110,12 +110,14 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
         )
 
     live = 1.0  # 0 once equity has reached zero: the book is flat from then on
+    last_day = m.days - 1  # the last session the book trades: its ruin, if it is ruined
     for i in range(m.days):
         today = m.dates[i].item()
         previous = equity
         # 1. P&L of yesterday's positions
         eq_pnl = fut_pnl = call_pnl = 0.0
         condor_pnl = live * float(cp.pnl[i])
+        condor_costs = live * float(cp.costs[i])
         if i > 0:
             eq_pnl = live * p.equity_weight * previous * (group.spx_return[i] + group.dividend[i])
             for s in slots:
@@ -337,7 +339,7 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
                 calls.contracts = call_target
         equity = pre - fut_cost - call_cost
         if live and equity <= 0:  # ruin: everything is closed at this close
-            live = 0.0
+            live, last_day = 0.0, i
             for s in slots:
                 if s.contracts != 0:
                     trade(
@@ -389,7 +391,7 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
                 "pnl_futures": fut_pnl - fut_cost,
                 "pnl_calls": call_pnl - call_cost,
                 "pnl_total": equity - previous,
-                "costs": float(cp.costs[i]) + fut_cost + call_cost,
+                "costs": condor_costs + fut_cost + call_cost,
                 "hedge_ratio": h,
                 "ladder_shift": shift,
                 "futures_m2": slots[0].contracts,
@@ -414,6 +416,8 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
             }
         )
     for ct in cp.trades:
+        if ct.day > last_day:  # a ruined book trades no more
+            continue
         k = ct.strikes
         label = f"SPX IC {ct.expiry} {k[1]:g}/{k[0]:g}/{k[2]:g}/{k[3]:g}"
         qty = -ct.lots if ct.action == "open" else ct.lots

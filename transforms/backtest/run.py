@@ -65,7 +65,10 @@ def group_for(market: Market, p: BacktestParams) -> Group:
 
 def _market_1d(group: Group) -> Market1D:
     cp = group.condor
-    legs = sum(abs(t.lots) * len(LEGS) for t in cp.trades if t.action != "settle")
+    legs = np.zeros(len(cp.pnl))
+    for t in cp.trades:
+        if t.action != "settle":
+            legs[t.day] += abs(t.lots) * len(LEGS)
     return Market1D(
         dates=group.market.dates,
         spx=group.market.spx,
@@ -73,8 +76,8 @@ def _market_1d(group: Group) -> Market1D:
         calendar_days=group.market.calendar_days(),
         condor_pnl=cp.pnl,
         condor_margin=cp.margin,
-        condor_costs=float(cp.costs.sum()),
-        condor_contracts=float(legs),
+        condor_costs=cp.costs,
+        condor_contracts=legs,
         break_even=cp.break_even,
     )
 
