@@ -266,12 +266,10 @@ class Http:
         for attempt in range(self.retries + 1):
             try:
                 status, body = self._download(url)
-            except (httpx.HTTPError, DeadlineExceeded) as exc:
-                error = (
-                    f"{type(exc).__name__}: {exc}"
-                    if isinstance(exc, DeadlineExceeded)
-                    else (type(exc).__name__)
-                )
+            except DeadlineExceeded as exc:
+                error = f"DeadlineExceeded: {exc}"
+            except httpx.HTTPError as exc:
+                error = type(exc).__name__  # its text holds the URL, which may hold a key
             else:
                 if status == 404:
                     return None
@@ -406,9 +404,6 @@ class LiveSource(Source):
         return Extent(good.height, last)
 
 
-SOURCE_HINT = "expected dir:PATH, live or synthetic[:SEED]"
-
-
 def check_spec(spec: str) -> None:
     """Raise ValueError (FileNotFoundError for a missing folder) for a ``--source`` that
     cannot work, before any flow starts."""
@@ -423,7 +418,7 @@ def check_spec(spec: str) -> None:
         if not spec.split(":", 1)[1].isdigit():
             raise ValueError(f"synthetic:SEED takes a whole number, got {spec!r}")
         return
-    raise ValueError(f"unknown source {spec!r}: {SOURCE_HINT}")
+    raise ValueError(f"unknown source {spec!r}: expected dir:PATH, live or synthetic[:SEED]")
 
 
 def make_source(

@@ -203,7 +203,10 @@ def _open(
         except duckdb.IOException as exc:
             holder = _holder(exc)
             if holder is None:
-                raise storage_fault(exc) or exc from exc
+                fault = storage_fault(exc)
+                if fault is None:
+                    raise
+                raise fault from exc
             now = time.monotonic()
             if now - started >= wait_seconds:
                 raise WarehouseBusy(path, holder, waited=now - started) from None
@@ -240,7 +243,10 @@ def writer(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
         yield con
     except (OSError, duckdb.Error) as exc:
-        raise storage_fault(exc) or exc from exc
+        fault = storage_fault(exc)
+        if fault is None:
+            raise
+        raise fault from exc
     finally:
         con.close()
         WRITER_HOLDS.add(time.perf_counter() - opened)
