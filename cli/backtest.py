@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -111,6 +112,24 @@ def add_parsers(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> 
         help="run chunks on a local Dask cluster of N worker processes (default: in this process)",
     )
     p.add_argument("--holdout", type=date.fromisoformat, help="out-of-sample start (2018-01-01)")
+    wf = p.add_argument_group(
+        "walk-forward",
+        "select on each training window only, test on the months after it, and stitch the "
+        "out-of-sample series (results.walk_forward, results.walk_forward_daily)",
+    )
+    wf.add_argument("--walk-forward", action="store_true", help="run the walk-forward")
+    wf.add_argument("--train", type=int, default=36, help="training window, months (36)")
+    wf.add_argument("--test", type=int, default=12, help="test window, months (12)")
+    wf.add_argument(
+        "--window", choices=("rolling", "expanding"), default="rolling", help="(rolling)"
+    )
+    wf.add_argument(
+        "--select",
+        choices=("overlay_sharpe", "sharpe"),
+        default="overlay_sharpe",
+        help="what each fold maximises (overlay_sharpe: the options book against the "
+        "equity sleeve alone); --min-in-band constrains it on the training months",
+    )
     add_db(p)
 
 
@@ -201,6 +220,11 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
             min_time_in_band=args.min_in_band,
             chunk=args.chunk,
             workers=args.workers,
+            walk_forward=args.walk_forward,
+            train_months=args.train,
+            test_months=args.test,
+            window=args.window,
+            select_metric=args.select,
             **({"holdout_start": args.holdout} if args.holdout else {}),
         )
     except ValueError as exc:
@@ -252,10 +276,14 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
             f"day; median over the run): {stress:.2f}{bounds}"
         )
         dsr = record["deflated_sharpe"]
+        trials = (
+            f"{record['trials_counted']:g} effective trials: {record['distinct_trials']} "
+            f"distinct of {configs}, {record['registry_trials']} earlier on this data"
+        )
         if dsr is not None:
-            print(f"deflated Sharpe ratio of the best ({configs} trials): {dsr:.3f}")
+            print(f"deflated Sharpe ratio of the best ({trials}): {dsr:.3f}")
         elif args.rank != "sharpe":
-            print(f"no deflated Sharpe ratio: the sweep ranks by {args.rank}, not sharpe")
+            print(f"no deflated Sharpe ratio of the best: the sweep ranks by {args.rank}")
         else:
             print(
                 f"no deflated Sharpe ratio: it needs at least two configurations whose "
@@ -268,6 +296,7 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
             f"zero) and none of the rest spent {args.min_in_band:.0%} of its days inside "
             "its band"
         )
+    _print_selection(record, out.get("walk_forward"), print_table)
     sid = out["sweep_id"]
     print(
         f"query them: {settings.sql_command(db)} "
@@ -276,3 +305,54 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
         'ORDER BY sharpe DESC LIMIT 10"'
     )
     return 0
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return "n/a" if value is None or math.isnan(value) else format(value, spec)
+
+
+def _print_selection(record: dict[str, Any], folds: Any, print_table: Callable[..., None]) -> None:
+    """The null, the overlay's deflated Sharpe, PBO and the walk-forward's figures."""
+    import polars as pl
+
+    print(f"null hypothesis: {record['null_hypothesis']}")
+    if record["overlay_best_config_hash"] is not None:
+        print(
+            f"best overlay Sharpe {record['overlay_best_sharpe']:.3f} "
+            f"({record['overlay_best_config_hash']}): deflated Sharpe ratio "
+            f"{_fmt(record['overlay_deflated_sharpe'], '.3f')} over "
+            f"{record['trials_counted']:g} effective trials"
+        )
+    if record.get("pbo") is not None:
+        print(
+            f"probability of backtest overfitting (CSCV, {record['pbo_splits']:,} splits): "
+            f"{record['pbo']:.2f}; the in-sample winner's Sharpe falls by "
+            f"{_fmt(-record['pbo_degradation'], '.2f')} out of sample on average"
+        )
+    if record.get("selection_note"):
+        print(record["selection_note"])
+    if folds is not None and not folds.is_empty():
+        print("walk-forward folds (chosen on the training months only):")
+        print_table(
+            folds.select(
+                "fold", "train_start", "test_start", "test_end", "config_hash", "eligible",
+                "train_metric", "test_overlay_sharpe", "test_time_in_band",
+                "calibration_in_sample",
+            ).with_columns(pl.selectors.float().round(3))
+        )  # fmt: skip
+        print(
+            "out of sample, stitched: Sharpe "
+            f"{_fmt(record.get('oos_sharpe'), '.3f')}, overlay Sharpe "
+            f"{_fmt(record.get('oos_overlay_sharpe'), '.3f')}, time in band "
+            f"{_fmt(record.get('oos_time_in_band'), '.1%')}, CAGR "
+            f"{_fmt(record.get('oos_cagr'), '.2%')}, max drawdown "
+            f"{_fmt(record.get('oos_max_drawdown'), '.1%')}, hedge drag in flat markets "
+            f"{_fmt(record.get('oos_hedge_cost_flat'), '.2%')}/yr"
+        )
+        offsets = [
+            f"{k.removeprefix('oos_offset_')} {record[k]:.2f}"
+            for k in record
+            if k.startswith("oos_offset_") and record[k] is not None
+        ]
+        if offsets:
+            print("stress-window offsets (hedge P&L / condor loss): " + ", ".join(offsets))

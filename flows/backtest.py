@@ -15,9 +15,10 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 from prefect import flow, task
@@ -27,7 +28,7 @@ from prefect_dask import DaskTaskRunner
 from pydantic import BaseModel, Field, field_validator
 
 from flows import artifacts, settings
-from transforms.backtest.metrics import MetricParams, best_deflated_sharpe
+from transforms.backtest.metrics import MetricParams
 from transforms.backtest.params import (
     BacktestParams,
     Dimension,
@@ -38,11 +39,13 @@ from transforms.backtest.params import (
     sweep_dimensions,
     with_values,
 )
-from transforms.backtest.rows import RunRows, run_rows
+from transforms.backtest.rows import RunRows, registry_rows, run_rows
 from transforms.backtest.run import (
     Backtest,
+    Evaluated,
     GroupRun,
     Inputs,
+    SweepResult,
     assemble,
     backtest,
     evaluate,
@@ -51,8 +54,19 @@ from transforms.backtest.run import (
     sweep,
     sweep_id,
     top_configs,
+    walk_forward_run,
 )
-from warehouse.db import WRITER_WAIT, WarehouseBusy, connect_reader, publish_snapshot, writer
+from transforms.calibration import FITTED, calibration_id
+from transforms.selection.pbo import MIN_CONFIGS, pbo
+from transforms.selection.trials import trial_stats
+from warehouse.db import (
+    WRITER_WAIT,
+    WarehouseBusy,
+    connect_reader,
+    publish_snapshot,
+    schema_version,
+    writer,
+)
 from warehouse.load import read_frame, read_table
 from warehouse.results import write_backtest, write_sweep
 from warehouse.staging import stage
@@ -91,6 +105,12 @@ class SweepRequest(BaseModel):
     chunk: int = Field(default=1000, ge=1)
     workers: int = Field(default=0, ge=0)  # > 1: chunks on a local Dask cluster
     holdout_start: date = MetricParams.holdout_start
+    walk_forward: bool = False
+    train_months: int = Field(default=36, ge=1)
+    test_months: int = Field(default=12, ge=1)
+    window: Literal["rolling", "expanding"] = "rolling"
+    select_metric: Literal["overlay_sharpe", "sharpe"] = "overlay_sharpe"
+    pbo_groups: int = Field(default=16, ge=2)
 
 
 def has_signals(db: Path) -> bool:
@@ -216,13 +236,13 @@ def evaluate_grid(
     mp: MetricParams,
     chunk: int,
     progress: Progress | None,
-) -> tuple[pl.DataFrame, dict[str, str]]:
+) -> SweepResult:
     """The whole grid in this process, chunk after chunk."""
     return sweep(inputs, configs, metric_params=mp, chunk=chunk, progress=progress)
 
 
 @task(name="evaluate-chunk", cache_policy=NO_CACHE)
-def evaluate_chunk(run: GroupRun, configs: list[BacktestParams], mp: MetricParams) -> pl.DataFrame:
+def evaluate_chunk(run: GroupRun, configs: list[BacktestParams], mp: MetricParams) -> Evaluated:
     """One chunk on a Dask worker."""
     return evaluate(run, configs, metric_params=mp)
 
@@ -233,7 +253,7 @@ def _evaluate_on_workers(
     mp: MetricParams,
     chunk: int,
     progress: Progress | None,
-) -> tuple[pl.DataFrame, dict[str, str]]:
+) -> SweepResult:
     """Chunks as Prefect tasks on the flow's task runner (Dask when ``--workers`` > 1)."""
     work = plan(inputs, configs, chunk=chunk)
     with warnings.catch_warnings():
@@ -251,7 +271,7 @@ def _evaluate_on_workers(
         order += members
         if progress is not None:
             progress(len(members))
-    return assemble(frames, order), work.snapshots
+    return assemble(frames, order, work)
 
 
 def dask_runner(workers: int) -> DaskTaskRunner:
@@ -292,17 +312,107 @@ def rerun_top(
 
 @task(name="write-sweep", cache_policy=NO_CACHE)
 def store_sweep(
-    db: Path, record: dict[str, Any], results: pl.DataFrame, top: list[RunRows]
+    db: Path,
+    record: dict[str, Any],
+    results: pl.DataFrame,
+    top: list[RunRows],
+    extra: dict[str, pl.DataFrame],
 ) -> tuple[int, int, int]:
     counts: tuple[int, int, int] = _store(
         db,
         str(record["sweep_id"]),
-        lambda con: write_sweep(con, sweep=record, results=results, top=top),
+        lambda con: write_sweep(con, sweep=record, results=results, top=top, extra=extra),
         runs=top,
         sweep=record,
         results=results,
+        extra=extra,
     )
     return counts
+
+
+TRIALS_SCHEMA = 10  # the migration that adds results.trials
+
+
+@dataclass(frozen=True)
+class Selection:
+    record: dict[str, Any]  # results.sweep_runs columns
+    tables: dict[str, pl.DataFrame]  # walk_forward, walk_forward_daily (without sweep_id)
+    book_dsr: float | None  # the deflated Sharpe of the best by the book's Sharpe
+
+
+def _registry(db: Path, snapshot: str, sid: str) -> pl.DataFrame:
+    """Earlier trials on ``snapshot`` (none in a warehouse not yet migrated to hold them:
+    a reader does not migrate; this sweep's write will)."""
+    con = connect_reader(db, wait_seconds=WRITER_WAIT.seconds)
+    try:
+        if schema_version(con) < TRIALS_SCHEMA:
+            return pl.DataFrame(
+                schema={"returns_hash": pl.String, "sharpe": pl.Float64,
+                        "overlay_sharpe": pl.Float64, "ruined": pl.Boolean}
+            )  # fmt: skip
+        return read_frame(con, "query/trials_on_snapshot", {"snapshot": snapshot, "source_id": sid})
+    finally:
+        con.close()
+
+
+@task(name="selection-statistics", cache_policy=NO_CACHE)
+def select(
+    request: SweepRequest,
+    evaluated: SweepResult,
+    configs: list[BacktestParams],
+    *,
+    mp: MetricParams,
+    snapshot: str,
+    sid: str,
+) -> Selection:
+    """Trials, deflated Sharpe ratios, PBO and (if asked) the walk-forward."""
+    rows, b = evaluated.rows, evaluated.blocks
+    registry = _registry(request.db, snapshot, sid)
+    overlay = trial_stats(rows, b, registry, min_time_in_band=request.min_time_in_band)
+    book = trial_stats(
+        rows, b, registry, min_time_in_band=request.min_time_in_band, metric="sharpe"
+    )
+    record: dict[str, Any] = asdict(overlay)
+    notes = []
+    if b is None:
+        notes.append("no PBO or walk-forward: the configurations span several markets")
+    elif len(configs) < MIN_CONFIGS:
+        notes.append(
+            f"no PBO: it needs at least {MIN_CONFIGS} configurations, the sweep has {len(configs)}"
+        )
+    elif len(b.months) < 2 * request.pbo_groups:
+        notes.append(f"no PBO: {request.pbo_groups} groups need {2 * request.pbo_groups} months")
+    else:
+        result = pbo(
+            b, groups=request.pbo_groups, overlay=request.select_metric == "overlay_sharpe"
+        )
+        record.update(pbo=result.pbo, pbo_splits=result.splits, pbo_degradation=result.degradation)
+    tables: dict[str, pl.DataFrame] = {}
+    if request.walk_forward:
+        wf = walk_forward_run(
+            evaluated,
+            configs,
+            train=request.train_months,
+            test=request.test_months,
+            mode=request.window,
+            metric=request.select_metric,
+            min_time_in_band=request.min_time_in_band,
+            metric_params=mp,
+            calibrated_until=FITTED.last_fitted,
+        )
+        tables = {"walk_forward": wf.folds, "walk_forward_daily": wf.daily}
+        record["walk_forward"] = json.dumps(
+            {
+                "train_months": request.train_months,
+                "test_months": request.test_months,
+                "window": request.window,
+                "select_metric": request.select_metric,
+                "min_time_in_band": request.min_time_in_band,
+            }
+        )
+        record.update(wf.headline)
+    record["selection_note"] = "; ".join(notes) or None
+    return Selection(record, tables, book.overlay_deflated_sharpe)
 
 
 @flow(name="sweep")
@@ -319,12 +429,13 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
     inputs = read_inputs(request.db)
     engine_clock = time.perf_counter()
     if request.workers > 1:
-        results, snapshots = _evaluate_on_workers(inputs, configs, mp, request.chunk, progress)
+        evaluated = _evaluate_on_workers(inputs, configs, mp, request.chunk, progress)
     else:
-        results, snapshots = evaluate_grid(inputs, configs, mp, request.chunk, progress)
+        evaluated = evaluate_grid(inputs, configs, mp, request.chunk, progress)
     engine_seconds = time.perf_counter() - engine_clock
+    results = evaluated.rows
     code = settings.code_version()
-    snapshot = "+".join(snapshots[k] for k in sorted(snapshots))
+    snapshot = "+".join(evaluated.snapshots[k] for k in sorted(evaluated.snapshots))
     grid = {"base": as_record(base), "dimensions": request.dimensions}
     sid = sweep_id(grid, code_version=code, snapshot=snapshot, metric_params=mp)
     best = top_configs(
@@ -337,11 +448,18 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
     chosen = [by_hash[h] for h in best["config_hash"].to_list()]
     top_rows = rerun_top(inputs=inputs, chosen=chosen, mp=mp, code=code, started=started, sid=sid)
     first = best.row(0, named=True) if best.height else None
-    dsr = (
-        best_deflated_sharpe(best, results, sessions=top_rows[0].daily.height)
-        if request.rank_metric == "sharpe" and top_rows
-        else None
-    )
+    selection = select(request, evaluated, configs, mp=mp, snapshot=snapshot, sid=sid)
+    extra = {
+        "trials": registry_rows(
+            results,
+            snapshot=snapshot,
+            code=code,
+            source="sweep",
+            source_id=sid,
+            at=datetime.now(),
+        ),
+        **{k: v.with_columns(pl.lit(sid).alias("sweep_id")) for k, v in selection.tables.items()},
+    }
     seconds = time.perf_counter() - clock
     record = {
         "sweep_id": sid,
@@ -355,7 +473,9 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
         "top_n": request.top_n,
         "best_config_hash": first["config_hash"] if first else None,
         "best_value": float(first[request.rank_metric]) if first else None,
-        "deflated_sharpe": dsr,
+        "deflated_sharpe": selection.book_dsr if request.rank_metric == "sharpe" else None,
+        "calibration_id": calibration_id(as_record(base)),
+        **selection.record,
         "seconds": seconds,
         "engine_seconds": engine_seconds,
         "status": "succeeded",
@@ -364,7 +484,7 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
         "error": None,
     }
     counts = store_sweep(
-        request.db, record, results.with_columns(pl.lit(sid).alias("sweep_id")), top_rows
+        request.db, record, results.with_columns(pl.lit(sid).alias("sweep_id")), top_rows, extra
     )
     publish_snapshot(request.db)
     artifacts.table(
@@ -374,4 +494,11 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
         f"{request.rank_metric}",
     )
     ruined = int((results["ruined"] > 0).sum())
-    return {"sweep_id": sid, "counts": counts, "best": best, "record": record, "ruined": ruined}
+    return {
+        "sweep_id": sid,
+        "counts": counts,
+        "best": best,
+        "record": record,
+        "ruined": ruined,
+        "walk_forward": selection.tables.get("walk_forward"),
+    }

@@ -22,6 +22,9 @@ RESULT_TABLES = (
     "backtest_metrics",
     "sweep_runs",
     "sweep_results",
+    "trials",
+    "walk_forward",
+    "walk_forward_daily",
     "replication_runs",
     "replication_daily",
 )
@@ -38,6 +41,8 @@ def _write_run(con: duckdb.DuckDBPyConnection, rows: RunRows) -> None:
     _write(con, "backtest_daily", rows.daily)
     _write(con, "backtest_trades", rows.trades)
     _write(con, "backtest_metrics", rows.metrics)
+    if not rows.trial.is_empty():
+        _write(con, "trials", rows.trial)
 
 
 def write_backtest(con: duckdb.DuckDBPyConnection, rows: RunRows) -> None:
@@ -51,10 +56,12 @@ def write_sweep(
     sweep: dict[str, Any],
     results: pl.DataFrame,
     top: list[RunRows],
+    extra: dict[str, pl.DataFrame] | None = None,
 ) -> tuple[int, int, int]:
-    """Write a sweep, its per-configuration rows and its top runs' daily rows in one
-    transaction; (inserted, changed, unchanged) configuration rows versus what the
-    warehouse held for the same sweep id."""
+    """Write a sweep, its per-configuration rows, its top runs' daily rows and its
+    ``extra`` tables (trials, walk-forward: table name -> rows) in one transaction;
+    (inserted, changed, unchanged) configuration rows versus what the warehouse held
+    for the same sweep id."""
     with transaction(con):
         stored = read_frame(con, "query/sweep_results", {"sweep_id": sweep["sweep_id"]})
         unchanged = changed = 0
@@ -72,6 +79,9 @@ def write_sweep(
         _write(con, "sweep_results", results)
         for rows in top:
             _write_run(con, rows)
+        for table, frame in (extra or {}).items():
+            if not frame.is_empty():
+                _write(con, table, frame)
     return results.height - changed - unchanged, changed, unchanged
 
 

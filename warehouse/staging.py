@@ -20,7 +20,7 @@ import polars as pl
 from transforms.backtest.rows import RunRows
 from warehouse.results import write_backtest, write_sweep
 
-RUN_PARTS = ("run", "daily", "trades", "metrics")
+RUN_PARTS = ("run", "daily", "trades", "metrics", "trial")
 
 
 def staged_root(db: Path) -> Path:
@@ -38,6 +38,7 @@ def stage(
     runs: list[RunRows],
     sweep: dict[str, Any] | None = None,
     results: pl.DataFrame | None = None,
+    extra: dict[str, pl.DataFrame] | None = None,
 ) -> Path:
     """Write a result's rows under :func:`staged_root` and return its folder."""
     folder = staged_root(db) / name
@@ -48,6 +49,8 @@ def stage(
         if sweep is not None and results is not None:
             _one_row(sweep).write_parquet(tmp / "sweep.parquet")
             results.write_parquet(tmp / "sweep_results.parquet")
+            for table, frame in (extra or {}).items():
+                frame.write_parquet(tmp / f"extra-{table}.parquet")
         for i, rows in enumerate(runs):
             part = tmp / f"run-{i:03d}"
             part.mkdir()
@@ -55,6 +58,7 @@ def stage(
             rows.daily.write_parquet(part / "daily.parquet")
             rows.trades.write_parquet(part / "trades.parquet")
             rows.metrics.write_parquet(part / "metrics.parquet")
+            rows.trial.write_parquet(part / "trial.parquet")
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
     finally:
@@ -83,6 +87,7 @@ def _runs(folder: Path) -> list[RunRows]:
                 daily=frames["daily"],
                 trades=frames["trades"],
                 metrics=frames["metrics"],
+                trial=frames["trial"],
             )
         )
     return out
@@ -95,7 +100,11 @@ def load_staged(con: duckdb.DuckDBPyConnection, folder: Path) -> str:
     if (folder / "sweep.parquet").is_file():
         sweep = pl.read_parquet(folder / "sweep.parquet").row(0, named=True)
         results = pl.read_parquet(folder / "sweep_results.parquet")
-        write_sweep(con, sweep=sweep, results=results, top=runs)
+        extra = {
+            path.stem.removeprefix("extra-"): pl.read_parquet(path)
+            for path in sorted(folder.glob("extra-*.parquet"))
+        }
+        write_sweep(con, sweep=sweep, results=results, top=runs, extra=extra)
         what = f"sweep {sweep['sweep_id']}: {results.height} configurations, {len(runs)} runs"
     else:
         for rows in runs:

@@ -18,7 +18,7 @@ from polars.testing import assert_frame_equal
 from transforms.backtest.book import Group
 from transforms.backtest.condor import simulate_condor, spx_expiries
 from transforms.backtest.market import Market, ladder_months
-from transforms.backtest.metrics import MetricParams, deflated_sharpe, drawdown_windows
+from transforms.backtest.metrics import MetricParams, drawdown_windows
 from transforms.backtest.params import BacktestParams
 from transforms.backtest.reference import run_reference
 from transforms.backtest.run import Inputs, backtest, group_for, sweep
@@ -113,7 +113,7 @@ def test_condor_entries_exits_and_pnl_follow_the_rules(crisis_group: Group) -> N
     credit = {}
     for t in cp.trades:
         if t.action == "open":
-            credit[t.expiry] = t.price - 4 * p.spx_half_spread  # received: mid - half-spreads
+            credit[t.expiry] = t.price - (t.cost / t.lots - 4 * p.spx_commission) / 100  # received: mid - half-spreads
             continue
         c = credit.pop(t.expiry)
         dte = (t.expiry - m.dates[t.day].item()).days
@@ -172,6 +172,7 @@ SAMPLE = [
     replace(CRISES, reserve=0.85, hedge_ratio=0.4, futures_share=0.2),  # the reserve binds
     replace(CRISES, band_low=0.8, band_high=0.9, ladder_w2=1.0, ladder_w3=0.0, ladder_w4=0.0),
     replace(CRISES, fomc_rule=True, call_delta=0.4, vol_of_vol=1.2, **QUIET),
+    replace(CRISES, reserve=0.85, hedge_ratio=0.4, reserve_counts_margin=False),
 ]
 
 
@@ -189,6 +190,52 @@ def test_vectorised_engine_equals_the_reference_to_1e_9(crisis_group: Group) -> 
     assert cuts > 0  # the sample exercises the liquidity reserve
 
 
+def test_condor_margin_counts_against_the_reserve_only_when_asked(crisis_group: Group) -> None:
+    paths = run_chunk(crisis_group, [SAMPLE[3], SAMPLE[-1]])
+    assert paths.cuts[1] < paths.cuts[0]  # the same hedge, more room without the margin
+
+
+def test_structure_options_size_and_place_the_condor(crisis_group: Group) -> None:
+    m = crisis_group.market
+    pct = simulate_condor(m, replace(CRISES, wing_pct=0.04, end_date=date(2009, 12, 31)))
+    for t in (t for t in pct.trades if t.action == "open"):
+        sp, lp, sc, lc = t.strikes
+        width = round(0.04 * float(m.spx[t.day]) / 5.0) * 5.0
+        assert sp - lp == lc - sc == width
+    sized = replace(CRISES, margin_target=0.25, end_date=date(2012, 12, 31))
+    cp = simulate_condor(m, sized)
+    opens = [t for t in cp.trades if t.action == "open"]
+    assert len({t.lots for t in opens}) > 3  # lots follow the sleeve's capital
+    capital = sized.initial_equity + np.concatenate([[0.0], np.cumsum(cp.pnl)])
+    for t in opens:  # margin at entry within the target share of the capital before it
+        margin = float(cp.margin[t.day])
+        assert 0 < margin <= 0.25 * (capital[t.day] + cp.pnl[t.day] + t.cost) + 1e-6
+    held = simulate_condor(m, replace(CRISES, hold_to_expiry=True, end_date=date(2012, 12, 31)))
+    assert {t.action for t in held.trades} == {"open", "settle"}
+    assert not held.exit_effect.any()
+    ruled = simulate_condor(m, replace(CRISES, end_date=date(2012, 12, 31)))
+    closes = [t for t in ruled.trades if t.action == "close"]
+    settled = [t for t in closes if t.expiry <= m.dates[-1].item()]  # after the run: 0
+    assert np.count_nonzero(ruled.exit_effect) == len(settled) > 10
+
+
+def test_costs_follow_the_fitted_spread_model_or_the_flat_charge(crisis_group: Group) -> None:
+    from transforms.backtest.condor import CondorPricer
+    from transforms.options.costs import SPREAD_MODEL
+
+    m = crisis_group.market
+    p = replace(CRISES, end_date=date(2010, 12, 31))
+    first = next(t for t in simulate_condor(m, p).trades if t.action == "open")
+    days = float((first.expiry - m.dates[first.day].item()).days)
+    prices = CondorPricer(m, p).legs(first.day, np.array(first.strikes), days)[0]
+    half = SPREAD_MODEL.half_spread(prices, days)
+    assert first.cost == pytest.approx((4 * 1.5 + 100 * half.sum()) * p.lots)
+    assert 0.05 < half.min() and half.max() < 1.2
+    flat = replace(p, spx_spread_model=False, spx_half_spread=0.25, spx_spread_scale=2.0)
+    first_flat = next(t for t in simulate_condor(m, flat).trades if t.action == "open")
+    assert first_flat.cost == pytest.approx((4 * 1.5 + 100 * 4 * 0.5) * p.lots)
+
+
 def test_vectorised_engine_refuses_mixed_groups(crisis_group: Group) -> None:
     with pytest.raises(ValueError, match="differ in lots"):
         run_chunk(crisis_group, [CRISES, replace(CRISES, lots=10)])
@@ -201,6 +248,8 @@ LADDER = BacktestParams(
     end_date=date(2020, 6, 30),
     futures_share=1.0,
     controller=False,
+    smile_atm_ratio=0.84,  # the smile and costs of the hand check below
+    spx_spread_model=False,
     **QUIET,
 )
 
@@ -370,7 +419,9 @@ def test_a_run_cut_at_t_has_the_same_rows_up_to_t(inputs: Inputs, cut: date) -> 
 
 
 def test_metrics_equal_independent_computations(inputs: Inputs) -> None:
-    p = replace(CRISES, end_date=date(2012, 12, 31))
+    # 10 lots: with the chain's spreads, 50 lots on $1M are ruined by 2012 (whose
+    # sessions after the ruin the metrics leave out, as they should)
+    p = replace(CRISES, end_date=date(2012, 12, 31), lots=10)
     run = backtest(inputs, p)
     m = run.metrics.row(0, named=True)
     d = run.daily
@@ -415,40 +466,14 @@ def test_drawdown_windows_on_a_made_up_path() -> None:
     assert drawdown_windows(spx, low=0.03, high=0.05) == [(0, 2), (8, 10)]
 
 
-def test_deflated_sharpe_falls_with_the_number_of_trials() -> None:
-    rng = np.random.default_rng(3)
-    few = deflated_sharpe(
-        sharpe=1.0, sharpes=rng.normal(0.3, 0.3, 10), skewness=0.0, kurtosis=3.0, sessions=2500
-    )
-    many = deflated_sharpe(
-        sharpe=1.0, sharpes=rng.normal(0.3, 0.3, 10_000), skewness=0.0, kurtosis=3.0, sessions=2500
-    )
-    assert 0 < many < few < 1
-
-
-def test_deflated_sharpe_reproduces_the_papers_worked_example() -> None:
-    """Bailey and Lopez de Prado (2014), section 4: 100 trials whose annualised Sharpe
-    ratios vary by 0.5, the best 2.5 (annualised over 250 days) from 1,250 daily returns
-    with skewness -3 and kurtosis 10: SR0 = 0.1132 (daily) and DSR = 0.9004."""
-    from transforms.backtest.metrics import expected_max_sharpe
-
-    assert expected_max_sharpe(variance=0.5 / 250, trials=100) == pytest.approx(0.1132, abs=5e-5)
-    spread = np.random.default_rng(0).standard_normal(100)
-    sharpes = (spread - spread.mean()) / spread.std(ddof=1) * math.sqrt(0.5)  # variance 0.5
-    dsr = deflated_sharpe(
-        sharpe=2.5, sharpes=sharpes, skewness=-3.0, kurtosis=10.0, sessions=1250,
-        periods_per_year=250,
-    )  # fmt: skip
-    assert dsr == pytest.approx(0.9004, abs=5e-5)
-
-
 def test_sweep_rows_equal_single_backtests_and_keep_input_order(inputs: Inputs) -> None:
     base = replace(CRISES, end_date=date(2010, 12, 31))
     configs = [
         replace(base, hedge_ratio=h, lots=lots) for lots in (50, 20) for h in (0.3, 0.0, 0.1)
     ]
-    rows, snapshots = sweep(inputs, configs, metric_params=MetricParams(), chunk=2)
-    whole, _ = sweep(inputs, configs, metric_params=MetricParams(), chunk=1000)
+    chunked = sweep(inputs, configs, metric_params=MetricParams(), chunk=2)
+    rows, snapshots = chunked.rows, chunked.snapshots
+    whole = sweep(inputs, configs, metric_params=MetricParams(), chunk=1000).rows
     assert_frame_equal(rows, whole, check_exact=True)  # bit for bit, whatever the chunking
     assert rows["hedge_ratio"].to_list() == [0.3, 0.0, 0.1] * 2
     assert rows["lots"].to_list() == [50] * 3 + [20] * 3

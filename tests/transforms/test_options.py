@@ -136,14 +136,18 @@ TOLERANCE = 0.01  # one vol point
 
 
 def test_smile_model_against_the_real_chain(shared_data: Path) -> None:
-    """0.15-delta puts and calls of 30-60 DTE: model within one vol point of the chain.
+    """0.15-delta puts and calls of 30-60 DTE: the smile's shape (put and call skews)
+    with that week's own ATM level (0.84 x VIX) is within one vol point of the chain.
+    The calibrated level (0.92, fitted on PUT's 2004-2011 returns) is about one vol
+    point rich that week (transforms/calibration.py).
 
     Why one vol point: the market's own bid-ask at these strikes is wider than that in
     vol terms (checked below), so a closer fit would be fitting noise.
     """
+    week = SmileParams(atm_ratio=0.84)
     chain = pl.read_csv(shared_data / "spx_options_eod_sample_2011-01.csv.gz", try_parse_dates=True)
     quoted = chain.filter(pl.col("isinterpolated").is_null() & (pl.col("bid") > 0))
-    errors, spreads = [], []
+    errors, spreads, calibrated = [], [], []
     for day in sorted(VIX):
         rows = quoted.filter(pl.col("date") == day).with_columns(
             (pl.col("option_expiration") - pl.col("date")).dt.total_days().alias("dte")
@@ -163,9 +167,34 @@ def test_smile_model_against_the_real_chain(shared_data: Path) -> None:
                     days=row["dte"],
                     vix=VIX[day],
                     vix3m=VIX3M[day],
+                    params=week,
                 )
                 errors.append(model - row["iv"])
+                calibrated.append(
+                    spx_smile_vol(
+                        strike=row["strike"], forward=row["forward_price"], days=row["dte"],
+                        vix=VIX[day], vix3m=VIX3M[day],
+                    )  # fmt: skip
+                    - row["iv"]
+                )
                 spreads.append((row["ask"] - row["bid"]) / (100 * row["vega"]))
     assert len(errors) == 10  # 5 days x (put, call), one expiry of 42-46 days
     assert max(abs(e) for e in errors) < TOLERANCE
+    assert 0.005 < float(np.mean(calibrated)) < 0.02
     assert float(np.median(spreads)) > TOLERANCE
+
+
+def test_spread_model_is_the_fit_on_the_real_chain(shared_data: Path) -> None:
+    """The default half-spread model is what fitting the 2011 chain gives, with the
+    error its documentation states."""
+    from transforms.options.costs import SPREAD_MODEL, fit_spread_model
+
+    chain = pl.read_csv(shared_data / "spx_options_eod_sample_2011-01.csv.gz", try_parse_dates=True)
+    fit = fit_spread_model(chain)
+    assert fit.model == SPREAD_MODEL
+    assert fit.options == 954
+    assert 0.28 < fit.rmse < 0.30 and 0.21 < fit.median_relative_error < 0.23
+    # spreads widen with price and with time to expiry, and never go below half a tick
+    assert SPREAD_MODEL.half_spread(8.0, 45) > SPREAD_MODEL.half_spread(2.0, 45)
+    assert SPREAD_MODEL.half_spread(2.0, 90) > SPREAD_MODEL.half_spread(2.0, 30)
+    assert SPREAD_MODEL.half_spread(0.01, 10) == pytest.approx(0.025)

@@ -39,11 +39,17 @@ close, then trades at today's close (settlements for futures, model marks for op
    contracts (delta of the spread when ``call_spread_width`` > 0). Strike by
    ``call_delta`` or ``call_otm_points`` (:func:`transforms.options.vix.call_strike`).
 6. **Liquidity reserve**: whenever the hedge is sized, futures margin + call premium
-   may not exceed ``(1 - reserve) x equity - condor margin``; a hedge that would is
-   scaled down to fit and the cut is counted (and logged by the reference engine).
+   may not exceed ``(1 - reserve) x equity - condor margin`` (the condor margin term
+   only with ``reserve_counts_margin``, the default); a hedge that would is scaled down
+   to fit and the cut is counted (and logged by the reference engine).
 7. **Costs**: futures ``vx_commission + vx_half_spread x 1,000`` per contract traded,
    calls ``call_commission + call_half_spread x 100`` per contract per leg traded,
-   charged to the sleeve that trades. Option expiries cost nothing.
+   charged to the sleeve that trades. Option expiries cost nothing. Defaults:
+   ``vx_half_spread`` 0.025 = half the 0.05 tick (a one-tick market, the usual quote in
+   months 2-4; the data has no VX quotes to fit, so the scale of the stress is the
+   SPX spread scale's job); ``call_half_spread`` 0.05: VXTH's quoted calls (bid and ask
+   in ``../shared/data/reference``) have a mean half-spread of 0.044 point over
+   2011-2018 (median 0.025-0.05 by year, 1,625 quotes).
 """
 
 from __future__ import annotations

@@ -10,13 +10,25 @@ Rules (methodology section 2; parameters in :class:`~transforms.backtest.params.
   day and ``fomc_rule`` is on), while fewer than ``max_open`` condors are open, into the
   expiry whose calendar DTE is nearest ``target_dte`` among those beyond ``exit_dte``.
   Short put and call at ``short_delta`` (Black-Scholes spot delta under the smile), long
-  wings ``wing_width`` points further out, or at ``wing_delta`` when that is positive; all
-  on the ``strike_grid``. Credit received = mid - 4 legs x ``spx_half_spread``.
+  wings ``wing_width`` points further out, or ``wing_pct`` of spot further out, or at
+  ``wing_delta``, whichever is positive; all on the ``strike_grid``. Credit received = mid
+  - the four legs' half-spreads.
+* Size: ``lots``, or with ``margin_target`` > 0, the whole lots whose margin is nearest
+  below that fraction of the condor's capital (initial equity + the sleeve's P&L so far;
+  the equity sleeve and the second engine do not resize it, so one path serves a group).
 * Each close, first trigger wins: profit take (mid <= (1 - profit_take) x credit); stop
   (loss >= ``stop_multiple`` x credit, i.e. mid >= (1 + stop_multiple) x credit); time exit
-  (calendar DTE <= ``exit_dte``). Closing pays mid + 4 half-spreads. Otherwise the condor
-  cash-settles at expiry at its intrinsic value (no spread).
-* Costs: ``spx_commission`` per contract per leg on every open and close.
+  (calendar DTE <= ``exit_dte``); none with ``hold_to_expiry``. Closing pays mid + the
+  legs' half-spreads. Otherwise the condor cash-settles at expiry at its intrinsic value
+  (no spread).
+* Costs: ``spx_commission`` per contract per leg on every open and close, and each leg's
+  half-spread: the chain-fitted model of :mod:`transforms.options.costs` (a function of
+  the leg's price and days to expiry) or a flat ``spx_half_spread``, times
+  ``spx_spread_scale``.
+* Attribution: each early close records its ``exit_effect``, what closing gained against
+  holding the same condor to its expiry settlement (closing costs included; 0 for
+  condors that expire, or whose expiry lies after the run). The sleeve's P&L less the
+  exit effects is what the premium earned held to expiry.
 * Marks: Black-Scholes with the T-bill rate, ``div_yield`` and the VIX-driven smile
   (:func:`transforms.options.smile.spx_smile_vol`), at each close.
 * Margin: max wing width x 100 x lots - credit x 100 x lots (risk of the wider side).
@@ -36,6 +48,7 @@ from numpy.typing import NDArray
 from transforms.backtest.market import Market
 from transforms.backtest.params import BacktestParams
 from transforms.options.black import black_scholes, strike_for_delta
+from transforms.options.costs import SPREAD_MODEL, leg_half_spreads
 from transforms.options.smile import spx_smile_vol
 from transforms.vx import third_friday
 
@@ -67,6 +80,7 @@ class _Open:
     strikes: F64
     credit: float
     mark: float
+    lots: int
 
 
 @dataclass(frozen=True)
@@ -81,6 +95,7 @@ class CondorPath:
     theta: F64
     margin: F64
     open_count: NDArray[np.int64]
+    exit_effect: F64  # dollars, on each early close's session
     trades: list[Trade] = field(default_factory=list)
     break_even: tuple[float, float] = (float("nan"), float("nan"))  # of the last open condor
 
@@ -161,9 +176,20 @@ class CondorPricer:
         if p.wing_delta > 0:
             lp = min(self.strike(i, days, -p.wing_delta), sp - p.strike_grid)
             lc = max(self.strike(i, days, p.wing_delta), sc + p.strike_grid)
+        elif p.wing_pct > 0:
+            width = max(round(p.wing_pct * float(self.m.spx[i]) / p.strike_grid), 1)
+            lp, lc = sp - width * p.strike_grid, sc + width * p.strike_grid
         else:
             lp, lc = sp - p.wing_width, sc + p.wing_width
         return np.array([sp, lp, sc, lc])
+
+    def half_spreads(self, prices: F64, days: float) -> F64:
+        """Half-spread of each leg (points) under the run's cost parameters."""
+        p = self.p
+        model = SPREAD_MODEL if p.spx_spread_model else None
+        return leg_half_spreads(
+            prices, days, model=model, flat=p.spx_half_spread, scale=p.spx_spread_scale
+        )
 
     def strike(self, i: int, days: float, target: float) -> float:
         m, p = self.m, self.p
@@ -199,68 +225,69 @@ def _days_between(market: Market, i: int, expiry: date) -> float:
 def simulate_condor(market: Market, p: BacktestParams) -> CondorPath:  # noqa: PLR0915 (one day loop, in order)
     """Run the condor sleeve over the market (independent of the second engine)."""
     n = market.days
-    out = {k: np.zeros(n) for k in ("pnl", "costs", "delta", "gamma", "vega", "theta", "margin")}
+    out = {
+        k: np.zeros(n)
+        for k in ("pnl", "costs", "delta", "gamma", "vega", "theta", "margin", "exit_effect")
+    }
     count = np.zeros(n, dtype=np.int64)
     trades: list[Trade] = []
     expiries = spx_expiries(market)
     pricer = CondorPricer(market, p)
-    units = MULTIPLIER * p.lots
-    leg_cost = 4 * (p.spx_commission + p.spx_half_spread * MULTIPLIER) * p.lots
     book: list[_Open] = []
     pending = False
+    capital = p.initial_equity  # the sleeve's own capital, for margin_target sizing
+
+    def add_greeks(i: int, pos: _Open, greeks: tuple[F64, ...]) -> None:
+        units = MULTIPLIER * pos.lots
+        for name, g in zip(("delta", "gamma", "vega", "theta"), greeks, strict=True):
+            out[name][i] += float(_SIGN @ g) * units
+        out["margin"][i] += _margin(pos, units)
+
     for i in range(n):
         today = market.dates[i].item()
         keep: list[_Open] = []
         for pos in book:
+            units = MULTIPLIER * pos.lots
             days = _days_between(market, i, pos.expiry)
             if pos.expiry_pos == i:
                 value = settlement(pos.strikes, float(market.spx_open[i]))
                 out["pnl"][i] -= (value - pos.mark) * units
-                trades.append(_trade(i, "settle", "expiry", pos, value, p.lots, 0.0))
+                trades.append(_trade(i, "settle", "expiry", pos, value, 0.0))
                 continue
             price, delta, gamma, vega, theta = pricer.legs(i, pos.strikes, days)
             mark = float(-(_SIGN @ price))  # what the short condor is worth to close
             out["pnl"][i] -= (mark - pos.mark) * units
             pos.mark = mark
-            reason = ""
-            if mark <= (1 - p.profit_take) * pos.credit:
-                reason = "profit_take"
-            elif mark - pos.credit >= p.stop_multiple * pos.credit:
-                reason = "stop"
-            elif days <= p.exit_dte:
-                reason = "time_exit"
+            reason = "" if p.hold_to_expiry else _exit_reason(p, pos, mark, days)
             if reason:
-                out["pnl"][i] -= leg_cost
-                out["costs"][i] += leg_cost
-                trades.append(_trade(i, "close", reason, pos, mark, p.lots, leg_cost))
+                cost = _leg_cost(p, pricer.half_spreads(price, days), pos.lots)
+                out["pnl"][i] -= cost
+                out["costs"][i] += cost
+                if pos.expiry_pos >= 0:
+                    held = settlement(pos.strikes, float(market.spx_open[pos.expiry_pos]))
+                    out["exit_effect"][i] += (held - mark) * units - cost
+                trades.append(_trade(i, "close", reason, pos, mark, cost))
                 continue
             keep.append(pos)
-            for name, g in (("delta", delta), ("gamma", gamma), ("vega", vega), ("theta", theta)):
-                out[name][i] += float(_SIGN @ g) * units
-            out["margin"][i] += _margin(pos, units)
+            add_greeks(i, pos, (delta, gamma, vega, theta))
         book = keep
+        capital += out["pnl"][i]
         blocked = p.fomc_rule and bool(market.fomc[i])
         due = bool(market.week_start[i]) or pending
         pending = due and blocked
-        if due and not blocked and len(book) < p.max_open and p.lots > 0:
-            new = _enter(market=market, i=i, p=p, pricer=pricer, expiries=expiries, today=today)
-            if new is not None:
-                pos = new
+        if due and not blocked and len(book) < p.max_open:
+            entry = _enter(
+                market=market, i=i, p=p, pricer=pricer, expiries=expiries, today=today,
+                capital=capital,
+            )  # fmt: skip
+            if entry is not None:
+                pos, greeks, cost = entry
                 book.append(pos)
-                out["pnl"][i] -= leg_cost
-                out["costs"][i] += leg_cost
-                trades.append(_trade(i, "open", "schedule", pos, pos.mark, p.lots, leg_cost))
-                price, delta, gamma, vega, theta = pricer.legs(
-                    i, pos.strikes, _days_between(market, i, pos.expiry)
-                )
-                for name, g in (
-                    ("delta", delta),
-                    ("gamma", gamma),
-                    ("vega", vega),
-                    ("theta", theta),
-                ):
-                    out[name][i] += float(_SIGN @ g) * units
-                out["margin"][i] += _margin(pos, units)
+                out["pnl"][i] -= cost
+                out["costs"][i] += cost
+                capital -= cost
+                trades.append(_trade(i, "open", "schedule", pos, pos.mark, cost))
+                add_greeks(i, pos, greeks[1:])
         count[i] = len(book)
     last = book[-1] if book else None
     be = (
@@ -271,17 +298,32 @@ def simulate_condor(market: Market, p: BacktestParams) -> CondorPath:  # noqa: P
     return CondorPath(**out, open_count=count, trades=trades, break_even=be)
 
 
+def _exit_reason(p: BacktestParams, pos: _Open, mark: float, days: float) -> str:
+    if mark <= (1 - p.profit_take) * pos.credit:
+        return "profit_take"
+    if mark - pos.credit >= p.stop_multiple * pos.credit:
+        return "stop"
+    if days <= p.exit_dte:
+        return "time_exit"
+    return ""
+
+
+def _leg_cost(p: BacktestParams, half_spreads: F64, lots: int) -> float:
+    """Dollars to open or close ``lots`` condors: commissions and the legs' half-spreads."""
+    return float((len(LEGS) * p.spx_commission + half_spreads.sum() * MULTIPLIER) * lots)
+
+
 def _margin(pos: _Open, units: float) -> float:
     k = pos.strikes
     return float(max(k[0] - k[1], k[3] - k[2]) * units - pos.credit * units)
 
 
 def _trade(  # noqa: PLR0917 (a row constructor, columns in order)
-    i: int, action: str, reason: str, pos: _Open, price: float, lots: int, cost: float
+    i: int, action: str, reason: str, pos: _Open, price: float, cost: float
 ) -> Trade:
     k = pos.strikes
     strikes = (float(k[0]), float(k[1]), float(k[2]), float(k[3]))
-    return Trade(i, action, reason, pos.expiry, strikes, float(price), lots, float(cost))
+    return Trade(i, action, reason, pos.expiry, strikes, float(price), pos.lots, float(cost))
 
 
 def _enter(
@@ -292,15 +334,28 @@ def _enter(
     pricer: CondorPricer,
     expiries: list[tuple[date, int]],
     today: date,
-) -> _Open | None:
+    capital: float,
+) -> tuple[_Open, tuple[F64, ...], float] | None:
+    """A new condor, its legs' (price, delta, gamma, vega, theta) and its opening cost
+    (dollars), or None: no expiry, no VIX, no credit after the half-spreads, or no
+    whole lot to size."""
     choices = [(e, pos) for e, pos in expiries if (e - today).days > p.exit_dte]
     if not choices or not np.isfinite(market.vix[i]):
         return None
     expiry, epos = min(choices, key=lambda c: (abs((c[0] - today).days - p.target_dte), c[0]))
     days = float((expiry - today).days)
     strikes = pricer.strikes(i, days)
-    mid = pricer.value(i, strikes, days)
-    credit = mid - 4 * p.spx_half_spread
+    legs = pricer.legs(i, strikes, days)
+    mid = float(-(_SIGN @ legs[0]))
+    half = pricer.half_spreads(legs[0], days)
+    credit = mid - float(half.sum())
     if credit <= 0:
         return None
-    return _Open(expiry_pos=epos, expiry=expiry, strikes=strikes, credit=credit, mark=mid)
+    lots = p.lots
+    if p.margin_target > 0:
+        per_lot = float(max(strikes[0] - strikes[1], strikes[3] - strikes[2]) - credit) * MULTIPLIER
+        lots = int(max(p.margin_target * capital, 0.0) // per_lot)
+    if lots <= 0:
+        return None
+    pos = _Open(expiry_pos=epos, expiry=expiry, strikes=strikes, credit=credit, mark=mid, lots=lots)
+    return pos, legs, _leg_cost(p, half, lots)

@@ -31,6 +31,15 @@ Inputs are daily series per configuration (configurations x sessions). Definitio
 * Skewness and kurtosis (non-excess) of daily excess returns, for the deflated Sharpe.
 * ``stress_hedge_ratio``: the stress-calibrated h of the group's condor
   (:mod:`transforms.backtest.stress`), reported beside the configuration's own.
+* ``condor_exit_effect``: dollars the exit rules (profit take, stop, time exit) gained
+  against holding the same condors to expiry (:mod:`transforms.backtest.condor`);
+  ``pnl_condor - condor_exit_effect`` is the premium the entries earned held to expiry.
+* The overlay against the null: the default null is the equity sleeve alone. The
+  overlay's daily return is the book's return less the equity sleeve's share of it
+  (``pnl_equity / previous equity``): what the options book (condor, futures, calls,
+  their costs) adds. ``overlay_sharpe`` (annualised, no risk-free rate: both books hold
+  the same cash) is the statistic the selection tests (:mod:`transforms.selection`);
+  ``overlay_skewness`` and ``overlay_kurtosis`` (non-excess) feed its deflated Sharpe.
 """
 
 from __future__ import annotations
@@ -42,15 +51,12 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-import polars as pl
 from numpy.typing import NDArray
-from scipy.stats import norm
 
 from transforms.signals.regression import rolling_ols
 
 F64 = NDArray[np.float64]
 YEAR = 252.0
-EULER_GAMMA = 0.5772156649015329
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,10 @@ METRICS: tuple[str, ...] = (
     "skewness",
     "kurtosis",
     "stress_hedge_ratio",
+    "condor_exit_effect",
+    "overlay_sharpe",
+    "overlay_skewness",
+    "overlay_kurtosis",
 )
 """Every metric a run reports, in the column order of the result tables."""
 
@@ -120,6 +130,7 @@ class Market1D:
     condor_margin: F64
     condor_costs: F64  # the sleeve's trading costs per session
     condor_contracts: F64  # option contracts (legs x lots) traded per session
+    condor_exit_effect: F64  # early closes' gain against holding to expiry, per session
     break_even: tuple[float, float]
 
 
@@ -266,8 +277,12 @@ def _compute(  # noqa: PLR0915 (one statement per metric)
     unhedged_equity: F64,
     stress_hedge_ratio: float = math.nan,
     params: MetricParams = DEFAULT_METRICS,
+    daily: dict[str, Any] | None = None,
 ) -> dict[str, F64]:
-    """Every metric in :data:`METRICS` per configuration (row of the inputs)."""
+    """Every metric in :data:`METRICS` per configuration (row of the inputs). With
+    ``daily``, it also receives the per-session series the selection statistics sum
+    (sessions 1..; configurations x sessions): ``excess``, ``overlay``, ``in_band`` and
+    ``has_r2``."""
     n, days = equity.shape
     r = _returns(equity, initial)
     spx_r = np.concatenate([[0.0], market.spx[1:] / market.spx[:-1] - 1.0])
@@ -318,11 +333,7 @@ def _compute(  # noqa: PLR0915 (one statement per metric)
     )
     hedge = pnl_futures + pnl_calls
     prev_equity = np.concatenate([initial[:, None], equity[:, :-1]], axis=1)
-    move = np.full(days, np.inf)
-    move[params.flat_window :] = np.abs(
-        market.spx[params.flat_window :] / market.spx[: -params.flat_window] - 1.0
-    )
-    flat = move < params.flat_move
+    flat = flat_sessions(market.spx, params)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(np.isnan(r), np.nan, hedge / prev_equity)
         out["hedge_cost_flat"] = _mean(share[:, flat], 1) * YEAR
@@ -360,56 +371,34 @@ def _compute(  # noqa: PLR0915 (one statement per metric)
         out["skewness"] = _mean(z2 * z, 1)
         out["kurtosis"] = _mean(z2 * z2, 1)
     out["stress_hedge_ratio"] = np.full(n, stress_hedge_ratio)
+    out["condor_exit_effect"] = (alive * market.condor_exit_effect).sum(axis=1)
+    overlay = overlay_returns(equity, pnl_equity, initial)[:, 1:]
+    if daily is not None:
+        r2 = roll.r2.T
+        daily["excess"] = ex1
+        daily["overlay"] = overlay
+        daily["has_r2"] = ~np.isnan(r2)
+        daily["in_band"] = (r2 >= band_low[:, None]) & (r2 <= band_high[:, None])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["overlay_sharpe"] = _sharpe(overlay)
+        z = (overlay - _mean(overlay, 1, keepdims=True)) / _std(overlay, 1, keepdims=True)
+        z2 = z * z
+        out["overlay_skewness"] = _mean(z2 * z, 1)
+        out["overlay_kurtosis"] = _mean(z2 * z2, 1)
     return out
 
 
-def expected_max_sharpe(*, variance: float, trials: int) -> float:
-    """SR0 of Bailey and Lopez de Prado (2014): the Sharpe ratio (per period) the best of
-    ``trials`` independent trials reaches by chance when their Sharpe ratios have
-    ``variance`` (per period) and no true edge."""
-    return math.sqrt(variance) * float(
-        (1 - EULER_GAMMA) * norm.ppf(1 - 1 / trials)
-        + EULER_GAMMA * norm.ppf(1 - 1 / (trials * math.e))
+def flat_sessions(spx: F64, params: MetricParams) -> NDArray[np.bool_]:
+    """Sessions where SPX moved less than ``flat_move`` over the trailing ``flat_window``."""
+    move = np.full(len(spx), np.inf)
+    move[params.flat_window :] = np.abs(
+        spx[params.flat_window :] / spx[: -params.flat_window] - 1.0
     )
+    return np.asarray(move < params.flat_move)
 
 
-def deflated_sharpe(
-    *,
-    sharpe: float,
-    sharpes: F64,
-    skewness: float,
-    kurtosis: float,
-    sessions: int,
-    periods_per_year: float = YEAR,
-) -> float:
-    """Deflated Sharpe ratio (Bailey and Lopez de Prado 2014) of the best of ``sharpes``
-    (annualised over ``periods_per_year``, all trials of the sweep): the probability that
-    its true Sharpe exceeds the maximum expected from that many trials by chance, given
-    ``sessions`` returns with that skewness and (non-excess) kurtosis."""
-    trials = int(np.isfinite(sharpes).sum())
-    if trials < 2 or sessions < 3:
-        return math.nan
-    per = sharpe / math.sqrt(periods_per_year)
-    var = float(np.nanvar(sharpes / math.sqrt(periods_per_year), ddof=1))
-    expected_max = expected_max_sharpe(variance=var, trials=trials)
-    denom = math.sqrt(max(1 - skewness * per + (kurtosis - 1) / 4 * per * per, 1e-12))
-    return float(norm.cdf((per - expected_max) * math.sqrt(sessions - 1) / denom))
-
-
-def best_deflated_sharpe(
-    best: pl.DataFrame, results: pl.DataFrame, *, sessions: int
-) -> float | None:
-    """The deflated Sharpe ratio of ``best``'s first row (ranked by Sharpe) against every
-    trial in ``results``, or None where there is none: no row, a single trial, or trials
-    whose Sharpe ratios do not differ (no spread to deflate by)."""
-    if best.is_empty():
-        return None
-    first = best.row(0, named=True)
-    dsr = deflated_sharpe(
-        sharpe=float(first["sharpe"]),
-        sharpes=results["sharpe"].to_numpy(),
-        skewness=float(first["skewness"]),
-        kurtosis=float(first["kurtosis"]),
-        sessions=sessions,
-    )
-    return dsr if math.isfinite(dsr) else None
+def overlay_returns(equity: F64, pnl_equity: F64, initial: F64) -> F64:
+    """Daily return of the book less its equity sleeve's part (configurations x
+    sessions; NaN on the first session and after a ruin, as the book's returns)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _returns(equity, initial) - pnl_equity / _previous(equity, initial)

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
 
+from transforms.calibration import FITTED
 from transforms.options.smile import SmileParams
 
 
@@ -33,20 +34,26 @@ class BacktestParams:
     div_yield: float = 0.018  # SPX dividend yield, also the Black-Scholes q
     # --- core: SPX iron condor
     lots: int = 50
+    margin_target: float = 0.0  # > 0: lots at entry = this fraction of the condor's capital
+    # (initial equity + the condor's own P&L so far) / margin per lot, instead of ``lots``
     target_dte: int = 45
     max_open: int = 1
     short_delta: float = 0.15
     wing_width: float = 50.0
     wing_delta: float = 0.0  # > 0: long wings at this |delta| instead of a fixed width
+    wing_pct: float = 0.0  # > 0: long wings this fraction of spot away (0.04 = 4 %)
     profit_take: float = 0.5  # close when this fraction of the credit is earned
     stop_multiple: float = 2.0  # close when the loss reaches this multiple of the credit
     exit_dte: int = 21
+    hold_to_expiry: bool = False  # True: no profit take, stop or time exit
     spx_commission: float = 1.50  # dollars per option contract, commission + fees
-    spx_half_spread: float = 0.10  # index points per leg per contract, each open/close
+    spx_spread_model: bool = True  # half-spread per leg from the chain fit (options/costs.py)
+    spx_half_spread: float = 0.10  # flat index points per leg when spx_spread_model is off
+    spx_spread_scale: float = 1.0  # multiplies the half-spread in force (a cost stress)
     strike_grid: float = 5.0
-    smile_atm_ratio: float = SmileParams.atm_ratio  # deviation from c = 0.9: smile.py
-    smile_put_skew: float = SmileParams.put_skew
-    smile_call_skew: float = SmileParams.call_skew
+    smile_atm_ratio: float = FITTED.smile_atm_ratio  # fitted: transforms/calibration.py
+    smile_put_skew: float = FITTED.smile_put_skew
+    smile_call_skew: float = FITTED.smile_call_skew
     fomc_rule: bool = True  # no entries, rolls or re-hedges on FOMC announcement days
     # --- second engine: sizing
     hedge_ratio: float = 0.20  # hedge vega = h x |condor vega| (dollars per point)
@@ -68,7 +75,7 @@ class BacktestParams:
     call_otm_points: float = 0.0  # > 0: strike = future + this many points, not by delta
     call_spread_width: float = 0.0  # > 0: debit spread, short call this many points higher
     vol_of_vol: float = 0.90  # VIX option vol where VVIX has no print
-    vix_call_skew: float = 0.40  # vol(K) = base x (1 + skew ln(K / F)), floored at half base
+    vix_call_skew: float = FITTED.vix_call_skew  # vol(K) = base x max(1 + skew ln(K/F), 0.5)
     call_commission: float = 1.0  # dollars per option contract per trade
     call_half_spread: float = 0.05  # VIX points per contract per trade
     call_delta_floor: float = 0.15  # sizing never divides by a smaller delta (a call
@@ -89,8 +96,9 @@ class BacktestParams:
     h_max: float = 0.40
     # --- liquidity reserve: free cash >= this fraction of equity
     reserve: float = 0.20
+    reserve_counts_margin: bool = True  # condor margin is committed cash for the reserve
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # noqa: PLR0912 (one check per rule, all reported)
         problems = []
         if self.end_date is not None and self.end_date <= self.start_date:
             problems.append(f"end_date {self.end_date} is not after start_date {self.start_date}")
@@ -114,6 +122,10 @@ class BacktestParams:
             problems.append(f"short_delta {self.short_delta} outside (0, 0.5)")
         if self.exit_dte >= self.target_dte:
             problems.append(f"exit_dte {self.exit_dte} >= target_dte {self.target_dte}")
+        if self.margin_target < 0 or self.wing_pct < 0 or self.spx_spread_scale < 0:
+            problems.append("margin_target, wing_pct and spx_spread_scale must be >= 0")
+        if self.wing_pct > 0 and self.wing_delta > 0:
+            problems.append("choose one of wing_pct and wing_delta")
         if min(self.lots, self.max_open, self.r2_window - 2, self.beta_window - 2) < 0:
             problems.append("lots, max_open must be >= 0 and windows >= 2")
         if problems:
@@ -139,17 +151,23 @@ PATH_FIELDS: frozenset[str] = frozenset(
         "start_date",
         "end_date",
         "div_yield",
+        "initial_equity",
         "lots",
+        "margin_target",
         "target_dte",
         "max_open",
         "short_delta",
         "wing_width",
         "wing_delta",
+        "wing_pct",
         "profit_take",
         "stop_multiple",
         "exit_dte",
+        "hold_to_expiry",
         "spx_commission",
+        "spx_spread_model",
         "spx_half_spread",
+        "spx_spread_scale",
         "strike_grid",
         "smile_atm_ratio",
         "smile_put_skew",

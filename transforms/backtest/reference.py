@@ -291,7 +291,7 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
                 p.vx_margin * sum(abs(x) for x in targets)
                 + call_target * calls.value * OPTION_MULTIPLIER
             )
-            room = pre * (1.0 - p.reserve) - live * float(cp.margin[i])
+            room = pre * (1.0 - p.reserve) - p.reserve_counts_margin * live * float(cp.margin[i])
             if commit > room and commit > 0:
                 factor = max(room, 0.0) / commit
                 trade(

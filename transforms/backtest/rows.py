@@ -12,6 +12,8 @@ import polars as pl
 
 from transforms.backtest.metrics import METRICS
 from transforms.backtest.params import as_record, config_hash
+from transforms.calibration import calibration_id
+from transforms.selection.trials import trial_rows
 
 if TYPE_CHECKING:
     from transforms.backtest.run import Backtest
@@ -25,6 +27,7 @@ class RunRows:
     daily: pl.DataFrame
     trades: pl.DataFrame
     metrics: pl.DataFrame
+    trial: pl.DataFrame  # its row of the trial registry (none for a sweep's top re-run)
 
 
 def run_rows(
@@ -40,6 +43,10 @@ def run_rows(
     sweep it belongs to, if any)."""
     p = result.params
     dates = result.daily["date"]
+    trial = registry_rows(
+        result.metrics, snapshot=result.snapshot, code=code, source="backtest", source_id=rid,
+        at=finished,
+    )  # fmt: skip
     return RunRows(
         run={
             "run_id": rid,
@@ -54,10 +61,25 @@ def run_rows(
             "started_at": started,
             "finished_at": finished,
             "error": None,
+            "calibration_id": calibration_id(as_record(p)),
         },
         daily=result.daily.with_columns(pl.lit(rid).alias("run_id")),
         trades=result.trades.with_columns(pl.lit(rid).alias("run_id")),
         metrics=result.metrics.with_columns(pl.lit(rid).alias("run_id")).select(
             ["run_id", *METRICS]
         ),
+        trial=trial if sweep is None else trial.clear(),
+    )
+
+
+def registry_rows(
+    metrics: pl.DataFrame, *, snapshot: str, code: str, source: str, source_id: str, at: datetime
+) -> pl.DataFrame:
+    """``results.trials`` rows of metrics rows (a backtest's one, or a sweep's)."""
+    return trial_rows(metrics).with_columns(
+        pl.lit(snapshot).alias("data_snapshot"),
+        pl.lit(code).alias("code_version"),
+        pl.lit(source).alias("source"),
+        pl.lit(source_id).alias("source_id"),
+        pl.lit(at).alias("recorded_at"),
     )

@@ -13,7 +13,8 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -21,11 +22,22 @@ import polars as pl
 from transforms.backtest.book import Group
 from transforms.backtest.condor import LEGS, simulate_condor
 from transforms.backtest.market import Market, build_market
-from transforms.backtest.metrics import DEFAULT_METRICS, METRICS, Market1D, MetricParams, compute
+from transforms.backtest.metrics import (
+    DEFAULT_METRICS,
+    METRICS,
+    Market1D,
+    MetricParams,
+    compute,
+    flat_sessions,
+)
 from transforms.backtest.params import NAMES, BacktestParams, config_hash, group_key
 from transforms.backtest.reference import run_reference
 from transforms.backtest.stress import stress_hedge_ratio
 from transforms.backtest.vectorised import Paths, run_chunk
+from transforms.selection.blocks import Blocks, blocks, concat, time_in_band
+from transforms.selection.blocks import sharpe as block_sharpe
+from transforms.selection.dsr import returns_hashes
+from transforms.selection.walk_forward import Choice, Mode, headline, stitch, walk_forward
 from transforms.signals.regression import rolling_ols
 
 MARKET_FIELDS = ("start_date", "end_date", "beta_window", "beta_fallback")
@@ -78,6 +90,7 @@ def _market_1d(group: Group) -> Market1D:
         condor_margin=cp.margin,
         condor_costs=cp.costs,
         condor_contracts=legs,
+        condor_exit_effect=cp.exit_effect,
         break_even=cp.break_even,
     )
 
@@ -97,6 +110,7 @@ def _metrics(  # noqa: PLR0917 (internal)
     unhedged: Paths,
     mp: MetricParams,
     stress: float,
+    daily: dict[str, Any] | None = None,
 ) -> dict[str, np.ndarray]:
     def column(name: str) -> np.ndarray:
         return np.array([float(getattr(c, name)) for c in configs])
@@ -118,14 +132,18 @@ def _metrics(  # noqa: PLR0917 (internal)
         unhedged_equity=unhedged.equity[0],
         stress_hedge_ratio=stress,
         params=mp,
+        daily=daily,
     )
 
 
-def _rows(configs: Sequence[BacktestParams], metrics: dict[str, np.ndarray]) -> pl.DataFrame:
+def _rows(
+    configs: Sequence[BacktestParams], metrics: dict[str, np.ndarray], hashes: list[str]
+) -> pl.DataFrame:
     types = {"start_date": pl.Date, "end_date": pl.Date}
     return pl.DataFrame(
         {
             "config_hash": [config_hash(c) for c in configs],
+            "returns_hash": hashes,
             **{
                 name: pl.Series(name, [getattr(c, name) for c in configs], dtype=types.get(name))
                 for name in NAMES
@@ -175,7 +193,8 @@ def backtest(
         ),
     )
     unhedged = _unhedged(group, p)
-    metrics = _metrics(group, [p], paths, unhedged, metric_params, _stress(group, p))
+    daily_sel: dict[str, Any] = {}
+    metrics = _metrics(group, [p], paths, unhedged, metric_params, _stress(group, p), daily_sel)
     r2, beta = _rolling(group, d["equity"].to_numpy(), metric_params)
     base_r2, _ = _rolling(group, unhedged.equity[0], metric_params)
     daily = d.drop("day").with_columns(
@@ -186,7 +205,8 @@ def backtest(
         pl.int_range(pl.len(), dtype=pl.Int32).alias("seq"),
         dates.gather(result.trades["day"]).alias("date"),
     ).drop("day")
-    return Backtest(p, market.snapshot(), daily, trades, _rows([p], metrics))
+    rows = _rows([p], metrics, returns_hashes(daily_sel["excess"]))
+    return Backtest(p, market.snapshot(), daily, trades, rows)
 
 
 def _hedge_contracts(trades: pl.DataFrame, p: BacktestParams) -> float:
@@ -260,6 +280,10 @@ class Plan:
 
     chunks: list[tuple[GroupRun, list[int]]]
     snapshots: dict[str, str]  # data snapshot of each market used, by market label
+    members: Sequence[BacktestParams]
+
+    def configs(self) -> list[tuple[GroupRun, list[BacktestParams]]]:
+        return [(run, [self.members[k] for k in ks]) for run, ks in self.chunks]
 
 
 def plan(inputs: Inputs, configs: Sequence[BacktestParams], *, chunk: int = 1000) -> Plan:
@@ -280,22 +304,50 @@ def plan(inputs: Inputs, configs: Sequence[BacktestParams], *, chunk: int = 1000
         group = group_for(markets[key], first)
         run = GroupRun(group, _unhedged(group, first), _stress(group, first))
         chunks += [(run, members[lo : lo + chunk]) for lo in range(0, len(members), chunk)]
-    return Plan(chunks, snapshots)
+    return Plan(chunks, snapshots, configs)
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """One chunk's metrics rows and its monthly sums for the selection statistics."""
+
+    rows: pl.DataFrame
+    blocks: Blocks
 
 
 def evaluate(
     run: GroupRun, configs: Sequence[BacktestParams], *, metric_params: MetricParams
-) -> pl.DataFrame:
+) -> Evaluated:
     """One chunk: the vectorised engine, then one metrics row per configuration."""
     paths = run_chunk(run.group, configs)
-    metrics = _metrics(run.group, configs, paths, run.unhedged, metric_params, run.stress)
-    return _rows(configs, metrics)
+    daily: dict[str, Any] = {}
+    metrics = _metrics(run.group, configs, paths, run.unhedged, metric_params, run.stress, daily)
+    sums = blocks(
+        run.group.market.dates[1:],
+        excess=daily["excess"],
+        overlay=daily["overlay"],
+        in_band=daily["in_band"],
+        has_r2=daily["has_r2"],
+        ruin_day=np.maximum(paths.ruin_day - 1, -1),  # sessions 1.. are positions 0..
+    )
+    return Evaluated(_rows(configs, metrics, returns_hashes(daily["excess"])), sums)
 
 
-def assemble(frames: Sequence[pl.DataFrame], order: Sequence[int]) -> pl.DataFrame:
+@dataclass(frozen=True)
+class SweepResult:
+    rows: pl.DataFrame  # one row per configuration, in input order
+    blocks: Blocks | None  # None when the configurations span several markets
+    snapshots: dict[str, str]  # data snapshot of each market used, by market label
+    runs: dict[tuple[object, ...], GroupRun]  # each group's prepared run, by group key
+
+
+def assemble(parts: Sequence[Evaluated], order: Sequence[int], work: Plan) -> SweepResult:
     """Chunk results back in the configurations' input order."""
-    result = pl.concat(frames, how="vertical_relaxed")
-    return result.select(pl.all().gather(np.argsort(np.array(order))))
+    result = pl.concat([e.rows for e in parts], how="vertical_relaxed")
+    rows = result.select(pl.all().gather(np.argsort(np.array(order))))
+    sums = concat([e.blocks for e in parts], order) if len(work.snapshots) == 1 else None
+    runs = {group_key(configs[0]): run for run, configs in work.configs()}
+    return SweepResult(rows, sums, work.snapshots, runs)
 
 
 def sweep(
@@ -305,19 +357,154 @@ def sweep(
     metric_params: MetricParams = DEFAULT_METRICS,
     chunk: int = 1000,
     progress: Progress | None = None,
-) -> tuple[pl.DataFrame, dict[str, str]]:
+) -> SweepResult:
     """Metrics for every configuration (rows in input order), chunk after chunk in this
-    process, and the data snapshot of each market used."""
+    process, their monthly sums, and the data snapshot of each market used."""
     work = plan(inputs, configs, chunk=chunk)
-    frames, order = [], []
+    parts, order = [], []
     for run, members in work.chunks:
-        frames.append(evaluate(run, [configs[k] for k in members], metric_params=metric_params))
+        parts.append(evaluate(run, [configs[k] for k in members], metric_params=metric_params))
         order += members
         if progress is not None:
             progress(len(members))
-    return assemble(frames, order), work.snapshots
+    return assemble(parts, order, work)
 
 
 def _market_label(p: BacktestParams) -> str:
     end = p.end_date.isoformat() if isinstance(p.end_date, date) else "last"
     return f"{p.start_date.isoformat()}..{end} beta {p.beta_window}/{p.beta_fallback:g}"
+
+
+def selection_daily(
+    run: GroupRun, configs: Sequence[BacktestParams], *, metric_params: MetricParams
+) -> list[dict[str, np.ndarray]]:
+    """Per configuration, the daily series (sessions 1..) a walk-forward stitches:
+    ``excess``, ``overlay``, ``return``, ``in_band``, ``has_r2``, ``condor``, ``hedge``
+    (futures + calls P&L), ``equity`` (the previous close) and ``flat`` (the session
+    counts for the hedge's flat-market drag)."""
+    paths = run_chunk(run.group, configs)
+    daily: dict[str, Any] = {}
+    _metrics(run.group, configs, paths, run.unhedged, metric_params, run.stress, daily)
+    flat = flat_sessions(run.group.market.spx, metric_params)
+    initial = np.array([c.initial_equity for c in configs])
+    previous = np.concatenate([initial[:, None], paths.equity[:, :-1]], axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ret = paths.equity / previous - 1.0
+    return [
+        {
+            "excess": daily["excess"][k],
+            "overlay": daily["overlay"][k],
+            "return": ret[k, 1:],
+            "in_band": daily["in_band"][k],
+            "has_r2": daily["has_r2"][k],
+            "condor": paths.pnl_condor[k, 1:],
+            "hedge": paths.pnl_futures[k, 1:] + paths.pnl_calls[k, 1:],
+            "equity": previous[k, 1:],
+            "flat": flat[1:],
+        }
+        for k in range(len(configs))
+    ]
+
+
+@dataclass(frozen=True)
+class WalkForward:
+    folds: pl.DataFrame  # results.walk_forward columns, without sweep_id
+    daily: pl.DataFrame  # results.walk_forward_daily columns, without sweep_id
+    headline: dict[str, float]  # out-of-sample figures of the stitched series
+
+
+def walk_forward_run(
+    result: SweepResult,
+    configs: Sequence[BacktestParams],
+    *,
+    train: int,
+    test: int,
+    mode: Mode,
+    metric: str,
+    min_time_in_band: float,
+    metric_params: MetricParams,
+    calibrated_until: date,
+) -> WalkForward:
+    """Walk-forward selection over a sweep's monthly sums, the chosen configurations
+    re-run for their daily series, and the stitched out-of-sample figures."""
+    if result.blocks is None:
+        raise ValueError(
+            "walk-forward needs every configuration on one market (one start and end date "
+            "and beta settings); this sweep spans " + ", ".join(sorted(result.snapshots))
+        )
+    b = result.blocks
+    choices = walk_forward(
+        b, train=train, test=test, mode=mode, metric=metric, min_time_in_band=min_time_in_band
+    )
+    chosen = sorted({c.config for c in choices if c.config >= 0})
+    daily: dict[int, dict[str, np.ndarray]] = {}
+    by_group: dict[tuple[object, ...], list[int]] = {}
+    for k in chosen:
+        by_group.setdefault(group_key(configs[k]), []).append(k)
+    for key, ks in by_group.items():
+        for k, series in zip(
+            ks,
+            selection_daily(
+                result.runs[key], [configs[k] for k in ks], metric_params=metric_params
+            ),
+            strict=True,
+        ):
+            daily[k] = series
+    run = next(iter(result.runs.values()))
+    dates = run.group.market.dates[1:]
+    hashes = result.rows["config_hash"].to_list()
+    stitched = stitch(dates, b.months, choices, daily, hashes)
+    flat = (
+        np.concatenate(
+            [
+                daily[c.config]["flat"][_test_sessions(dates, b.months, c)]
+                for c in choices
+                if c.config >= 0
+            ]
+        )
+        if chosen
+        else None
+    )
+    months = b.months.astype("datetime64[D]")
+    end_of = [_month_end(m) for m in months]
+    folds_ = pl.DataFrame(
+        [
+            {
+                "fold": c.fold.fold,
+                "train_start": months[c.fold.train[0]].item(),
+                "train_end": end_of[c.fold.train[1]],
+                "test_start": months[c.fold.test[0]].item(),
+                "test_end": end_of[c.fold.test[1]],
+                "config_hash": hashes[c.config] if c.config >= 0 else None,
+                "eligible": c.eligible,
+                "train_metric": c.train_metric,
+                "train_time_in_band": c.train_time_in_band,
+                **_test_figures(b, c),
+                "calibration_in_sample": months[c.fold.test[0]].item() <= calibrated_until,
+            }
+            for c in choices
+        ],
+        infer_schema_length=None,
+    )
+    return WalkForward(folds_, stitched, headline(stitched, flat=flat))
+
+
+def _month_end(first: np.datetime64) -> date:
+    after: date = (first.astype("datetime64[M]") + 1).astype("datetime64[D]").item()
+    return after - timedelta(days=1)
+
+
+def _test_sessions(dates: np.ndarray, months: np.ndarray, c: Choice) -> np.ndarray:
+    month = dates.astype("datetime64[M]").astype("datetime64[D]")
+    return np.asarray((month >= months[c.fold.test[0]]) & (month <= months[c.fold.test[1]]))
+
+
+def _test_figures(b: Blocks, c: Choice) -> dict[str, float | None]:
+    if c.config < 0:
+        return {"test_sharpe": None, "test_overlay_sharpe": None, "test_time_in_band": None}
+    total = {k: v[c.config : c.config + 1] for k, v in b.window(*c.fold.test).items()}
+    return {
+        "test_sharpe": float(block_sharpe(total, overlay=False)[0]),
+        "test_overlay_sharpe": float(block_sharpe(total, overlay=True)[0]),
+        "test_time_in_band": float(time_in_band(total)[0]),
+    }

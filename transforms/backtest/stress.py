@@ -48,20 +48,19 @@ def stress_hedge_ratio(
     like[0] = False
     vix_move = float(dvix[like].mean()) if like.any() else math.nan
     pricer = CondorPricer(m, p)
-    units = MULTIPLIER * p.lots
     ratios: list[float] = []
-    opened: dict[date, tuple[int, np.ndarray]] = {}
+    opened: dict[date, tuple[int, np.ndarray, float]] = {}
     for t in cp.trades:
         if t.action == "open":
-            opened[t.expiry] = (t.day, np.array(t.strikes))
+            opened[t.expiry] = (t.day, np.array(t.strikes), MULTIPLIER * t.lots)
             continue
-        start, strikes = opened.pop(t.expiry)
+        start, strikes, units = opened.pop(t.expiry)
         ratios.extend(
             _ratios(
                 group, pricer, strikes, t.expiry, range(start, t.day), vix_move, units, spx_move
             )
         )
-    for expiry, (start, strikes) in opened.items():  # still open at the end
+    for expiry, (start, strikes, units) in opened.items():  # still open at the end
         ratios.extend(
             _ratios(group, pricer, strikes, expiry, range(start, m.days), vix_move, units, spx_move)
         )

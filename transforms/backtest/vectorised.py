@@ -64,6 +64,7 @@ COLUMNS = (
     "h_min",
     "h_max",
     "reserve",
+    "reserve_counts_margin",
 )
 
 
@@ -315,6 +316,7 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
         h_min = q[28]
         h_max = q[29]
         reserve = q[30]
+        margin_share = q[31]  # reserve_counts_margin: 1 or 0
         weights = np.array([ladder_w2, ladder_w3, ladder_w4])
         control = controller > 0
         width = call_spread_width
@@ -496,7 +498,7 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
                 for j in range(3):
                     commit += abs(targets[j])
                 commit = vx_margin * commit + call_target * value * OPTION_MULTIPLIER
-                room = pre * (1.0 - reserve) - live * condor_margin[i]
+                room = pre * (1.0 - reserve) - margin_share * live * condor_margin[i]
                 if commit > room and commit > 0:
                     factor = max(room, 0.0) / commit
                     cuts += 1

@@ -11,11 +11,12 @@ user has one, replaces it by supplying its own ``vol_at``).
   ``sigma = sigma_atm (1 + put_skew max(0, -x) - call_skew max(0, x))``, floored at
   ``floor x sigma_atm``. Puts (x < 0) get richer, calls cheaper: the SPX skew.
 
-Defaults are a least-squares fit to the iVolatility SPX chain sample (2011-01-03..07,
-expiries of 42-102 days, ATM and 0.15-delta strikes), so they are in-sample there.
-Deviation from the methodology's c = 0.9: that value fits only a flat VIX-only ATM; with
-the VIX3M term interpolation the chain's ATM / index ratio is 0.83-0.86 across 46-102
-days (0.9 x VIX would be 1.5-2.5 vol points rich at 74-102 days).
+Defaults are the shared calibration's (:mod:`transforms.calibration`): the skews are a
+least-squares fit to the iVolatility SPX chain sample (2011-01-03..07, expiries of
+42-102 days, ATM and 0.15-delta strikes); the ATM ratio 0.92 is fitted on Cboe PUT's
+2004-2011 returns. That week's chain alone puts the ATM / index ratio at 0.83-0.86
+across 46-102 days with the VIX3M term interpolation (the methodology's c = 0.9 fits
+only a flat VIX-only ATM).
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from transforms.calibration import FITTED
+
 
 @dataclass(frozen=True)
 class SmileParams:
-    atm_ratio: float = 0.84
-    put_skew: float = 0.26
-    call_skew: float = 0.18
+    atm_ratio: float = FITTED.smile_atm_ratio
+    put_skew: float = FITTED.smile_put_skew
+    call_skew: float = FITTED.smile_call_skew
     floor: float = 0.5
 
 

@@ -7,10 +7,15 @@ Windows (never overlapping where a parameter is fitted; both are reported):
   VXTH uses the calibrated skew and is reported on its whole history (2006-03..2018-05)
   and on the evaluation window alone.
 * PUT, CNDR: the smile's ATM ratio (the premium level) is calibrated so that PUT's mean
-  monthly log-return error on 2004-2011 month-ends is nearest zero (a 0.02 grid from
-  0.70 to 1.10); CNDR is not fitted at all. Both are evaluated on 2012-2021 month-ends, and
+  monthly log-return error on 2004-2011 month-ends is nearest zero
+  (:func:`transforms.calibration.fit_atm_ratio`, a 0.02 grid from 0.70 to 1.10); CNDR is
+  not fitted at all. Both are evaluated on 2012-2021 month-ends, and
   daily on 2012-2019/07 (PUT) and 2015-09..2019-07 (CNDR: the daily file's earlier CNDR
-  history is a superseded vintage).
+  history is a superseded vintage). ``evaluation_costs``: the same months with the
+  backtest's costs paid on every sale (half-spreads of the cost model and commissions),
+  which the published indices do not pay: the gap between the two rows is what trading
+  the index would cost, and what is left of the drift is the model's premium level.
+* Every index's days with a daily error above 0.5 % are listed (``large_errors``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import polars as pl
 from transforms.backtest.market import Market
 from transforms.backtest.params import BacktestParams
 from transforms.backtest.run import Inputs
+from transforms.calibration import fit_atm_ratio
 from transforms.replicate import spx_options, tracking, vix_calls, vix_futures
 
 INDICES = ("SPVXSP", "SPVXMP", "VXTH", "PUT", "CNDR")
@@ -142,14 +148,15 @@ class _Acc:
     snapshots: dict[str, str] = field(default_factory=dict)
     call_errors: pl.DataFrame = field(default_factory=pl.DataFrame)
 
-    def add_daily(self, index: str, levels: pl.DataFrame) -> pl.DataFrame:
-        """Keep an index's daily rows and its figures by year; returns the daily rows."""
+    def add_daily(self, index: str, levels: pl.DataFrame) -> None:
+        """Keep an index's daily rows, its figures by year and its days over
+        :data:`DAY_THRESHOLD`."""
         rows = tracking.with_errors(levels).select(
             pl.lit(index).alias("index_name"), "date", "ours", "published", "error"
         )
         self.daily.append(rows)
         self.years.append(tracking.by_year(levels).with_columns(pl.lit(index).alias("index_name")))
-        return rows
+        self.large.append(rows.filter(pl.col("error").abs() > DAY_THRESHOLD))
 
 
 def _futures(
@@ -168,8 +175,7 @@ def _futures(
         c.rows.append(
             _row(name, "full", "daily", "", tracking.tracking(levels, threshold=DAY_THRESHOLD))
         )
-        errs = c.add_daily(name, levels)
-        c.large.append(errs.filter(pl.col("error").abs() > DAY_THRESHOLD))
+        c.add_daily(name, levels)
 
 
 def _vxth(c: _Acc, reference: Reference, params: BacktestParams, windows: Windows) -> None:
@@ -242,10 +248,9 @@ def _option_writing(
         p = replace(params, smile_atm_ratio=ratio)
         level = spx_options.write_options(m, p, index="PUT", base=1.0)
         err = tracking.with_errors(_window(monthly_levels(level, "PUT"), windows.smile_calibration))
-        return abs(float(err["error"].drop_nulls().mean()))  # type: ignore[arg-type]
+        return float(err["error"].drop_nulls().mean())  # type: ignore[arg-type]
 
-    grid = np.round(np.arange(0.70, 1.1001, 0.02), 2)
-    best = float(grid[int(np.argmin([drift(float(r)) for r in grid]))])
+    best = fit_atm_ratio(drift)
     c.calibrated["smile_atm_ratio"] = best
     p = replace(params, smile_atm_ratio=best)
     cal = windows.smile_calibration
@@ -253,9 +258,16 @@ def _option_writing(
     for name in writers:
         level = spx_options.write_options(m, p, index=name, base=1.0)
         by_month = monthly_levels(level, name)
-        for label, win in (("calibration", cal), ("evaluation", windows.smile_evaluation)):
+        with_costs = monthly_levels(
+            spx_options.write_options(m, p, index=name, base=1.0, costs=True), name
+        )
+        for label, win, months in (
+            ("calibration", cal, by_month),
+            ("evaluation", windows.smile_evaluation, by_month),
+            ("evaluation_costs", windows.smile_evaluation, with_costs),
+        ):
             figures = tracking.tracking(
-                _window(by_month, win), per_year=tracking.MONTHLY, threshold=MONTH_THRESHOLD
+                _window(months, win), per_year=tracking.MONTHLY, threshold=MONTH_THRESHOLD
             )
             c.rows.append(_row(name, label, "monthly", fitted, figures))
         first = windows.cndr_daily_from if name == "CNDR" else date.min

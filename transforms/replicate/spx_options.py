@@ -60,9 +60,13 @@ def _settlement(index: str, strikes: F64, spot: float) -> float:
     return max(float(strikes[0]) - spot, 0.0) if index == PUT else settlement(strikes, spot)
 
 
-def write_options(market: Market, p: BacktestParams, *, index: str, base: float) -> F64:
+def write_options(
+    market: Market, p: BacktestParams, *, index: str, base: float, costs: bool = False
+) -> F64:
     """PUT or CNDR level per session (NaN before the first roll; ``base`` at it), with
-    ``p``'s smile, dividend yield and strike grid."""
+    ``p``'s smile, dividend yield and strike grid. With ``costs``, each sale pays the
+    backtest's costs per option sold: its half-spread (``p``'s cost model) and
+    ``spx_commission`` (the published indices pay none)."""
     if index not in (PUT, CNDR):
         raise ValueError(f"unknown option-writing index {index!r}: expected {PUT} or {CNDR}")
     if index == CNDR:
@@ -94,6 +98,12 @@ def write_options(market: Market, p: BacktestParams, *, index: str, base: float)
             price = _value(index, pricer, i, strikes, days)
             units = cash / (strikes[0] if index == PUT else float(market.spx[i]))
             cash += units * price
+            if costs:
+                legs = pricer.legs(i, strikes, days)[0][: 1 if index == PUT else 4]
+                per_unit = (
+                    pricer.half_spreads(legs, days).sum() + len(legs) * p.spx_commission / 100
+                )
+                cash -= units * float(per_unit)
             level[i] = cash - units * price
             continue
         assert expiry is not None

@@ -30,6 +30,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from transforms.backtest.market import Market
+from transforms.calibration import fit_vix_call_skew
 from transforms.options.vix import base_vol, call_strike, call_value
 
 F64 = NDArray[np.float64]
@@ -144,19 +145,17 @@ def window(calls: pl.DataFrame, first: date, last: date) -> pl.DataFrame:
     return calls.filter(pl.col("date").is_between(first, last))
 
 
-def calibrate(
-    calls: pl.DataFrame, *, vol_of_vol: float, skews: F64 | None = None
-) -> tuple[CallModel, float]:
-    """The call skew (on a 0.01 grid from 0 to 2) minimising RMSE on ``calls``; the model
-    and its RMSE. Deterministic: the lowest skew wins a tie."""
-    grid = np.round(np.arange(0.0, 2.0001, 0.01), 2) if skews is None else skews
+def calibrate(calls: pl.DataFrame, *, vol_of_vol: float) -> tuple[CallModel, float]:
+    """The call skew minimising RMSE on ``calls``
+    (:func:`transforms.calibration.fit_vix_call_skew`); the model and its RMSE."""
     mid = calls["mid"].to_numpy()
-    rmse = [
-        float(np.sqrt(np.mean((model_price(calls, CallModel(vol_of_vol, float(s))) - mid) ** 2)))
-        for s in grid
-    ]
-    best = int(np.argmin(rmse))
-    return CallModel(vol_of_vol=vol_of_vol, skew=float(grid[best])), rmse[best]
+
+    def rmse(skew: float) -> float:
+        error = model_price(calls, CallModel(vol_of_vol, skew)) - mid
+        return float(np.sqrt(np.mean(error**2)))
+
+    skew = fit_vix_call_skew(rmse)
+    return CallModel(vol_of_vol=vol_of_vol, skew=skew), rmse(skew)
 
 
 # --- VXTH --------------------------------------------------------------------------------

@@ -1,0 +1,176 @@
+"""Selection statistics on seeded data: DSR, distinct and effective trials, PBO, and
+walk-forward folds that never look past their training window."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from transforms.selection import dsr
+from transforms.selection.blocks import Blocks, blocks, sharpe, time_in_band
+from transforms.selection.dsr import (
+    deflated_sharpe,
+    effective_trials,
+    expected_max_sharpe,
+    returns_hashes,
+)
+from transforms.selection.pbo import pbo
+from transforms.selection.walk_forward import choose, folds, walk_forward
+
+DATES = np.arange(np.datetime64("2010-01-04"), np.datetime64("2020-01-01")).astype(
+    "datetime64[D]"
+)
+DATES = DATES[np.is_busday(DATES)]  # ten years of weekdays, 120 months
+
+
+def _blocks(returns: np.ndarray, *, ruin_day: np.ndarray | None = None) -> Blocks:
+    n = returns.shape[0]
+    return blocks(
+        DATES,
+        excess=returns,
+        overlay=returns,
+        in_band=np.ones_like(returns, dtype=bool),
+        has_r2=np.ones_like(returns, dtype=bool),
+        ruin_day=np.full(n, -1) if ruin_day is None else ruin_day,
+    )
+
+
+def test_deflated_sharpe_falls_with_the_number_of_trials() -> None:
+    rng = np.random.default_rng(3)
+    few = deflated_sharpe(
+        sharpe=1.0, sharpes=rng.normal(0.3, 0.3, 10), skewness=0.0, kurtosis=3.0, sessions=2500
+    )
+    many = deflated_sharpe(
+        sharpe=1.0, sharpes=rng.normal(0.3, 0.3, 10_000), skewness=0.0, kurtosis=3.0, sessions=2500
+    )
+    assert 0 < many < few < 1
+
+
+def _paper_dsr() -> float:
+    spread = np.random.default_rng(0).standard_normal(100)
+    sharpes = (spread - spread.mean()) / spread.std(ddof=1) * math.sqrt(0.5)  # variance 0.5
+    return deflated_sharpe(
+        sharpe=2.5, sharpes=sharpes, skewness=-3.0, kurtosis=10.0, sessions=1250,
+        periods_per_year=250,
+    )  # fmt: skip
+
+
+def test_deflated_sharpe_reproduces_the_papers_worked_example() -> None:
+    """Bailey and Lopez de Prado (2014), section 4: 100 trials whose annualised Sharpe
+    ratios vary by 0.5, the best 2.5 (annualised over 250 days) from 1,250 daily returns
+    with skewness -3 and kurtosis 10: SR0 = 0.1132 (daily) and DSR = 0.9004."""
+    assert expected_max_sharpe(variance=0.5 / 250, trials=100) == pytest.approx(0.1132, abs=5e-5)
+    assert _paper_dsr() == pytest.approx(0.9004, abs=5e-5)
+
+
+@pytest.mark.parametrize(
+    "mutation",
+    [
+        "1 - EULER_GAMMA) * norm.ppf(1 - 1 / trials)|EULER_GAMMA) * norm.ppf(1 - 1 / trials)",
+        "trials * math.e|trials * 2",
+        "1 - skewness * per|1 + skewness * per",
+        "(kurtosis - 1) / 4|(kurtosis - 3) / 4",
+        "math.sqrt(sessions - 1)|math.sqrt(sessions)",
+        "ddof=1|ddof=0",
+    ],
+)
+def test_a_mutated_formula_fails_the_worked_example(
+    mutation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each plausible slip in the formula moves the worked example off 0.9004."""
+    import inspect
+
+    old, new = mutation.split("|")
+    source = inspect.getsource(dsr)
+    assert old in source
+    namespace: dict[str, object] = {"__name__": "mutant"}
+    exec(compile(source.replace(old, new, 1), "mutant", "exec"), namespace)
+    for name in ("expected_max_sharpe", "deflated_sharpe"):
+        monkeypatch.setattr(dsr, name, namespace[name])
+    monkeypatch.setitem(globals(), "deflated_sharpe", namespace["deflated_sharpe"])
+    assert abs(_paper_dsr() - 0.9004) > 5e-5 or abs(
+        dsr.expected_max_sharpe(variance=0.5 / 250, trials=100) - 0.1132
+    ) > 5e-5
+
+
+def test_identical_series_are_one_trial_and_correlated_ones_count_less() -> None:
+    rng = np.random.default_rng(1)
+    base = rng.normal(0, 0.01, (5, 240))
+    twins = np.concatenate([base, base[:2]])
+    hashes = returns_hashes(twins)
+    assert len(set(hashes)) == 5 and hashes[5] == hashes[0]
+    assert effective_trials(base) == pytest.approx(5, abs=0.8)  # independent: about one each
+    common = rng.normal(0, 0.01, 240)
+    herd = common + rng.normal(0, 0.001, (50, 240))  # 50 near-copies of one bet
+    assert effective_trials(herd) < 5
+    assert effective_trials(rng.normal(0, 0.01, (50, 240))) > 30
+
+
+def test_window_statistics_equal_direct_computations() -> None:
+    rng = np.random.default_rng(2)
+    r = rng.normal(0.0004, 0.01, (3, len(DATES)))
+    b = _blocks(r)
+    assert len(b.months) == 120
+    total = b.window(12, 47)  # 2011..2013
+    month = DATES.astype("datetime64[M]")
+    at = (month >= np.datetime64("2011-01")) & (month <= np.datetime64("2013-12"))
+    direct = r[:, at].mean(axis=1) / r[:, at].std(axis=1, ddof=1) * math.sqrt(252)
+    np.testing.assert_allclose(sharpe(total, overlay=True), direct, rtol=1e-10)
+    assert np.all(time_in_band(total) == 1.0)
+
+
+def test_pbo_is_a_coin_flip_on_noise_and_zero_with_a_dominant_configuration() -> None:
+    rng = np.random.default_rng(4)
+    noise = rng.normal(0, 0.01, (40, len(DATES)))
+    assert pbo(_blocks(noise)).pbo == pytest.approx(0.5, abs=0.15)
+    dominant = noise.copy()
+    dominant[7] += 0.003  # a Sharpe ratio near 5 against none
+    result = pbo(_blocks(dominant))
+    assert result.splits == 12_870  # C(16, 8)
+    assert result.pbo < 0.02
+
+
+def test_folds_roll_and_expand() -> None:
+    rolling = folds(120, train=36, test=12)
+    assert [(f.train, f.test) for f in rolling[:2]] == [((0, 35), (36, 47)), ((12, 47), (48, 59))]
+    assert rolling[-1].test == (108, 119) and len(rolling) == 7
+    expanding = folds(120, train=36, test=24, mode="expanding")
+    assert [f.train[0] for f in expanding] == [0, 0, 0, 0]
+    assert expanding[-1].test == (108, 119)
+    with pytest.raises(ValueError, match="leaves no test months"):
+        folds(24, train=36, test=12)
+
+
+def test_a_fold_never_sees_past_its_training_window() -> None:
+    """Changing every return after a fold's training window, even to make another
+    configuration the best by far, changes no choice whose training ended before."""
+    rng = np.random.default_rng(5)
+    r = rng.normal(0.0002, 0.01, (30, len(DATES)))
+    before = walk_forward(_blocks(r), train=36, test=12)
+    month = DATES.astype("datetime64[M]")
+    cut = np.datetime64("2015-01")  # month 60: folds with training up to month 59 are safe
+    changed = r.copy()
+    changed[:, month >= cut] = rng.normal(0.0, 0.02, (30, int((month >= cut).sum())))
+    changed[3, month >= cut] += 0.01
+    after = walk_forward(_blocks(changed), train=36, test=12)
+    safe = [c.fold.fold for c in before if c.fold.train[1] < 60]
+    assert len(safe) == 3
+    for k in safe:
+        assert after[k].config == before[k].config
+    assert any(a.config == 3 for a in after if a.fold.train[1] >= 60)  # later folds saw it
+
+
+def test_ruined_and_out_of_band_configurations_are_not_chosen() -> None:
+    rng = np.random.default_rng(6)
+    r = rng.normal(0.0, 0.01, (3, len(DATES)))
+    r[0] += 0.004  # the best, but ruined in month 20
+    ruin = np.array([np.searchsorted(DATES, np.datetime64("2011-09-01")), -1, -1])
+    r[0, ruin[0] + 1 :] = np.nan
+    b = _blocks(r, ruin_day=ruin)
+    fold = folds(120, train=36, test=12)[0]
+    assert choose(b, fold).config != 0
+    out_of_band = Blocks(b.months, {**b.sums, "band": b.sums["band"] * 0}, b.ruin)
+    none = choose(out_of_band, fold, min_time_in_band=0.5)
+    assert none.config == -1 and none.eligible == 0

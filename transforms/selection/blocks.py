@@ -1,0 +1,116 @@
+"""Per-month sums of each configuration's daily statistics, from which the Sharpe
+ratios and time in band of any window of whole months follow exactly.
+
+Per configuration and calendar month: the sessions with a return, the sums of the
+book's daily excess returns and of their squares, the same for the overlay (the book
+less its equity sleeve, :func:`transforms.backtest.metrics.overlay_returns`), and the
+sessions whose rolling R-squared exists and lies in the configuration's band. A sweep
+keeps these (configurations x months x 7) instead of its daily paths, so selection on
+any window (walk-forward folds, CSCV partitions) needs no re-simulation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+F64 = NDArray[np.float64]
+YEAR = 252.0
+FIELDS = ("n", "ex", "ex2", "ov", "ov2", "band", "r2")
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """``sums[field]`` is configurations x months; ``months`` the first day of each;
+    ``ruin`` the month each configuration's equity reached zero (``len(months)`` if
+    never)."""
+
+    months: NDArray[np.datetime64]
+    sums: dict[str, F64]
+    ruin: NDArray[np.intp]
+
+    @property
+    def configs(self) -> int:
+        return int(self.sums["n"].shape[0])
+
+    def window(self, first: int, last: int) -> dict[str, F64]:
+        """Totals over months ``first``..``last`` (inclusive) per configuration."""
+        return {k: v[:, first : last + 1].sum(axis=1) for k, v in self.sums.items()}
+
+    def rows(self, index: NDArray[np.intp]) -> Blocks:
+        return Blocks(self.months, {k: v[index] for k, v in self.sums.items()}, self.ruin[index])
+
+
+def month_index(dates: NDArray[np.datetime64]) -> tuple[NDArray[np.datetime64], NDArray[np.intp]]:
+    """The distinct months of ``dates`` (first days) and each date's month position."""
+    month = dates.astype("datetime64[M]")
+    months, position = np.unique(month, return_inverse=True)
+    return months.astype("datetime64[D]"), position.astype(np.intp)
+
+
+def blocks(
+    dates: NDArray[np.datetime64],
+    *,
+    excess: F64,
+    overlay: F64,
+    in_band: NDArray[np.bool_],
+    has_r2: NDArray[np.bool_],
+    ruin_day: NDArray[np.int64],
+) -> Blocks:
+    """Monthly sums of configurations x sessions arrays (NaN returns are not counted);
+    ``ruin_day``: the session each configuration was ruined, -1 if never."""
+    months, position = month_index(dates)
+    starts = np.flatnonzero(np.r_[True, np.diff(position) != 0])  # dates are sorted
+    valid = np.isfinite(excess) & np.isfinite(overlay)
+    ex, ov = np.where(valid, excess, 0.0), np.where(valid, overlay, 0.0)
+    daily = {
+        "n": valid.astype(np.float64),
+        "ex": ex,
+        "ex2": ex * ex,
+        "ov": ov,
+        "ov2": ov * ov,
+        "band": (in_band & has_r2).astype(np.float64),
+        "r2": has_r2.astype(np.float64),
+    }
+    ruin = np.where(ruin_day >= 0, position[np.maximum(ruin_day, 0)], len(months))
+    return Blocks(
+        months,
+        {k: np.add.reduceat(a, starts, axis=1) for k, a in daily.items()},
+        ruin.astype(np.intp),
+    )
+
+
+def concat(parts: Sequence[Blocks], order: Sequence[int]) -> Blocks:
+    """Chunks' blocks stacked, rows back in the configurations' input order (all
+    chunks of a sweep share the market, hence the months)."""
+    months = parts[0].months
+    for b in parts[1:]:
+        if not np.array_equal(b.months, months):
+            raise ValueError("blocks of different markets cannot be combined")
+    back = np.argsort(np.asarray(order))
+    return Blocks(
+        months,
+        {k: np.concatenate([b.sums[k] for b in parts])[back] for k in FIELDS},
+        np.concatenate([b.ruin for b in parts])[back],
+    )
+
+
+def sharpe(total: dict[str, F64], *, overlay: bool) -> F64:
+    """Annualised Sharpe ratio from window totals (sample std, ddof 1); NaN below three
+    sessions or without variance."""
+    n = total["n"]
+    s, s2 = (total["ov"], total["ov2"]) if overlay else (total["ex"], total["ex2"])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s / n
+        var = (s2 - s * mean) / (n - 1)
+        out = mean / np.sqrt(var) * math.sqrt(YEAR)
+    return np.asarray(np.where((n >= 3) & (var > 0), out, np.nan), dtype=np.float64)
+
+
+def time_in_band(total: dict[str, F64]) -> F64:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.where(total["r2"] > 0, total["band"] / total["r2"], np.nan))
