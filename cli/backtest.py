@@ -162,9 +162,12 @@ def backtest(args: argparse.Namespace, db: Path, print_table: Callable[..., None
     from flows.backtest import BACKTEST_STEPS, BacktestRequest, backtest_flow, reporting
     from transforms.backtest.params import BacktestParams, with_values
 
+    from transforms.backtest.params import as_record
+    from transforms.calibration import calibration_id
+
     try:
         values = _values(args.param)
-        with_values(BacktestParams(), values)  # validate before starting Prefect
+        params = with_values(BacktestParams(), values)  # validate before starting Prefect
         holdout = {"holdout_start": args.holdout} if args.holdout else {}
         request = BacktestRequest(db=db, values=values, **holdout)
     except ValueError as exc:
@@ -175,6 +178,7 @@ def backtest(args: argparse.Namespace, db: Path, print_table: Callable[..., None
         rid, metrics = backtest_flow(request)
     print_metrics(metrics, print_table)
     print(f"run {rid} written to results.backtest_runs / _daily / _trades / _metrics")
+    print(f"calibration {calibration_id(as_record(params))} (transforms/calibration.py)")
     print(
         f"query it: {settings.sql_command(db)} "
         '"SELECT date, equity, hedge_ratio, r2_60, unhedged_r2_60 '
@@ -340,8 +344,14 @@ def _print_selection(record: dict[str, Any], folds: Any, print_table: Callable[.
                 "calibration_in_sample",
             ).with_columns(pl.selectors.float().round(3))
         )  # fmt: skip
+        if record.get("oos_sessions") is None:
+            print(
+                "nothing out of sample: no fold had an eligible configuration (never ruined "
+                "up to the fold, inside its band long enough on the training months)"
+            )
+            return
         print(
-            "out of sample, stitched: Sharpe "
+            f"out of sample, stitched over {record['oos_sessions']:,.0f} sessions: Sharpe "
             f"{_fmt(record.get('oos_sharpe'), '.3f')}, overlay Sharpe "
             f"{_fmt(record.get('oos_overlay_sharpe'), '.3f')}, time in band "
             f"{_fmt(record.get('oos_time_in_band'), '.1%')}, CAGR "

@@ -6,6 +6,8 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 import pytest
 
 from cli.main import main
@@ -257,3 +259,77 @@ def test_a_ruined_book_trades_no_more_and_is_never_ranked(
     assert "no configuration to rank: 2 of 2 were ruined" in out
     assert "best " not in out
     assert query(db, "SELECT best_config_hash FROM results.sweep_runs").rows() == [(None,)]
+
+
+@pytest.mark.slow
+def test_walk_forward_chooses_on_training_months_and_stitches_the_test_months(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each fold's choice is the best overlay Sharpe ratio on its training months, as
+    independent reference backtests compute it; the stitched series is the chosen
+    configurations' test months; the registry counts every trial on the snapshot."""
+    import math
+
+    from flows.backtest import read_inputs
+    from transforms.backtest.params import BacktestParams, with_values
+    from transforms.backtest.run import backtest
+
+    args = ["sweep", "--db", str(db), "--param", "start_date=2012-01-03", "--param", "lots=10"]
+    args += ["--dim", "hold_to_expiry=false,true", "--hedge-ratio", "0:0.4:0.2", "--top", "1"]
+    args += ["--walk-forward", "--train", "24", "--test", "24"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "probability of backtest overfitting (CSCV, 12,870 splits)" in out
+    assert "null hypothesis: the equity sleeve alone" in out
+    folds = query(db, "SELECT * FROM results.walk_forward ORDER BY fold")
+    assert folds["train_start"][0] == date(2012, 1, 1) and folds["test_start"][0] == date(
+        2014, 1, 1
+    )
+    assert folds.height == 7  # 2014-2025 in 24-month steps, then 2026-01
+    # Fold 0 by hand: overlay Sharpe on 2012-2013 of every configuration.
+    inputs = read_inputs(db)
+    configs = query(
+        db,
+        "SELECT config_hash, hold_to_expiry, hedge_ratio, band_low, band_high FROM results.sweep_results",
+    )
+    hand = {}
+    for row in configs.iter_rows(named=True):
+        p = with_values(
+            BacktestParams(),
+            {
+                "start_date": "2012-01-03",
+                "lots": 10,
+                **{k: v for k, v in row.items() if k != "config_hash"},
+            },
+        )
+        d = backtest(inputs, p).daily.filter(pl.col("date") <= date(2013, 12, 31))
+        eq = d["equity"].to_numpy()
+        prev = np.concatenate([[p.initial_equity], eq[:-1]])
+        overlay = (eq / prev - 1 - d["pnl_equity"].to_numpy() / prev)[1:]
+        hand[row["config_hash"]] = overlay.mean() / overlay.std(ddof=1) * math.sqrt(252)
+    best_sharpe = max(hand.values())
+    assert hand[folds["config_hash"][0]] == pytest.approx(best_sharpe, rel=1e-12)  # ties: any
+    assert folds["train_metric"][0] == pytest.approx(best_sharpe, rel=1e-9)
+    # The stitched series: each session of a test window carries its fold's choice.
+    daily = query(db, "SELECT * FROM results.walk_forward_daily ORDER BY date")
+    joined = daily.join(folds.select("fold", pl.col("config_hash").alias("chosen")), on="fold")
+    assert (joined["config_hash"] == joined["chosen"]).all()
+    assert daily["date"].min() == date(2014, 1, 2)
+    ex = daily["excess"].to_numpy()
+    run = query(db, "SELECT oos_sharpe, oos_sessions, pbo FROM results.sweep_runs").row(
+        0, named=True
+    )
+    assert run["oos_sharpe"] == pytest.approx(ex.mean() / ex.std(ddof=1) * math.sqrt(252))
+    assert run["oos_sessions"] == daily.height and 0 <= run["pbo"] <= 1
+    # Trials: the sweep's 18 configurations, then a backtest, then a second sweep that
+    # counts their distinct series as earlier trials on the same data.
+    trials = "SELECT count(*) AS n, count(DISTINCT returns_hash) AS d FROM results.trials"
+    assert query(db, f"{trials} WHERE source = 'sweep'")["n"][0] == 18
+    backtest_args = ["backtest", "--db", str(db), "--param", "start_date=2012-01-03"]
+    assert main([*backtest_args, "--param", "lots=20"]) == 0
+    assert query(db, f"{trials} WHERE source = 'backtest'")["n"][0] == 1
+    earlier = query(db, trials)["d"][0]
+    capsys.readouterr()
+    assert main([*args[:-5], "--param", "call_delta=0.25"]) == 0
+    assert "earlier on this data" in (out := capsys.readouterr().out)
+    assert f"{earlier} earlier on this data" in out

@@ -113,7 +113,9 @@ def test_condor_entries_exits_and_pnl_follow_the_rules(crisis_group: Group) -> N
     credit = {}
     for t in cp.trades:
         if t.action == "open":
-            credit[t.expiry] = t.price - (t.cost / t.lots - 4 * p.spx_commission) / 100  # received: mid - half-spreads
+            credit[t.expiry] = (
+                t.price - (t.cost / t.lots - 4 * p.spx_commission) / 100
+            )  # received: mid - half-spreads
             continue
         c = credit.pop(t.expiry)
         dte = (t.expiry - m.dates[t.day].item()).days
@@ -230,7 +232,7 @@ def test_costs_follow_the_fitted_spread_model_or_the_flat_charge(crisis_group: G
     prices = CondorPricer(m, p).legs(first.day, np.array(first.strikes), days)[0]
     half = SPREAD_MODEL.half_spread(prices, days)
     assert first.cost == pytest.approx((4 * 1.5 + 100 * half.sum()) * p.lots)
-    assert 0.05 < half.min() and half.max() < 1.2
+    assert half.min() > 0.05 and half.max() < 1.2
     flat = replace(p, spx_spread_model=False, spx_half_spread=0.25, spx_spread_scale=2.0)
     first_flat = next(t for t in simulate_condor(m, flat).trades if t.action == "open")
     assert first_flat.cost == pytest.approx((4 * 1.5 + 100 * 4 * 0.5) * p.lots)

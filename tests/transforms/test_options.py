@@ -172,9 +172,12 @@ def test_smile_model_against_the_real_chain(shared_data: Path) -> None:
                 errors.append(model - row["iv"])
                 calibrated.append(
                     spx_smile_vol(
-                        strike=row["strike"], forward=row["forward_price"], days=row["dte"],
-                        vix=VIX[day], vix3m=VIX3M[day],
-                    )  # fmt: skip
+                        strike=row["strike"],
+                        forward=row["forward_price"],
+                        days=row["dte"],
+                        vix=VIX[day],
+                        vix3m=VIX3M[day],
+                    )
                     - row["iv"]
                 )
                 spreads.append((row["ask"] - row["bid"]) / (100 * row["vega"]))

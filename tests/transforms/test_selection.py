@@ -19,9 +19,7 @@ from transforms.selection.dsr import (
 from transforms.selection.pbo import pbo
 from transforms.selection.walk_forward import choose, folds, walk_forward
 
-DATES = np.arange(np.datetime64("2010-01-04"), np.datetime64("2020-01-01")).astype(
-    "datetime64[D]"
-)
+DATES = np.arange(np.datetime64("2010-01-04"), np.datetime64("2020-01-01")).astype("datetime64[D]")
 DATES = DATES[np.is_busday(DATES)]  # ten years of weekdays, 120 months
 
 
@@ -90,9 +88,10 @@ def test_a_mutated_formula_fails_the_worked_example(
     for name in ("expected_max_sharpe", "deflated_sharpe"):
         monkeypatch.setattr(dsr, name, namespace[name])
     monkeypatch.setitem(globals(), "deflated_sharpe", namespace["deflated_sharpe"])
-    assert abs(_paper_dsr() - 0.9004) > 5e-5 or abs(
-        dsr.expected_max_sharpe(variance=0.5 / 250, trials=100) - 0.1132
-    ) > 5e-5
+    assert (
+        abs(_paper_dsr() - 0.9004) > 5e-5
+        or abs(dsr.expected_max_sharpe(variance=0.5 / 250, trials=100) - 0.1132) > 5e-5
+    )
 
 
 def test_identical_series_are_one_trial_and_correlated_ones_count_less() -> None:
