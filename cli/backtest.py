@@ -160,9 +160,7 @@ def print_metrics(metrics: Any, print_table: Callable[..., None]) -> None:
 
 def backtest(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) -> int:
     from flows.backtest import BACKTEST_STEPS, BacktestRequest, backtest_flow, reporting
-    from transforms.backtest.params import BacktestParams, with_values
-
-    from transforms.backtest.params import as_record
+    from transforms.backtest.params import BacktestParams, as_record, with_values
     from transforms.calibration import calibration_id
 
     try:

@@ -437,7 +437,17 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
     code = settings.code_version()
     snapshot = "+".join(evaluated.snapshots[k] for k in sorted(evaluated.snapshots))
     grid = {"base": as_record(base), "dimensions": request.dimensions}
-    sid = sweep_id(grid, code_version=code, snapshot=snapshot, metric_params=mp)
+    # the selection settings are part of the sweep's identity (they change its record)
+    selection_settings = request.model_dump(
+        include={"rank_metric", "top_n", "min_time_in_band", "walk_forward", "train_months",
+                 "test_months", "window", "select_metric", "pbo_groups"}
+    )  # fmt: skip
+    sid = sweep_id(
+        {**grid, "selection": selection_settings},
+        code_version=code,
+        snapshot=snapshot,
+        metric_params=mp,
+    )
     best = top_configs(
         results,
         metric=request.rank_metric,
