@@ -544,3 +544,23 @@ def test_a_ruined_configuration_is_never_the_best() -> None:
     assert best["config_hash"].to_list() == ["good", "worse"]
     everyone_ruined = results.with_columns(pl.lit(1.0).alias("ruined"))
     assert top_configs(everyone_ruined, metric="sharpe", n=5).is_empty()
+
+
+def test_a_walk_forward_fold_never_sees_data_after_its_training_window(inputs: Inputs) -> None:
+    """The same sweep on history cut at 2015-12-31 and on the whole history: every fold
+    whose training window ends by the cut chooses the same configuration with the same
+    training figures (the engine is causal and selection reads training months only)."""
+    from transforms.selection.walk_forward import walk_forward
+
+    base = replace(CRISES, start_date=date(2008, 1, 2), end_date=None, lots=10)
+    configs = [
+        replace(base, hedge_ratio=h, hold_to_expiry=hold)
+        for h in (0.0, 0.2, 0.4)
+        for hold in (False, True)
+    ]
+    cut = [replace(c, end_date=date(2015, 12, 31)) for c in configs]
+    whole = walk_forward(sweep(inputs, configs).blocks, train=24, test=12, mode="rolling")
+    early = walk_forward(sweep(inputs, cut).blocks, train=24, test=12, mode="rolling")
+    assert len(early) == 6 < len(whole)  # test years 2010..2015
+    for a, b in zip(early, whole, strict=False):
+        assert (a.config, a.train_metric, a.eligible) == (b.config, b.train_metric, b.eligible)
