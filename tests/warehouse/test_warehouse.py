@@ -177,6 +177,11 @@ def test_every_sql_file_runs_on_an_in_memory_database(con: duckdb.DuckDBPyConnec
         "ingest_fingerprint": {"series": "s"},
         "sweep_results": {"sweep_id": "s"},
         "trials_on_snapshot": {"snapshot": "d", "source_id": "s"},
+        "report_run": {"run_id": "r"},
+        "report_run_daily": {"run_id": "r"},
+        "report_run_trades": {"run_id": "r"},
+        "report_sweep": {"sweep_id": "s"},
+        "report_replication_daily": {"run_id": "r"},
         "validation_issues": {"validation_id": "v"},
     }
     for path in sorted((SQL_DIR / "query").glob("*.sql")):

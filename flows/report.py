@@ -1,0 +1,187 @@
+"""The report flow: warehouse -> transforms.report -> report.render -> HTML pages.
+
+Pages go to ``out`` (default ``data/reports/``) with ``plotly.min.js`` beside them and an
+``index.html`` linking every page in the folder. The flow only reads the warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel, Field
+
+from flows import settings
+from report import render
+from transforms.replicate.run import PERCENT, REPORTED
+from transforms.report.backtest import backtest_page
+from transforms.report.market import market_page
+from transforms.report.sweep import sweep_page
+from transforms.report.tables import validation_outcomes
+from transforms.report.today import today_page
+from warehouse.db import WRITER_WAIT, connect_reader
+from warehouse.load import read_frame, read_table
+
+KINDS = {"backtest": "backtest", "sweep": "sweep", "today": "today's book",
+         "market": "weekly market", "replication": "replication", "validation": "validation"}  # fmt: skip
+
+
+class ReportRequest(BaseModel):
+    db: Path = Field(default_factory=settings.db_path)
+    out: Path = Path("data/reports")
+    runs: list[str] = Field(default_factory=list)  # backtest run ids
+    sweeps: list[str] = Field(default_factory=list)
+    latest: bool = (
+        True  # the latest saved-book run, sweep, today's book, market, replication, validation
+    )
+
+
+class NotFound(LookupError):
+    pass
+
+
+def _one(frame: pl.DataFrame, what: str) -> dict[str, Any]:
+    if frame.is_empty():
+        raise NotFound(f"no {what} in the warehouse")
+    return frame.row(0, named=True)
+
+
+@task(name="backtest-page", cache_policy=NO_CACHE)
+def write_backtest(con: Any, rid: str, out: Path) -> Path:
+    run = _one(read_frame(con, "query/report_run", {"run_id": rid}), f"backtest run {rid}")
+    page = backtest_page(
+        run=run,
+        daily=read_frame(con, "query/report_run_daily", {"run_id": rid}),
+        trades=read_frame(con, "query/report_run_trades", {"run_id": rid}),
+        metrics=run,
+        spx=read_table(con, "spx_daily"),
+    )
+    return _write(out / f"backtest-{rid}.html", render.backtest_html(page))
+
+
+@task(name="sweep-page", cache_policy=NO_CACHE)
+def write_sweep(con: Any, sid: str, out: Path) -> Path:
+    record = _one(read_frame(con, "query/report_sweep", {"sweep_id": sid}), f"sweep {sid}")
+    results = read_frame(con, "query/sweep_results", {"sweep_id": sid})
+    return _write(
+        out / f"sweep-{sid}.html", render.sweep_html(sweep_page(record=record, results=results))
+    )
+
+
+@task(name="today-page", cache_policy=NO_CACHE)
+def write_today(con: Any, rid: str, out: Path) -> Path:
+    run = _one(read_frame(con, "query/report_run", {"run_id": rid}), f"backtest run {rid}")
+    calendar = read_table(con, "trading_calendar")
+    sessions = calendar.filter(pl.col("nyse_open") & (pl.col("date") > run["end_date"])).sort(
+        "date"
+    )
+    fomc = read_table(con, "fomc_meetings")
+    page = today_page(
+        run=run,
+        daily=read_frame(con, "query/report_run_daily", {"run_id": rid}),
+        trades=read_frame(con, "query/report_run_trades", {"run_id": rid}),
+        signals=read_table(con, "signals_daily", schema="signals"),
+        sessions=sessions["date"].to_list(),
+        fomc=set(fomc["date"].to_list()),
+    )
+    return _write(out / "today.html", render.today_html(page))
+
+
+@task(name="market-page", cache_policy=NO_CACHE)
+def write_market(con: Any, out: Path, params: dict[str, Any]) -> Path:
+    page = market_page(
+        signals=read_table(con, "signals_daily", schema="signals"),
+        term_structure=read_table(con, "vx_term_structure"),
+        macro=read_table(con, "macro_signals", schema="signals"),
+        fomc=read_table(con, "fomc_meetings")["date"].to_list(),
+        params=params,
+    )
+    return _write(out / "market.html", render.market_html(page))
+
+
+@task(name="replication-pages", cache_policy=NO_CACHE)
+def write_replication(con: Any, out: Path) -> list[Path]:
+    summary = read_frame(con, "query/report_replication")
+    if summary.is_empty():
+        return []
+    rid = summary["run_id"][0]
+    daily = read_frame(con, "query/report_replication_daily", {"run_id": rid})
+    paths = []
+    for name in summary["index_name"].unique(maintain_order=True).to_list():
+        rows = summary.filter(pl.col("index_name") == name).select(REPORTED)
+        html = render.replication_html(
+            name, daily.filter(pl.col("index_name") == name), rows, PERCENT
+        )
+        paths.append(_write(out / f"replication-{name}.html", html))
+    return paths
+
+
+@task(name="validation-page", cache_policy=NO_CACHE)
+def write_validation(con: Any, out: Path) -> Path | None:
+    rows = read_frame(con, "query/report_validation")
+    if rows.is_empty():
+        return None
+    html = render.validation_html(str(rows["validation_id"][0]), validation_outcomes(rows))
+    return _write(out / "validation.html", html)
+
+
+def _write(path: Path, text: str) -> Path:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return path
+
+
+def write_index(out: Path) -> Path:
+    pages = sorted(p for p in out.glob("*.html") if p.name != "index.html")
+    entries = pl.DataFrame(
+        {
+            "kind": [KINDS.get(p.stem.split("-")[0], p.stem) for p in pages],
+            "title": [p.stem for p in pages],
+            "file": [p.name for p in pages],
+            "written": [
+                datetime.fromtimestamp(p.stat().st_mtime).strftime("%Y-%m-%d %H:%M") for p in pages
+            ],
+        },
+        schema={"kind": pl.String, "title": pl.String, "file": pl.String, "written": pl.String},
+    )
+    return _write(out / "index.html", render.index_html(entries))
+
+
+@flow(name="report")
+def report_flow(request: ReportRequest) -> list[Path]:
+    """Write the requested pages and the index; returns the pages written."""
+    out = request.out
+    render.write_assets(out)
+    con = connect_reader(request.db, wait_seconds=WRITER_WAIT.seconds)
+    try:
+        latest = read_frame(con, "query/report_latest").row(0, named=True)
+        runs, sweeps = list(request.runs), list(request.sweeps)
+        if request.latest:
+            runs += [latest["run_id"]] if latest["run_id"] and latest["run_id"] not in runs else []
+            sweeps += (
+                [latest["sweep_id"]]
+                if latest["sweep_id"] and latest["sweep_id"] not in sweeps
+                else []
+            )
+        written = [write_backtest(con, rid, out) for rid in runs]
+        written += [write_sweep(con, sid, out) for sid in sweeps]
+        if request.latest:
+            params: dict[str, Any] = {}
+            if latest["run_id"]:
+                written.append(write_today(con, latest["run_id"], out))
+                run = _one(read_frame(con, "query/report_run", {"run_id": latest["run_id"]}), "run")
+                params = json.loads(run["params"])
+            written.append(write_market(con, out, params))
+            written += write_replication(con, out)
+            page = write_validation(con, out)
+            written += [page] if page else []
+    finally:
+        con.close()
+    write_index(out)
+    return written
