@@ -28,3 +28,4 @@ bench:
 	$(BIN)/python benchmarks/signals.py
 	$(BIN)/python benchmarks/backtest.py
 	$(BIN)/python benchmarks/operate.py
+	$(BIN)/python benchmarks/pages.py

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from cli import backtest as cli_backtest
 from cli import replicate as cli_replicate
+from cli import report as cli_report
 from flows import (
     ephemeral,
     settings,
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_backtest.add_parsers(sub, _add_db)
     cli_replicate.add_parser(sub, _add_db)
+    cli_report.add_parser(sub, _add_db)
 
     p = sub.add_parser(
         "serve",
@@ -561,6 +563,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _replicate(args)
     if args.command == "load-staged":
         return _load_staged(args)
+    if args.command == "report":
+        db = _existing_db(args)
+        return EXIT_FAILED if db is None else cli_report.report(args, db)
     if args.command == "serve":
         return _serve(args)
     return _ingest(args)

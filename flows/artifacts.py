@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import polars as pl
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from warehouse.db import WRITER_WAIT, connect_reader
 from warehouse.load import read_frame
@@ -19,6 +19,11 @@ from warehouse.load import read_frame
 def table(key: str, frame: pl.DataFrame, description: str) -> None:
     """A table artifact of ``frame`` (dates and times as ISO text)."""
     create_table_artifact(table=json.loads(frame.write_json()), key=key, description=description)
+
+
+def link(key: str, target: str, description: str) -> None:
+    """A link artifact (the weekly review publishes its report index this way)."""
+    create_link_artifact(link=target, key=key, description=description)
 
 
 def _read(db: Path, name: str, params: dict[str, object] | None = None) -> pl.DataFrame:

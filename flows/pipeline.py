@@ -21,9 +21,10 @@ from zoneinfo import ZoneInfo
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from flows import settings
+from flows import artifacts, settings
 from flows.backtest import BacktestRequest, SweepRequest, backtest_flow, sweep_flow
 from flows.ingest import IngestFailed, IngestParams, ingest_flow
+from flows.report import ReportRequest, report_flow
 from flows.signals import SignalsParams, signals_flow
 from transforms.backtest.params import read_grid, sweep_dimensions
 
@@ -47,6 +48,11 @@ class PipelineParams(BaseModel):
     allow_stale: bool = Field(False, description="run the later steps even if the ingest failed")
     sessions_only: bool = Field(False, description="do nothing on a day that is no NYSE session")
     week_end_only: bool = Field(False, description="do nothing but on the week's last session")
+    reports: bool = Field(
+        True,
+        description="refresh the HTML reports beside the warehouse (reports/): the latest "
+        "book's page, today's book, the weekly market review, the sweep's page",
+    )
 
     @property
     def warehouse(self) -> Path:
@@ -105,6 +111,7 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
             "signals": [],
             "backtests": [],
             "sweep": None,
+            "reports": [],
         }
     stale, seconds, clock = None, {}, time.perf_counter()
     try:
@@ -136,6 +143,17 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
         base, specs = read_grid(params.sweep_grid.read_text(), where=str(params.sweep_grid))
         swept = sweep_flow(SweepRequest(db=db, values=base, dimensions=sweep_dimensions(specs)))
         seconds["sweep"] = time.perf_counter() - clock
+    pages: list[Path] = []
+    if params.reports:
+        clock = time.perf_counter()
+        folder = db.parent / "reports"
+        pages = report_flow(ReportRequest(db=db, out=folder, latest=True))
+        seconds["reports"] = time.perf_counter() - clock
+        artifacts.link(
+            "reports",
+            (folder / "index.html").resolve().as_uri(),
+            f"{len(pages)} report pages, refreshed by this run",
+        )
     print("  steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()), flush=True)
     return {
         "seconds": seconds,
@@ -145,4 +163,5 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
         "signals": lines,
         "backtests": runs,
         "sweep": swept,
+        "reports": pages,
     }

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from flows import settings
 from flows.backtest import read_inputs
+from report import render
 from transforms.backtest.params import BacktestParams, as_record
 from transforms.backtest.run import Inputs
 from transforms.parse.common import ParseError
@@ -31,9 +32,9 @@ from transforms.parse.reference import (
     ReferenceFile,
     parse_reference,
 )
-from transforms.replicate.chart import chart_html
 from transforms.replicate.run import (
     INDICES,
+    PERCENT,
     REPORTED,
     Reference,
     Replication,
@@ -139,13 +140,13 @@ def store(db: Path, runs: pl.DataFrame, daily: pl.DataFrame) -> None:
 
 @task(name="charts", cache_policy=NO_CACHE)
 def write_charts(folder: Path, result: Replication) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
+    render.write_assets(folder)
     out = []
     for name in result.daily["index_name"].unique(maintain_order=True).to_list():
         daily = result.daily.filter(pl.col("index_name") == name)
-        summary = result.summary.filter(pl.col("index_name") == name).select(REPORTED[1:])
+        summary = result.summary.filter(pl.col("index_name") == name).select(REPORTED)
         path = folder / f"{name}.html"
-        path.write_text(chart_html(name, daily, summary))
+        path.write_text(render.replication_html(name, daily, summary, PERCENT))
         out.append(path)
     return out
 

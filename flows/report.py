@@ -27,8 +27,14 @@ from transforms.report.today import today_page
 from warehouse.db import WRITER_WAIT, connect_reader
 from warehouse.load import read_frame, read_table
 
-KINDS = {"backtest": "backtest", "sweep": "sweep", "today": "today's book",
-         "market": "weekly market", "replication": "replication", "validation": "validation"}  # fmt: skip
+KINDS = {
+    "backtest": "backtest",
+    "sweep": "sweep",
+    "today": "today's book",
+    "market": "weekly market",
+    "replication": "replication",
+    "validation": "validation",
+}
 
 
 class ReportRequest(BaseModel):

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
@@ -13,6 +12,8 @@ import polars as pl
 
 from expectations.runner import Report, validate
 from expectations.suites import STORED_IN, SUITES, Context
+from report import render
+from transforms.report.tables import validation_outcomes
 from warehouse.db import transaction, writer
 from warehouse.load import read_frame, read_table, record_validation
 
@@ -111,38 +112,38 @@ def record(
 
 
 def write_html(reports: Sequence[Report], path: Path, *, title: str) -> Path:
-    """A static report of suite results (one section per table)."""
-    esc = html.escape
-    parts = [
-        "<!doctype html><meta charset='utf-8'>",
-        f"<title>{esc(title)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
-        "margin-bottom:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;"
-        "vertical-align:top}.fail{background:#fdd}.warn{background:#ffd}.ok{background:#efe}</style>",
-        f"<h1>{esc(title)}</h1>",
-        "<p>"
-        + ", ".join(
-            f"<a href='#{esc(r.table)}'>{esc(r.table)}</a> "
-            f"({'pass' if r.passed else 'FAIL'}, {len(r.warnings)} warnings)"
+    """The validation page (report.render, with plotly.min.js beside it): one table of
+    rule outcomes per suite."""
+    rows = pl.DataFrame(
+        [
+            {
+                "table_name": r.table,
+                "rows_validated": r.rows,
+                "passed": r.passed,
+                "rule": o.rule,
+                "severity": o.severity,
+                "success": o.success,
+                "unexpected": o.unexpected,
+                "examples": list(o.examples),
+                "reason": o.reason,
+                "error": o.error,
+            }
             for r in reports
-        )
-        + "</p>",
-    ]
-    for r in reports:
-        parts.append(f"<h2 id='{esc(r.table)}'>{esc(r.table)}: {r.rows:,} rows</h2><table>")
-        parts.append(
-            "<tr><th>rule</th><th>severity</th><th>result</th><th>rows</th>"
-            "<th>examples</th><th>why / exceptions</th></tr>"
-        )
-        for o in r.outcomes:
-            css = "ok" if o.success else ("fail" if o.severity == "critical" else "warn")
-            result = "pass" if o.success else (o.error or "fail")
-            parts.append(
-                f"<tr class='{css}'><td>{esc(o.rule)}</td><td>{o.severity}</td>"
-                f"<td>{esc(result)}</td><td>{o.unexpected}</td>"
-                f"<td>{esc(', '.join(o.examples))}</td><td>{esc(o.reason)}</td></tr>"
-            )
-        parts.append("</table>")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(parts))
+            for o in r.outcomes
+        ],
+        schema={
+            "table_name": pl.String,
+            "rows_validated": pl.Int64,
+            "passed": pl.Boolean,
+            "rule": pl.String,
+            "severity": pl.String,
+            "success": pl.Boolean,
+            "unexpected": pl.Int64,
+            "examples": pl.List(pl.String),
+            "reason": pl.String,
+            "error": pl.String,
+        },
+    )
+    render.write_assets(path.parent)
+    path.write_text(render.validation_html(title, validation_outcomes(rows)))
     return path

@@ -120,7 +120,7 @@ def table(
     """An HTML table of ``frame`` (text columns left, numbers right; ``wrap`` columns
     break long text)."""
     formats = formats or {}
-    text_cols = {c for c, t in frame.schema.items() if t == pl.String or t == pl.Date}
+    text_cols = {c for c, t in frame.schema.items() if t in (pl.String, pl.Date)}
     head = "".join(
         f'<th class="{"t" if c in text_cols else ""}">{html.escape(c.replace("_", " "))}</th>'
         for c in frame.columns
@@ -152,8 +152,15 @@ def _lines(frame: pl.DataFrame, columns: Sequence[str], **layout: Any) -> go.Fig
     fig = go.Figure()
     x = frame["date"].to_list()
     for k, c in enumerate(columns):
-        fig.add_trace(go.Scatter(x=x, y=frame[c].to_list(), name=c, mode="lines",
-                                 line={"width": 1.4, "color": COLORS[k % len(COLORS)]}))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=frame[c].to_list(),
+                name=c,
+                mode="lines",
+                line={"width": 1.4, "color": COLORS[k % len(COLORS)]},
+            )
+        )
     return _layout(fig, **layout)
 
 
@@ -161,49 +168,127 @@ def _lines(frame: pl.DataFrame, columns: Sequence[str], **layout: Any) -> go.Fig
 
 
 def backtest_html(p: BacktestPage) -> str:
-    curves = _lines(p.curves, ["book", "equity_only", "spx"], y_format=".2f",
-                    y_title="growth of 1 (log scale)", log=True)  # fmt: skip
+    curves = _lines(
+        p.curves,
+        ["book", "equity_only", "spx"],
+        y_format=".2f",
+        y_title="growth of 1 (log scale)",
+        log=True,
+    )
     dd = _lines(p.drawdown, ["drawdown"], y_format=".0%", y_title="below the peak")
     dd.update_traces(fill="tozeroy")
-    sleeves = _lines(p.sleeves, [c for c in p.sleeves.columns if c != "date"],
-                     y_format=",.0f", y_title="cumulative P&L, dollars")  # fmt: skip
+    sleeves = _lines(
+        p.sleeves,
+        [c for c in p.sleeves.columns if c != "date"],
+        y_format=",.0f",
+        y_title="cumulative P&L, dollars",
+    )
     r2 = _lines(p.r2, ["hedged", "unhedged"], y_format=".1f", y_title="rolling 60-day R²")
-    r2.add_hrect(y0=p.band[0], y1=p.band[1], fillcolor="#2ca02c", opacity=0.12, line_width=0,
-                 annotation_text=f"band {p.band[0]:g}-{p.band[1]:g}")  # fmt: skip
+    r2.add_hrect(
+        y0=p.band[0],
+        y1=p.band[1],
+        fillcolor="#2ca02c",
+        opacity=0.12,
+        line_width=0,
+        annotation_text=f"band {p.band[0]:g}-{p.band[1]:g}",
+    )
     hedge = _lines(p.hedge, ["hedge_ratio"], y_format=".2f", y_title="h")
-    for frame, name, symbol, color in ((p.steps, "controller step", "triangle-up", "#2ca02c"),
-                                       (p.cuts, "liquidity cut", "x", "#d62728")):  # fmt: skip
-        hedge.add_trace(go.Scatter(x=frame["date"].to_list(), y=frame["hedge_ratio"].to_list(),
-                                   mode="markers", name=f"{name} ({frame.height})",
-                                   marker={"symbol": symbol, "color": color, "size": 7}))  # fmt: skip
+    for frame, name, symbol, color in (
+        (p.steps, "controller step", "triangle-up", "#2ca02c"),
+        (p.cuts, "liquidity cut", "x", "#d62728"),
+    ):
+        hedge.add_trace(
+            go.Scatter(
+                x=frame["date"].to_list(),
+                y=frame["hedge_ratio"].to_list(),
+                mode="markers",
+                name=f"{name} ({frame.height})",
+                marker={"symbol": symbol, "color": color, "size": 7},
+            )
+        )
     scalers = go.Figure()
     for k, c in enumerate(c for c in p.scalers.columns if c != "date"):
         on = p.scalers.filter(pl.col(c) == 1)
-        scalers.add_trace(go.Scatter(x=on["date"].to_list(), y=[c] * on.height, mode="markers",
-                                     name=f"{c} ({on.height} days)",
-                                     marker={"symbol": "line-ns-open", "size": 10, "color": COLORS[k]}))  # fmt: skip
+        scalers.add_trace(
+            go.Scatter(
+                x=on["date"].to_list(),
+                y=[c] * on.height,
+                mode="markers",
+                name=f"{c} ({on.height} days)",
+                marker={"symbol": "line-ns-open", "size": 10, "color": COLORS[k]},
+            )
+        )
     _layout(scalers)
     scalers.update_layout(height=220, hovermode="closest")
-    vega = _lines(p.vega, ["condor_vega", "hedge_vega"], y_format=",.0f",
-                  y_title="dollars per vol / VIX point")  # fmt: skip
+    vega = _lines(
+        p.vega,
+        ["condor_vega", "hedge_vega"],
+        y_format=",.0f",
+        y_title="dollars per vol / VIX point",
+    )
     stress = table(p.stress, formats={"condor_loss": _usd, "hedge_pnl": _usd}, name="stress")
     sections = [
-        Section("Equity", chart(curves, "equity"), "The book against the same book's equity sleeve alone and SPX (price index), each rebased to 1."),
+        Section(
+            "Equity",
+            chart(curves, "equity"),
+            "The book against the same book's equity sleeve alone and SPX (price index), "
+            "each rebased to 1.",
+        ),
         Section("Drawdown", chart(dd, "drawdown")),
-        Section("P&L by sleeve", chart(sleeves, "sleeves"), "Cumulative dollars; costs are already inside each sleeve and shown again on their own."),
-        Section("Rolling R² against SPX", chart(r2, "r2"), "60-session R² of daily returns, with and without the second engine; the target band shaded."),
-        Section("Hedge ratio", chart(hedge, "hedge"), "The R² controller's steps and the liquidity-reserve cuts marked."),
-        Section("Scalers", chart(scalers, "scalers"), "Sessions on which each adaptive scaler was on."),
+        Section(
+            "P&L by sleeve",
+            chart(sleeves, "sleeves"),
+            "Cumulative dollars; costs are already inside each sleeve and shown again on "
+            "their own.",
+        ),
+        Section(
+            "Rolling R² against SPX",
+            chart(r2, "r2"),
+            "60-session R² of daily returns, with and without the second engine; the "
+            "target band shaded.",
+        ),
+        Section(
+            "Hedge ratio",
+            chart(hedge, "hedge"),
+            "The R² controller's steps and the liquidity-reserve cuts marked.",
+        ),
+        Section(
+            "Scalers",
+            chart(scalers, "scalers")
+            if any(len(t.x) for t in scalers.data)
+            else "<p>No scaler was on during this run.</p>",
+            "Sessions on which each adaptive scaler was on.",
+        ),
         Section("Condor vega against hedge vega", chart(vega, "vega")),
-        Section("Stress windows", stress if p.stress.height else "<p>No stress window lies inside this run.</p>",
-                "Offset = second-engine P&L / condor loss over SPX's closing high to closing low."),
-        Section("Trades", table(p.trades, formats={"cost": _usd}, sortable=True, name="trades") if p.trades.height else "<p>No trades.</p>",
-                f"{p.trades.height:,} trades and events; click a header to sort."),
+        Section(
+            "Stress windows",
+            stress if p.stress.height else "<p>No stress window lies inside this run.</p>",
+            "Offset = second-engine P&L / condor loss over SPX's closing high to closing low.",
+        ),
+        Section(
+            "Trades",
+            table(p.trades, formats={"cost": _usd}, sortable=True, name="trades")
+            if p.trades.height
+            else "<p>No trades.</p>",
+            f"{p.trades.height:,} trades and events; click a header to sort.",
+        ),
         Section("Metrics", table(p.metrics, name="metrics")),
-        Section("Lineage", table(pl.DataFrame({"what": list(p.lineage), "value": list(p.lineage.values())}), wrap=["value"], name="lineage")),
-    ]  # fmt: skip
-    return page(title=f"Backtest {p.run_id}", subtitle=p.lineage["sessions"], sections=sections,
-                headline=p.headline, notes=p.notes)  # fmt: skip
+        Section(
+            "Lineage",
+            table(
+                pl.DataFrame({"what": list(p.lineage), "value": list(p.lineage.values())}),
+                wrap=["value"],
+                name="lineage",
+            ),
+        ),
+    ]
+    return page(
+        title=f"Backtest {p.run_id}",
+        subtitle=p.lineage["sessions"],
+        sections=sections,
+        headline=p.headline,
+        notes=p.notes,
+    )
 
 
 # --- sweep ---------------------------------------------------------------------------
@@ -219,24 +304,52 @@ def sweep_html(p: SweepPage) -> str:
         cols = [c for c in grid.columns if c != "band"]
         pct = metric in ("time_in_band", "hedge_cost_flat")
         z = grid.select(cols).to_numpy().astype(float)
-        fig = go.Figure(go.Heatmap(z=z, x=[float(c) for c in cols], y=grid["band"].to_list(),
-                                   colorscale="RdYlGn", colorbar={"tickformat": ".0%" if pct else ".2f"},
-                                   hovertemplate="h %{x}<br>band %{y}<br>%{z:" + (".1%" if pct else ".3f") + "}<extra></extra>"))  # fmt: skip
+        fig = go.Figure(
+            go.Heatmap(
+                z=z,
+                x=[float(c) for c in cols],
+                y=grid["band"].to_list(),
+                colorscale="RdYlGn",
+                colorbar={"tickformat": ".0%" if pct else ".2f"},
+                hovertemplate="h %{x}<br>band %{y}<br>%{z:"
+                + (".1%" if pct else ".3f")
+                + "}<extra></extra>",
+            )
+        )
         _layout(fig)
         fig.update_layout(hovermode="closest", height=300)
         fig.update_xaxes(title_text="hedge ratio h")
         fig.update_yaxes(title_text="R² band")
-        sections.append(Section(f"{label} by hedge ratio and band", chart(fig, f"heat-{metric}"),
-                                "Each cell: the best configuration with that h and band over the sweep's other dimensions."))  # fmt: skip
+        sections.append(
+            Section(
+                f"{label} by hedge ratio and band",
+                chart(fig, f"heat-{metric}"),
+                "Each cell: the best configuration with that h and band over the sweep's "
+                "other dimensions.",
+            )
+        )
     if p.scatter.height:
         front = p.scatter.filter(pl.col("pareto")).sort("sharpe")
         fig = go.Figure()
-        fig.add_trace(go.Scatter(x=p.scatter["time_in_band"].to_list(), y=p.scatter["sharpe"].to_list(),
-                                 mode="markers", name="configurations", marker={"size": 4, "opacity": 0.5},
-                                 text=p.scatter["config_hash"].to_list()))  # fmt: skip
-        fig.add_trace(go.Scatter(x=front["time_in_band"].to_list(), y=front["sharpe"].to_list(),
-                                 mode="lines+markers", name=f"Pareto front ({front.height})",
-                                 line={"color": "#d62728"}))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=p.scatter["time_in_band"].to_list(),
+                y=p.scatter["sharpe"].to_list(),
+                mode="markers",
+                name="configurations",
+                marker={"size": 4, "opacity": 0.5},
+                text=p.scatter["config_hash"].to_list(),
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=front["time_in_band"].to_list(),
+                y=front["sharpe"].to_list(),
+                mode="lines+markers",
+                name=f"Pareto front ({front.height})",
+                line={"color": "#d62728"},
+            )
+        )
         _layout(fig, y_format=".2f", y_title="Sharpe ratio")
         fig.update_xaxes(tickformat=".0%", title_text="time in band")
         fig.update_layout(hovermode="closest")
@@ -251,12 +364,28 @@ def sweep_html(p: SweepPage) -> str:
         _layout(fig, y_title="configurations")
         fig.update_xaxes(title_text="Sharpe ratio")
         fig.update_layout(hovermode="closest", showlegend=True)
-        sections.append(Section("Distribution of trial Sharpe ratios", chart(fig, "distribution"),
-                                f"{len(p.sharpes):,} configurations that were never ruined; "
-                                f"{rec.get('trials_counted', 'n/a')} effective trials counted on this data."))  # fmt: skip
+        sections.append(
+            Section(
+                "Distribution of trial Sharpe ratios",
+                chart(fig, "distribution"),
+                f"{len(p.sharpes):,} configurations that were never ruined; "
+                f"{rec.get('trials_counted', 'n/a')} effective trials counted on this data.",
+            )
+        )
     if p.top.height:
-        sections.append(Section("Top configurations", table(p.top, formats={"time_in_band": _pct}, wrap=["differs_from_defaults"], name="top"),
-                                f"By {rec.get('rank_metric', 'sharpe')}, with the parameters that differ from the defaults."))  # fmt: skip
+        sections.append(
+            Section(
+                "Top configurations",
+                table(
+                    p.top,
+                    formats={"time_in_band": _pct},
+                    wrap=["differs_from_defaults"],
+                    name="top",
+                ),
+                f"By {rec.get('rank_metric', 'sharpe')}, with the parameters that differ "
+                "from the defaults.",
+            )
+        )
     headline = {
         "configurations": f"{rec.get('configurations', 0):,}",
         f"best {rec.get('rank_metric', 'sharpe')}": fmt(rec.get("best_value"), RATIO),
@@ -265,8 +394,13 @@ def sweep_html(p: SweepPage) -> str:
         "PBO": fmt(rec.get("pbo"), RATIO),
         "out-of-sample Sharpe (walk-forward)": fmt(rec.get("oos_sharpe"), RATIO),
     }
-    return page(title=f"Sweep {p.sweep_id}", subtitle=f"code {rec.get('code_version')}, data {rec.get('data_snapshot')}",
-                sections=sections, headline=headline, notes=p.notes)  # fmt: skip
+    return page(
+        title=f"Sweep {p.sweep_id}",
+        subtitle=f"code {rec.get('code_version')}, data {rec.get('data_snapshot')}",
+        sections=sections,
+        headline=headline,
+        notes=p.notes,
+    )
 
 
 # --- today's book ----------------------------------------------------------------------
@@ -274,40 +408,78 @@ def sweep_html(p: SweepPage) -> str:
 
 def today_html(p: TodayPage) -> str:
     r2 = _lines(p.r2_history, ["r2"], y_format=".1f", y_title="rolling 60-day R²")
-    r2.add_hrect(y0=p.band[0], y1=p.band[1], fillcolor="#2ca02c", opacity=0.12, line_width=0,
-                 annotation_text=f"band {p.band[0]:g}-{p.band[1]:g}")  # fmt: skip
+    r2.add_hrect(
+        y0=p.band[0],
+        y1=p.band[1],
+        fillcolor="#2ca02c",
+        opacity=0.12,
+        line_width=0,
+        annotation_text=f"band {p.band[0]:g}-{p.band[1]:g}",
+    )
     sections = [
         Section("R² against SPX", chart(r2, "r2"), "The last year of the saved book's rolling R².")
     ]
     if "combined" in p.payoff.columns:
         fig = go.Figure()
         for k, c in enumerate(("condor", "hedge", "combined")):
-            fig.add_trace(go.Scatter(x=p.payoff["spx"].to_list(), y=p.payoff[c].to_list(), name=c,
-                                     mode="lines", line={"color": COLORS[k]}))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=p.payoff["spx"].to_list(),
+                    y=p.payoff[c].to_list(),
+                    name=c,
+                    mode="lines",
+                    line={"color": COLORS[k]},
+                )
+            )
         for b in p.break_evens:
             fig.add_vline(x=b, line_dash="dot", annotation_text=f"{b:,.0f}")
         _layout(fig, y_format=",.0f", y_title="P&L at the condor's expiry, dollars")
         fig.update_xaxes(title_text="SPX at expiry")
         fig.update_layout(hovermode="closest")
-        sections.append(Section("Break-evens of the combined structure", chart(fig, "payoff"),
-                                f"Condor settled at each SPX level plus the second engine's first-order P&L "
-                                f"(hedge vega x VIX move; VIX moves {p.vix_beta:.2f} points per 1 % of SPX, "
-                                "trailing-year regression). Break-evens combined: "
-                                + (", ".join(f"{b:,.0f}" for b in p.break_evens) or "none in ±20 %")
-                                + "; the condor's alone: " + (", ".join(f"{b:,.0f}" for b in p.condor_break_evens) or "none") + "."))  # fmt: skip
+        sections.append(
+            Section(
+                "Break-evens of the combined structure",
+                chart(fig, "payoff"),
+                f"Condor settled at each SPX level plus the second engine's first-order P&L "
+                f"(hedge vega x VIX move; VIX moves {p.vix_beta:.2f} points per 1 % of SPX, "
+                "trailing-year regression). Break-evens combined: "
+                + (", ".join(f"{b:,.0f}" for b in p.break_evens) or "none in ±20 %")
+                + "; the condor's alone: "
+                + (", ".join(f"{b:,.0f}" for b in p.condor_break_evens) or "none")
+                + ".",
+            )
+        )
     sections.append(Section("Positions", table(p.positions, wrap=["detail"], name="positions")))
-    sections.append(Section("Greeks", table(pl.DataFrame({"greek": list(p.greeks), "value": list(p.greeks.values())}),
-                                            formats={"value": _usd}, name="greeks"),
-                            "Dollars: delta per SPX point, gamma per point², vega per vol point (condor) or VIX point (hedge), theta per day."))  # fmt: skip
+    sections.append(
+        Section(
+            "Greeks",
+            table(
+                pl.DataFrame({"greek": list(p.greeks), "value": list(p.greeks.values())}),
+                formats={"value": _usd},
+                name="greeks",
+            ),
+            "Dollars: delta per SPX point, gamma per point², vega per vol point (condor) "
+            "or VIX point (hedge), theta per day.",
+        )
+    )
     sections.append(
         Section(
             f"Next session: {p.next_session}", table(p.actions, wrap=["reason"], name="actions")
         )
     )
-    headline = {"as of": str(p.as_of), "R² now": fmt(p.r2, RATIO), "band": f"{p.band[0]:g}-{p.band[1]:g}",
-                "next session": str(p.next_session)}  # fmt: skip
-    return page(title="Today's book", subtitle=f"the saved book at the close of {p.as_of}",
-                sections=sections, headline=headline, notes=p.notes)  # fmt: skip
+    headline = {
+        "as of": str(p.as_of),
+        "R² now": fmt(p.r2, RATIO),
+        "band": f"{p.band[0]:g}-{p.band[1]:g}",
+        "next session": str(p.next_session),
+    }
+    return page(
+        title="Today's book",
+        subtitle=f"the saved book at the close of {p.as_of}",
+        sections=sections,
+        headline=headline,
+        notes=p.notes,
+    )
 
 
 # --- weekly market review -----------------------------------------------------------------
@@ -319,8 +491,15 @@ def market_html(p: MarketPage) -> str:
         fig = go.Figure()
         for k, label in enumerate(p.curves["label"].unique(maintain_order=True).to_list()):
             c = p.curves.filter(pl.col("label") == label)
-            fig.add_trace(go.Scatter(x=[f"M{m}" for m in c["month"].to_list()], y=c["settle"].to_list(),
-                                     name=label, mode="lines+markers", line={"color": COLORS[k]}))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=[f"M{m}" for m in c["month"].to_list()],
+                    y=c["settle"].to_list(),
+                    name=label,
+                    mode="lines+markers",
+                    line={"color": COLORS[k]},
+                )
+            )
         _layout(fig, y_format=".1f", y_title="settlement, VIX points")
         fig.update_layout(hovermode="closest")
         sections.append(Section("The VX curve", chart(fig, "curve")))
@@ -352,13 +531,24 @@ def market_html(p: MarketPage) -> str:
             go.Scatter(x=x, y=p.breadth["ad_macd_signal"].to_list(), name="signal", mode="lines")
         )
         _layout(fig, y_format=",.0f")
-        sections.append(Section("NYSE advance/decline line: MACD(12, 26, 9)", chart(fig, "breadth"),
-                                f"Breadth data ends {p.breadth_end}."))  # fmt: skip
+        sections.append(
+            Section(
+                "NYSE advance/decline line: MACD(12, 26, 9)",
+                chart(fig, "breadth"),
+                f"Breadth data ends {p.breadth_end}.",
+            )
+        )
     if p.macro.height:
         fig = go.Figure()
-        fig.add_trace(go.Scatter(x=p.macro["public_date"].to_list(), y=p.macro["cpi_ppi_z"].to_list(),
-                                 mode="lines+markers", name="CPI-PPI z (at release)",
-                                 text=[str(m) for m in p.macro["reference_month"].to_list()]))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=p.macro["public_date"].to_list(),
+                y=p.macro["cpi_ppi_z"].to_list(),
+                mode="lines+markers",
+                name="CPI-PPI z (at release)",
+                text=[str(m) for m in p.macro["reference_month"].to_list()],
+            )
+        )
         _layout(fig, y_format=".1f", y_title="z-score (36 months)")
         sections.append(
             Section(
@@ -374,8 +564,13 @@ def market_html(p: MarketPage) -> str:
         )
     )
     headline = {"as of": str(p.as_of), "next FOMC": str(p.next_fomc)}
-    return page(title="Weekly market review", subtitle=f"signals to the close of {p.as_of}",
-                sections=sections, headline=headline, notes=p.notes)  # fmt: skip
+    return page(
+        title="Weekly market review",
+        subtitle=f"signals to the close of {p.as_of}",
+        sections=sections,
+        headline=headline,
+        notes=p.notes,
+    )
 
 
 def make_two_axes(
@@ -389,7 +584,13 @@ def make_two_axes(
     )
     _layout(fig, y_format=".0f", y_title=left_title)
     fig.update_layout(
-        yaxis2={"overlaying": "y", "side": "right", "title": right_title, "range": [0, 100]}
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "title": right_title,
+            "range": [0, 100],
+            "tickvals": [0, 30, 50, 70, 100],
+        }
     )
     return fig
 
@@ -417,7 +618,7 @@ def replication_html(
         y_format=".2%",
         y_title="daily log-return error",
     )
-    table_ = table(summary, formats={c: _pct for c in percent}, name="tracking")
+    table_ = table(summary, formats=dict.fromkeys(percent, _pct), name="tracking")
     sections = [
         Section("Ours against published", chart(fig, "levels")),
         Section("Daily error", chart(err, "errors"), "Our log return less the published one."),
@@ -433,7 +634,8 @@ def replication_html(
 
 
 def validation_html(title: str, tables: Sequence[tuple[str, int, bool, pl.DataFrame]]) -> str:
-    """Suite results: (table, rows, passed, outcomes: rule, severity, result, rows, examples, why)."""
+    """Suite results: (table, rows, passed, outcomes: rule, severity, result, rows,
+    examples, why)."""
     names = [t for t, _, _, _ in tables]
     failed = [int((o["result"] != "pass").sum()) for _, _, _, o in tables]
     fig = go.Figure(
@@ -449,8 +651,12 @@ def validation_html(title: str, tables: Sequence[tuple[str, int, bool, pl.DataFr
     fig.update_layout(barmode="stack", hovermode="closest", height=300)
     sections = [Section("Rules per table", chart(fig, "rules"))]
     for name, rows, passed, outcomes in tables:
-        sections.append(Section(f"{name}: {rows:,} rows, {'passed' if passed else 'FAILED'}",
-                                table(outcomes, wrap=["examples", "why"], name=name)))  # fmt: skip
+        sections.append(
+            Section(
+                f"{name}: {rows:,} rows, {'passed' if passed else 'FAILED'}",
+                table(outcomes, wrap=["examples", "why"], name=name),
+            )
+        )
     headline = {
         "tables": str(len(tables)),
         "failed tables": str(sum(1 for *_, p, _ in tables if not p)),
@@ -469,10 +675,15 @@ def index_html(entries: pl.DataFrame) -> str:
         pl.format('<a href="{}">{}</a>', pl.col("file"), pl.col("title")).alias("page")
     )
     rows = "".join(
-        f"<tr><td class='t'>{html.escape(k)}</td><td class='t'>{p}</td><td class='t'>{html.escape(str(w))}</td></tr>"
+        f"<tr><td class='t'>{html.escape(k)}</td><td class='t'>{p}</td>"
+        f"<td class='t'>{html.escape(str(w))}</td></tr>"
         for k, p, w in links.select("kind", "page", "written").iter_rows()
     )
-    body = f"<div class='table-wrap'><table class='sortable'><thead><tr><th class='t'>kind</th><th class='t'>page</th><th class='t'>written</th></tr></thead><tbody>{rows}</tbody></table></div>"
+    head = "".join(f"<th class='t'>{h}</th>" for h in ("kind", "page", "written"))
+    body = (
+        f"<div class='table-wrap'><table class='sortable'><thead><tr>{head}</tr></thead>"
+        f"<tbody>{rows}</tbody></table></div>"
+    )
     return page(
         title="alvh reports", subtitle=f"{entries.height} pages", sections=[Section("Pages", body)]
     )

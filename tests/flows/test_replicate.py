@@ -160,7 +160,8 @@ def test_tables_and_charts_are_written_and_a_rerun_is_identical(
         "CNDR": 982,
     }
     assert sorted(p.name for p in charts) == sorted(f"{i}.html" for i in daily["index_name"])
-    assert "<svg" in charts[0].read_text()
+    assert 'data-chart="levels"' in charts[0].read_text()
+    assert (charts[0].parent / "plotly.min.js").is_file()
     before = query(db, "SELECT * FROM results.replication_daily ORDER BY ALL")
     rid2, _, _ = replicate_flow(
         ReplicateRequest(

@@ -116,7 +116,7 @@ def test_alvh_validate_reports_and_writes_html(
     report = Path(out.strip().splitlines()[-1].removeprefix("report: "))
     assert report.is_file() and report.parent == tmp_path / "validation"
     html = report.read_text()
-    assert "<h2 id='vx_futures'>vx_futures: 52,958 rows</h2>" in html
+    assert "vx_futures: 52,958 rows, passed</h2>" in html
     assert "global-trading-hours" in html  # the reasons travel with the rules
     assert (tmp_path / "validation" / "latest.html").read_text() == html
 

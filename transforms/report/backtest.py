@@ -94,9 +94,17 @@ def backtest_page(
         notes.append("no trades: the run never opened a condor or a hedge")
     if metrics.get("ruined"):
         ruin = d.filter(pl.col("equity") <= 0)["date"].min()
-        notes.append(f"ruined: equity reached zero on {ruin}; nothing trades after that")
-    headline_names = ("final_equity", "cagr", "sharpe", "overlay_sharpe", "max_drawdown",
-                      "time_in_band", "hedge_cost_flat", "drawdown_offset")  # fmt: skip
+        notes.append(f"ruined: equity reached zero on {ruin!s}; nothing trades after that")
+    headline_names = (
+        "final_equity",
+        "cagr",
+        "sharpe",
+        "overlay_sharpe",
+        "max_drawdown",
+        "time_in_band",
+        "hedge_cost_flat",
+        "drawdown_offset",
+    )
     headline = {UNITS[m][0]: fmt(metrics.get(m), UNITS[m][1]) for m in headline_names}
     table = pl.DataFrame(
         {
@@ -157,6 +165,12 @@ def stress_windows(daily: pl.DataFrame) -> pl.DataFrame:
                 "offset": hedge / loss if loss > 0 else None,
             }
         )
-    schema = {"window": pl.String, "start": pl.Date, "end": pl.Date, "condor_loss": pl.Float64,
-              "hedge_pnl": pl.Float64, "offset": pl.Float64}  # fmt: skip
+    schema = {
+        "window": pl.String,
+        "start": pl.Date,
+        "end": pl.Date,
+        "condor_loss": pl.Float64,
+        "hedge_pnl": pl.Float64,
+        "offset": pl.Float64,
+    }
     return pl.DataFrame(rows, schema=schema)

@@ -27,10 +27,10 @@ class MarketPage:
 
 def _on_or_before(frame: pl.DataFrame, col: str, day: date) -> date | None:
     out = frame.filter(pl.col(col) <= day)[col].max()
-    return out  # type: ignore[return-value]
+    return out if isinstance(out, date) else None
 
 
-def market_page(  # noqa: PLR0913 (the page's inputs)
+def market_page(
     *,
     signals: pl.DataFrame,
     term_structure: pl.DataFrame,
@@ -45,26 +45,34 @@ def market_page(  # noqa: PLR0913 (the page's inputs)
     since = as_of - timedelta(days=365 * years)
     recent = s.filter(pl.col("date") >= since)
     notes: list[str] = []
+    curve_end: date | None = term_structure["trade_date"].max()  # type: ignore[assignment]
+    if curve_end is not None and curve_end < as_of:
+        notes.append(f"VX settlements end {curve_end}: the curves are as of that day and before")
+    anchor = min(as_of, curve_end) if curve_end is not None else as_of
     labels = {}
-    for label, back in (("today", 0), ("a week ago", 7), ("a month ago", 30)):
-        day = _on_or_before(term_structure, "trade_date", as_of - timedelta(days=back))
+    for label, back in (("latest", 0), ("a week before", 7), ("a month before", 30)):
+        day = _on_or_before(term_structure, "trade_date", anchor - timedelta(days=back))
         if day is not None:
             labels[f"{label} ({day})"] = day
-    curves = pl.concat(
-        [
-            term_structure.filter(pl.col("trade_date") == day)
-            .select(pl.lit(label).alias("label"), "month", "settle")
-            .sort("month")
-            for label, day in labels.items()
-        ]
-    ) if labels else pl.DataFrame()  # fmt: skip
+    curves = (
+        pl.concat(
+            [
+                term_structure.filter(pl.col("trade_date") == day)
+                .select(pl.lit(label).alias("label"), "month", "settle")
+                .sort("month")
+                for label, day in labels.items()
+            ]
+        )
+        if labels
+        else pl.DataFrame()
+    )
     breadth = recent.select("date", "ad_macd", "ad_macd_signal", "ad_macd_hist").drop_nulls(
         "ad_macd"
     )
     breadth_end = s.drop_nulls("ad_macd")["date"].max()
     if breadth_end is None or breadth_end < as_of:  # type: ignore[operator]
         notes.append(
-            f"NYSE breadth data ends {breadth_end}: the A/D MACD and the breadth-divergence "
+            f"NYSE breadth data ends {breadth_end!s}: the A/D MACD and the breadth-divergence "
             "scaler have nothing newer"
         )
         if breadth.is_empty():
@@ -86,8 +94,7 @@ def market_page(  # noqa: PLR0913 (the page's inputs)
     breadth_text = (
         "fires (A/D MACD histogram narrowing while SPX rises)."
         if last["breadth_divergence"]
-        else "does not fire"
-        + (" (no breadth data this week)." if breadth_end != as_of else ".")
+        else "does not fire" + (" (no breadth data this week)." if breadth_end != as_of else ".")
     )
     scalers = [
         "Breadth divergence: " + breadth_text,

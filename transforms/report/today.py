@@ -60,7 +60,7 @@ def vix_beta(signals: pl.DataFrame, *, as_of: date, sessions: int = 252) -> floa
     return float(np.polyfit(r[ok], dv[ok], 1)[0])
 
 
-def today_page(  # noqa: PLR0913 (the page's inputs)
+def today_page(
     *,
     run: dict[str, Any],
     daily: pl.DataFrame,
@@ -80,15 +80,21 @@ def today_page(  # noqa: PLR0913 (the page's inputs)
     spot = float(signals.filter(pl.col("date") == as_of)["spx_close"].item())
     beta = vix_beta(signals, as_of=as_of)
     positions = [
-        {"instrument": f"VX month {m}", "quantity": float(last[f"futures_m{m}"]),
-         "detail": "long futures, $1,000 per VIX point"}
+        {
+            "instrument": f"VX month {m}",
+            "quantity": float(last[f"futures_m{m}"]),
+            "detail": "long futures, $1,000 per VIX point",
+        }
         for m in (2, 3, 4)
-    ]  # fmt: skip
+    ]
     if last["calls"]:
         positions.append(
-            {"instrument": "VIX calls", "quantity": float(last["calls"]),
-             "detail": f"front-month, strike {last['call_strike']:g}"}
-        )  # fmt: skip
+            {
+                "instrument": "VIX calls",
+                "quantity": float(last["calls"]),
+                "detail": f"front-month, strike {last['call_strike']:g}",
+            }
+        )
     grid = np.linspace(0.8 * spot, 1.2 * spot, 401)
     payoff = pl.DataFrame({"spx": grid})
     be: list[float] = []
@@ -97,9 +103,14 @@ def today_page(  # noqa: PLR0913 (the page's inputs)
         strikes = np.array(condor["strikes"])
         units = 100.0 * condor["lots"]
         positions.append(
-            {"instrument": f"SPX iron condor {condor['expiry']}", "quantity": -float(condor["lots"]),
-             "detail": "short put {:g} / long put {:g} / short call {:g} / long call {:g}".format(*strikes)}
-        )  # fmt: skip
+            {
+                "instrument": f"SPX iron condor {condor['expiry']}",
+                "quantity": -float(condor["lots"]),
+                "detail": "short put {:g} / long put {:g} / short call {:g} / long call {:g}".format(  # noqa: E501
+                    *strikes
+                ),
+            }
+        )
         credit = condor["price"]
         c_pnl = np.array([(credit - settlement(strikes, s)) * units for s in grid])
         h_pnl = (
@@ -117,8 +128,9 @@ def today_page(  # noqa: PLR0913 (the page's inputs)
     else:
         notes.append("no condor is open at the last session: no break-evens to show")
     nxt = sessions[0] if sessions else None
-    actions = _actions(params=params, last=last, condor=condor, nxt=nxt, fomc=fomc,
-                       sessions=sessions, as_of=as_of)  # fmt: skip
+    actions = _actions(
+        params=params, last=last, condor=condor, nxt=nxt, fomc=fomc, sessions=sessions, as_of=as_of
+    )
     greeks = {g: float(last[g]) for g in ("delta", "gamma", "condor_vega", "hedge_vega", "theta")}
     r2_history = d.tail(252).select("date", pl.col("r2_60").alias("r2"))
     return TodayPage(
@@ -153,12 +165,16 @@ def _open_condor(trades: pl.DataFrame) -> dict[str, Any] | None:
             continue
         _, _, expiry, legs = key.split()
         lp, sp, sc, lc = (float(x) for x in legs.split("/"))
-        open_[key] = {"expiry": expiry, "strikes": [sp, lp, sc, lc],
-                      "lots": abs(float(row["quantity"])), "price": float(row["price"])}  # fmt: skip
+        open_[key] = {
+            "expiry": expiry,
+            "strikes": [sp, lp, sc, lc],
+            "lots": abs(float(row["quantity"])),
+            "price": float(row["price"]),
+        }
     return list(open_.values())[-1] if open_ else None
 
 
-def _actions(  # noqa: PLR0913
+def _actions(
     *,
     params: dict[str, Any],
     last: dict[str, Any],
@@ -194,11 +210,16 @@ def _actions(  # noqa: PLR0913
             )
         elif not params.get("hold_to_expiry"):
             credit = float(condor["price"])
-            rows.append({
-                "action": "close the condor if triggered",
-                "reason": f"profit take at a mark <= {(1 - params['profit_take']) * credit:.2f}, "
-                          f"stop at >= {(1 + params['stop_multiple']) * credit:.2f} (opening mid {credit:.2f})",
-            })  # fmt: skip
+            rows.append(
+                {
+                    "action": "close the condor if triggered",
+                    "reason": (
+                        f"profit take at a mark <= {(1 - params['profit_take']) * credit:.2f}, "
+                        f"stop at >= {(1 + params['stop_multiple']) * credit:.2f} "
+                        f"(opening mid {credit:.2f})"
+                    ),
+                }
+            )
     open_after = condor is not None and not any(
         r["action"] in ("condor settles", "close the condor") for r in rows
     )
@@ -215,13 +236,16 @@ def _actions(  # noqa: PLR0913
                 rows.append(
                     {
                         "action": "open a condor",
-                        "reason": f"first session of the week; target {params['target_dte']} DTE, {params['short_delta']} delta shorts",
+                        "reason": f"first session of the week; target {params['target_dte']} "
+                        f"DTE, {params['short_delta']} delta shorts",
                     }
                 )
             rows.append(
                 {
                     "action": "re-hedge",
-                    "reason": f"weekly: hedge vega = h x |condor vega| with h = {float(last['hedge_ratio']):.2f} (R² {_r2(last)} against band {params['band_low']}-{params['band_high']})",
+                    "reason": "weekly: hedge vega = h x |condor vega| with h = "
+                    f"{float(last['hedge_ratio']):.2f} (R² {_r2(last)} against band "
+                    f"{params['band_low']}-{params['band_high']})",
                 }
             )
     roll_days = int(params["roll_days"])
@@ -229,7 +253,8 @@ def _actions(  # noqa: PLR0913
         rows.append(
             {
                 "action": "VX ladder",
-                "reason": f"a contract rolls out {roll_days} sessions before the front expiry; the ladder holds months 2-4",
+                "reason": f"a contract rolls out {roll_days} sessions before the front "
+                "expiry; the ladder holds months 2-4",
             }
         )
     if not rows:
