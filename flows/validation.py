@@ -63,10 +63,9 @@ def record_blocked(db: Path, validation_id: str, failed: ValidationFailed) -> No
         record(con, validation_id, failed.report, blocked=True)
 
 
-def record(
-    con: duckdb.DuckDBPyConnection, validation_id: str, report: Report, *, blocked: bool
-) -> None:
-    results = pl.DataFrame(
+def outcome_rows(report: Report) -> pl.DataFrame:
+    """One row per rule of a suite's report (``validation_results`` columns)."""
+    return pl.DataFrame(
         [
             {
                 "table_name": report.table,
@@ -93,6 +92,12 @@ def record(
             "error": pl.String,
         },
     )
+
+
+def record(
+    con: duckdb.DuckDBPyConnection, validation_id: str, report: Report, *, blocked: bool
+) -> None:
+    results = outcome_rows(report)
     record_validation(
         con,
         validation_id=validation_id,
@@ -114,35 +119,14 @@ def record(
 def write_html(reports: Sequence[Report], path: Path, *, title: str) -> Path:
     """The validation page (report.render, with plotly.min.js beside it): one table of
     rule outcomes per suite."""
-    rows = pl.DataFrame(
+    rows = pl.concat(
         [
-            {
-                "table_name": r.table,
-                "rows_validated": r.rows,
-                "passed": r.passed,
-                "rule": o.rule,
-                "severity": o.severity,
-                "success": o.success,
-                "unexpected": o.unexpected,
-                "examples": list(o.examples),
-                "reason": o.reason,
-                "error": o.error,
-            }
+            outcome_rows(r).with_columns(
+                pl.lit(r.rows, dtype=pl.Int64).alias("rows_validated"),
+                pl.lit(r.passed).alias("passed"),
+            )
             for r in reports
-            for o in r.outcomes
-        ],
-        schema={
-            "table_name": pl.String,
-            "rows_validated": pl.Int64,
-            "passed": pl.Boolean,
-            "rule": pl.String,
-            "severity": pl.String,
-            "success": pl.Boolean,
-            "unexpected": pl.Int64,
-            "examples": pl.List(pl.String),
-            "reason": pl.String,
-            "error": pl.String,
-        },
+        ]
     )
     render.write_assets(path.parent)
     path.write_text(render.validation_html(title, validation_outcomes(rows)))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 from plotly.offline import get_plotlyjs
@@ -164,6 +165,20 @@ def _lines(frame: pl.DataFrame, columns: Sequence[str], **layout: Any) -> go.Fig
     return _layout(fig, **layout)
 
 
+def _r2_chart(frame: pl.DataFrame, columns: Sequence[str], band: tuple[float, float]) -> go.Figure:
+    """Rolling R² lines with the target band shaded."""
+    fig = _lines(frame, columns, y_format=".1f", y_title="rolling 60-day R²")
+    fig.add_hrect(
+        y0=band[0],
+        y1=band[1],
+        fillcolor="#2ca02c",
+        opacity=0.12,
+        line_width=0,
+        annotation_text=f"band {band[0]:g}-{band[1]:g}",
+    )
+    return fig
+
+
 # --- backtest ------------------------------------------------------------------------
 
 
@@ -183,15 +198,7 @@ def backtest_html(p: BacktestPage) -> str:
         y_format=",.0f",
         y_title="cumulative P&L, dollars",
     )
-    r2 = _lines(p.r2, ["hedged", "unhedged"], y_format=".1f", y_title="rolling 60-day R²")
-    r2.add_hrect(
-        y0=p.band[0],
-        y1=p.band[1],
-        fillcolor="#2ca02c",
-        opacity=0.12,
-        line_width=0,
-        annotation_text=f"band {p.band[0]:g}-{p.band[1]:g}",
-    )
+    r2 = _r2_chart(p.r2, ["hedged", "unhedged"], p.band)
     hedge = _lines(p.hedge, ["hedge_ratio"], y_format=".2f", y_title="h")
     for frame, name, symbol, color in (
         (p.steps, "controller step", "triangle-up", "#2ca02c"),
@@ -304,6 +311,13 @@ def sweep_html(p: SweepPage) -> str:
         cols = [c for c in grid.columns if c != "band"]
         pct = metric in ("time_in_band", "hedge_cost_flat")
         z = grid.select(cols).to_numpy().astype(float)
+        if not np.isfinite(z).any():
+            sections.append(
+                Section(
+                    f"{label} by hedge ratio and band", f"<p>No configuration has a {label}.</p>"
+                )
+            )
+            continue
         fig = go.Figure(
             go.Heatmap(
                 z=z,
@@ -407,17 +421,14 @@ def sweep_html(p: SweepPage) -> str:
 
 
 def today_html(p: TodayPage) -> str:
-    r2 = _lines(p.r2_history, ["r2"], y_format=".1f", y_title="rolling 60-day R²")
-    r2.add_hrect(
-        y0=p.band[0],
-        y1=p.band[1],
-        fillcolor="#2ca02c",
-        opacity=0.12,
-        line_width=0,
-        annotation_text=f"band {p.band[0]:g}-{p.band[1]:g}",
-    )
+    r2 = _r2_chart(p.r2_history, ["r2"], p.band)
+    has_r2 = p.r2_history["r2"].fill_nan(None).drop_nulls().len() > 0
     sections = [
-        Section("R² against SPX", chart(r2, "r2"), "The last year of the saved book's rolling R².")
+        Section(
+            "R² against SPX",
+            chart(r2, "r2") if has_r2 else "<p>No rolling R² in the last year of the run.</p>",
+            "The last year of the saved book's rolling R².",
+        )
     ]
     if "combined" in p.payoff.columns:
         fig = go.Figure()

@@ -63,7 +63,13 @@ def sweep_page(
     notes = []
     alive = results.filter(pl.col("ruined") == 0)
     ruined = results.height - alive.height
-    if ruined:
+    if ruined == results.height:
+        notes.append(
+            f"every configuration ({ruined}) was ruined: the figures below run up to each "
+            "one's ruin, and none of them is a candidate"
+        )
+        alive = results
+    elif ruined:
         notes.append(f"{ruined} of {results.height} configurations were ruined: not shown")
     if results.height == 1:
         notes.append("a sweep of one configuration: no distribution, front or deflated Sharpe")

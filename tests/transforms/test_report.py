@@ -1,0 +1,60 @@
+"""Report figures without the warehouse: the Pareto front, the sweep page's handling of
+ruined configurations, and the display formats."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from transforms.backtest.metrics import METRICS
+from transforms.backtest.params import BacktestParams
+from transforms.report.formats import DOLLARS, PERCENT, RATIO, UNITS, fmt
+from transforms.report.sweep import pareto_front, sweep_page
+
+
+def test_pareto_front_equals_the_brute_force_definition() -> None:
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=300), rng.normal(size=300)
+    brute = np.array(
+        [not np.any((x >= x[k]) & (y >= y[k]) & ((x > x[k]) | (y > y[k]))) for k in range(300)]
+    )
+    assert np.array_equal(pareto_front(x, y), brute)
+
+
+def _results(ruined: list[int]) -> pl.DataFrame:
+    n = len(ruined)
+    rng = np.random.default_rng(2)
+    return pl.DataFrame(
+        {
+            "config_hash": [f"c{k}" for k in range(n)],
+            "hedge_ratio": [0.1 * (k % 3) for k in range(n)],
+            "band_low": [0.45] * n,
+            "band_high": [0.65] * n,
+            "lots": [BacktestParams().lots if k % 2 else 10 for k in range(n)],
+            "ruined": [float(r) for r in ruined],
+            "sharpe": rng.normal(size=n),
+            "time_in_band": rng.uniform(size=n),
+            "sharpe_out_of_sample": rng.normal(size=n),
+            "hedge_cost_flat": rng.normal(size=n) / 100,
+        }
+    )
+
+
+def test_a_sweep_page_leaves_ruined_configurations_out_unless_all_are() -> None:
+    some = sweep_page(record={"sweep_id": "s"}, results=_results([0, 1, 0, 1, 0, 0]))
+    assert some.notes == ["2 of 6 configurations were ruined: not shown"]
+    assert len(some.sharpes) == 4 and some.heatmaps["sharpe"].height == 1
+    assert some.top["differs_from_defaults"][0].startswith(("lots=10", "hedge_ratio"))
+    every = sweep_page(record={"sweep_id": "s"}, results=_results([1, 1, 1]))
+    assert "every configuration (3) was ruined" in every.notes[0]
+    assert len(every.sharpes) == 3
+    one = sweep_page(record={"sweep_id": "s"}, results=_results([0]))
+    assert "a sweep of one configuration" in one.notes[0]
+
+
+def test_every_metric_has_a_unit_and_formats_read_as_on_the_page() -> None:
+    assert set(UNITS) == set(METRICS)
+    assert fmt(0.1234, PERCENT) == "12.3 %"
+    assert fmt(1234567.8, DOLLARS) == "1,234,568"
+    assert fmt(0.5, RATIO) == "0.50" and fmt(0.0123, RATIO) == "0.0123"
+    assert fmt(float("nan"), RATIO) == fmt(None, RATIO) == "n/a"
