@@ -192,6 +192,80 @@ def test_vectorised_engine_equals_the_reference_to_1e_9(crisis_group: Group) -> 
     assert cuts > 0  # the sample exercises the liquidity reserve
 
 
+@pytest.fixture(scope="module")
+def short_group(inputs: Inputs) -> Group:
+    """2008-01 .. 2009-06, 50 lots on a $150k account: ruin and the reserve come easily."""
+    p = replace(CRISES, start_date=date(2008, 1, 2), end_date=date(2009, 6, 30))
+    return group_for(inputs.market(p), p)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.fixed_dictionaries(
+        {
+            "initial_equity": st.sampled_from([150_000.0, 400_000.0, 1_000_000.0]),
+            "equity_weight": st.floats(0.0, 1.5),
+            "hedge_ratio": st.floats(0.0, 0.6),
+            "futures_share": st.floats(0.0, 1.0),
+            "ladder_w2": st.floats(0.0, 1.0),
+            "ladder_w3": st.floats(0.0, 1.0),
+            "ladder_w4": st.floats(0.0, 1.0),
+            "contango_guard_pct": st.sampled_from([0.0, 2.0, 6.0]),
+            "vx_commission": st.floats(0.0, 5.0),
+            "vx_half_spread": st.floats(0.0, 0.1),
+            "vx_margin": st.floats(2_000.0, 15_000.0),
+            "call_delta": st.floats(0.1, 0.5),
+            "call_otm_points": st.sampled_from([0.0, 3.0]),
+            "call_spread_width": st.sampled_from([0.0, 5.0]),
+            "vol_of_vol": st.floats(0.5, 1.5),
+            "vix_call_skew": st.floats(0.0, 1.5),
+            "call_commission": st.floats(0.0, 3.0),
+            "call_half_spread": st.floats(0.0, 0.2),
+            "call_delta_floor": st.floats(0.05, 0.3),
+            "breadth_scale": st.floats(0.0, 0.5),
+            "rsi_threshold": st.floats(20.0, 50.0),
+            "rsi_extra_calls": st.floats(0.0, 1.0),
+            "cpi_z_threshold": st.floats(0.5, 3.0),
+            "cpi_call_scale": st.floats(0.0, 0.5),
+            "controller": st.booleans(),
+            "band_low": st.floats(0.0, 0.5),
+            "h_step": st.floats(0.0, 0.1),
+            "h_min": st.floats(0.0, 0.2),
+            "reserve": st.floats(0.0, 0.95),
+            "reserve_counts_margin": st.booleans(),
+        }
+    ),
+    width=st.floats(0.0, 0.5),
+    h_span=st.floats(0.0, 0.5),
+)
+def test_engines_agree_on_random_configurations_of_every_kernel_column(
+    short_group: Group, data: dict[str, Any], width: float, h_span: float
+) -> None:
+    """Every kernel column drawn at random (hypothesis), including books that are
+    ruined and reserves that cut the hedge: the vectorised engine equals the reference
+    to 1e-9 of equity on every sleeve, with the same cuts and ruin day."""
+    from transforms.backtest.params import KERNEL_FIELDS
+
+    base = replace(CRISES, start_date=date(2008, 1, 2), end_date=date(2009, 6, 30))
+    p = replace(
+        base,
+        **data,
+        band_high=min(data["band_low"] + width, 1.0),
+        h_max=data["h_min"] + h_span,
+    )
+    assert set(data) | {"band_high", "h_max"} == set(KERNEL_FIELDS)  # every column drawn
+    paths = run_chunk(short_group, [p])
+    ref = run_reference(short_group, p).daily
+    for name in ("pnl_equity", "pnl_futures", "pnl_calls", "equity", "hedge_ratio"):
+        diff = np.abs(getattr(paths, name)[0] - ref[name].to_numpy()) / p.initial_equity
+        assert diff.max() < 1e-9, (name, diff.max())
+    assert paths.cuts[0] == int(ref["liquidity_cut"].sum())
+    ruined = ref["equity"].to_numpy() <= 0
+    assert paths.ruin_day[0] == (int(np.argmax(ruined)) if ruined.any() else -1)
+
+
 def test_condor_margin_counts_against_the_reserve_only_when_asked(crisis_group: Group) -> None:
     paths = run_chunk(crisis_group, [SAMPLE[3], SAMPLE[-1]])
     assert paths.cuts[1] < paths.cuts[0]  # the same hedge, more room without the margin

@@ -93,3 +93,23 @@ def test_vix_call_vol_uses_vvix_or_the_parameter_and_expires_to_intrinsic() -> N
         strike=np.array([18.0, 25.0]), forward=21.5, t=0.0, rate=0.01, base=0.8, skew=0.4
     )
     assert payoff.tolist() == [3.5, 0.0] and delta.tolist() == [1.0, 0.0]
+
+
+def test_every_parameter_is_a_path_field_or_a_kernel_column_and_the_kernel_reads_each() -> None:
+    """A field in neither set would be silently ignored by sweeps; a kernel column the
+    kernel never reads would be too."""
+    import inspect
+
+    from transforms.backtest import vectorised
+    from transforms.backtest.params import KERNEL_FIELDS, NAMES, PATH_FIELDS, unaccounted
+
+    assert unaccounted() == []
+    assert len(set(KERNEL_FIELDS)) == len(KERNEL_FIELDS)
+    assert set(KERNEL_FIELDS) | PATH_FIELDS <= set(NAMES)
+    kernel = inspect.getsource(vectorised._simulate.py_func)
+    strikes = inspect.getsource(vectorised._strike_table)
+    for k, name in enumerate(KERNEL_FIELDS):
+        const = f"_{name.upper()}"
+        assert getattr(vectorised, const) == k
+        assert f"q[{const}]" in kernel or const in strikes, name
+    assert "q[0]" not in kernel and "q[1]" not in kernel  # no column read by a literal

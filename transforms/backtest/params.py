@@ -181,6 +181,50 @@ PATH_FIELDS: frozenset[str] = frozenset(
 )
 """Fields that fix the condor path, the calendar or an array shape: a sweep group."""
 
+KERNEL_FIELDS: tuple[str, ...] = (
+    "initial_equity",
+    "equity_weight",
+    "hedge_ratio",
+    "futures_share",
+    "ladder_w2",
+    "ladder_w3",
+    "ladder_w4",
+    "contango_guard_pct",
+    "vx_commission",
+    "vx_half_spread",
+    "vx_margin",
+    "call_delta",
+    "call_otm_points",
+    "call_spread_width",
+    "vol_of_vol",
+    "vix_call_skew",
+    "call_commission",
+    "call_half_spread",
+    "call_delta_floor",
+    "breadth_scale",
+    "rsi_threshold",
+    "rsi_extra_calls",
+    "cpi_z_threshold",
+    "cpi_call_scale",
+    "controller",
+    "band_low",
+    "band_high",
+    "h_step",
+    "h_min",
+    "h_max",
+    "reserve",
+    "reserve_counts_margin",
+)
+"""Fields the vectorised engine reads per configuration, in its column order
+(:mod:`transforms.backtest.vectorised`). Every field is a path field, a kernel field, or
+both (``initial_equity``): :func:`unaccounted` names any that is neither, which a sweep
+would silently ignore."""
+
+
+def unaccounted() -> list[str]:
+    """Fields neither a path field nor a kernel column (must be none)."""
+    return [n for n in NAMES if n not in PATH_FIELDS and n not in KERNEL_FIELDS]
+
 
 def group_key(p: BacktestParams) -> tuple[object, ...]:
     """Configurations with equal keys share a condor path and a market."""

@@ -25,47 +25,48 @@ import numpy as np
 from numpy.typing import NDArray
 
 from transforms.backtest.book import OPTION_MULTIPLIER, VX_MULTIPLIER, Group
-from transforms.backtest.params import PATH_FIELDS, BacktestParams
+from transforms.backtest.params import KERNEL_FIELDS, PATH_FIELDS, BacktestParams
 from transforms.options.vix import base_vol, call_strike
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
-# Per-configuration parameter columns; the kernel unpacks them by position, in this order.
-COLUMNS = (
-    "initial_equity",
-    "equity_weight",
-    "hedge_ratio",
-    "futures_share",
-    "ladder_w2",
-    "ladder_w3",
-    "ladder_w4",
-    "contango_guard_pct",
-    "vx_commission",
-    "vx_half_spread",
-    "vx_margin",
-    "call_delta",
-    "call_otm_points",
-    "call_spread_width",
-    "vol_of_vol",
-    "vix_call_skew",
-    "call_commission",
-    "call_half_spread",
-    "call_delta_floor",
-    "breadth_scale",
-    "rsi_threshold",
-    "rsi_extra_calls",
-    "cpi_z_threshold",
-    "cpi_call_scale",
-    "controller",
-    "band_low",
-    "band_high",
-    "h_step",
-    "h_min",
-    "h_max",
-    "reserve",
-    "reserve_counts_margin",
-)
+# The kernel's per-configuration columns are :data:`KERNEL_FIELDS` (params.py), in that
+# order; the kernel reads each by the name-derived position below, never by a literal.
+COLUMNS = KERNEL_FIELDS
+_AT = {name: k for k, name in enumerate(COLUMNS)}
+_INITIAL_EQUITY = _AT["initial_equity"]
+_EQUITY_WEIGHT = _AT["equity_weight"]
+_HEDGE_RATIO = _AT["hedge_ratio"]
+_FUTURES_SHARE = _AT["futures_share"]
+_LADDER_W2 = _AT["ladder_w2"]
+_LADDER_W3 = _AT["ladder_w3"]
+_LADDER_W4 = _AT["ladder_w4"]
+_CONTANGO_GUARD_PCT = _AT["contango_guard_pct"]
+_VX_COMMISSION = _AT["vx_commission"]
+_VX_HALF_SPREAD = _AT["vx_half_spread"]
+_VX_MARGIN = _AT["vx_margin"]
+_CALL_DELTA = _AT["call_delta"]
+_CALL_OTM_POINTS = _AT["call_otm_points"]
+_CALL_SPREAD_WIDTH = _AT["call_spread_width"]
+_VOL_OF_VOL = _AT["vol_of_vol"]
+_VIX_CALL_SKEW = _AT["vix_call_skew"]
+_CALL_COMMISSION = _AT["call_commission"]
+_CALL_HALF_SPREAD = _AT["call_half_spread"]
+_CALL_DELTA_FLOOR = _AT["call_delta_floor"]
+_BREADTH_SCALE = _AT["breadth_scale"]
+_RSI_THRESHOLD = _AT["rsi_threshold"]
+_RSI_EXTRA_CALLS = _AT["rsi_extra_calls"]
+_CPI_Z_THRESHOLD = _AT["cpi_z_threshold"]
+_CPI_CALL_SCALE = _AT["cpi_call_scale"]
+_CONTROLLER = _AT["controller"]
+_BAND_LOW = _AT["band_low"]
+_BAND_HIGH = _AT["band_high"]
+_H_STEP = _AT["h_step"]
+_H_MIN = _AT["h_min"]
+_H_MAX = _AT["h_max"]
+_RESERVE = _AT["reserve"]
+_RESERVE_COUNTS_MARGIN = _AT["reserve_counts_margin"]
 
 
 @dataclass(frozen=True)
@@ -160,9 +161,7 @@ def _strike_table(group: Group, params: F64) -> tuple[F64, I64]:
     (vol_of_vol, skew, delta, points) of the chunk: (table, row of each configuration).
     Computed with :func:`transforms.options.vix.call_strike`, as the reference does."""
     m = group.market
-    keys = [
-        COLUMNS.index(n) for n in ("vol_of_vol", "vix_call_skew", "call_delta", "call_otm_points")
-    ]
+    keys = [_VOL_OF_VOL, _VIX_CALL_SKEW, _CALL_DELTA, _CALL_OTM_POINTS]
     unique, rows = np.unique(params[:, keys], axis=0, return_inverse=True)
     front = m.chain[:, 0]
     days = np.flatnonzero(front >= 0)
@@ -287,36 +286,36 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
     days = spx_return.shape[0]
     for k in numba.prange(params.shape[0]):
         q = params[k]
-        initial_equity = q[0]
-        equity_weight = q[1]
-        hedge_ratio = q[2]
-        futures_share = q[3]
-        ladder_w2 = q[4]
-        ladder_w3 = q[5]
-        ladder_w4 = q[6]
-        contango_guard_pct = q[7]
-        vx_commission = q[8]
-        vx_half_spread = q[9]
-        vx_margin = q[10]
-        call_spread_width = q[13]
-        vol_of_vol = q[14]
-        vix_call_skew = q[15]
-        call_commission = q[16]
-        call_half_spread = q[17]
-        call_delta_floor = q[18]
-        breadth_scale = q[19]
-        rsi_threshold = q[20]
-        rsi_extra_calls = q[21]
-        cpi_z_threshold = q[22]
-        cpi_call_scale = q[23]
-        controller = q[24]
-        band_low = q[25]
-        band_high = q[26]
-        h_step = q[27]
-        h_min = q[28]
-        h_max = q[29]
-        reserve = q[30]
-        margin_share = q[31]  # reserve_counts_margin: 1 or 0
+        initial_equity = q[_INITIAL_EQUITY]
+        equity_weight = q[_EQUITY_WEIGHT]
+        hedge_ratio = q[_HEDGE_RATIO]
+        futures_share = q[_FUTURES_SHARE]
+        ladder_w2 = q[_LADDER_W2]
+        ladder_w3 = q[_LADDER_W3]
+        ladder_w4 = q[_LADDER_W4]
+        contango_guard_pct = q[_CONTANGO_GUARD_PCT]
+        vx_commission = q[_VX_COMMISSION]
+        vx_half_spread = q[_VX_HALF_SPREAD]
+        vx_margin = q[_VX_MARGIN]
+        call_spread_width = q[_CALL_SPREAD_WIDTH]
+        vol_of_vol = q[_VOL_OF_VOL]
+        vix_call_skew = q[_VIX_CALL_SKEW]
+        call_commission = q[_CALL_COMMISSION]
+        call_half_spread = q[_CALL_HALF_SPREAD]
+        call_delta_floor = q[_CALL_DELTA_FLOOR]
+        breadth_scale = q[_BREADTH_SCALE]
+        rsi_threshold = q[_RSI_THRESHOLD]
+        rsi_extra_calls = q[_RSI_EXTRA_CALLS]
+        cpi_z_threshold = q[_CPI_Z_THRESHOLD]
+        cpi_call_scale = q[_CPI_CALL_SCALE]
+        controller = q[_CONTROLLER]
+        band_low = q[_BAND_LOW]
+        band_high = q[_BAND_HIGH]
+        h_step = q[_H_STEP]
+        h_min = q[_H_MIN]
+        h_max = q[_H_MAX]
+        reserve = q[_RESERVE]
+        margin_share = q[_RESERVE_COUNTS_MARGIN]  # 1 or 0
         weights = np.array([ladder_w2, ladder_w3, ladder_w4])
         control = controller > 0
         width = call_spread_width
