@@ -118,8 +118,8 @@ def add_parsers(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> 
         "out-of-sample series (results.walk_forward, results.walk_forward_daily)",
     )
     wf.add_argument("--walk-forward", action="store_true", help="run the walk-forward")
-    wf.add_argument("--train", type=int, default=36, help="training window, months (36)")
-    wf.add_argument("--test", type=int, default=12, help="test window, months (12)")
+    wf.add_argument("--train", type=_months, default=36, help="training window, months (36)")
+    wf.add_argument("--test", type=_months, default=12, help="test window, months (12)")
     wf.add_argument(
         "--window", choices=("rolling", "expanding"), default="rolling", help="(rolling)"
     )
@@ -131,6 +131,17 @@ def add_parsers(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> 
         "equity sleeve alone); --min-in-band constrains it on the training months",
     )
     add_db(p)
+
+
+def _months(text: str) -> int:
+    """A whole, positive number of months (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number of months, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least one month, got {value}")
+    return value
 
 
 @contextmanager

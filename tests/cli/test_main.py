@@ -318,3 +318,15 @@ def test_run_is_one_pipeline_that_stops_after_a_failed_ingest_unless_stale_is_al
     con = duckdb.connect(str(db), read_only=True)
     assert con.sql("SELECT count(*) FROM results.backtest_runs").fetchall() == before
     con.close()
+
+
+def test_walk_forward_lengths_are_checked_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["sweep", "--walk-forward", "--train", "0"])
+    assert stop.value.code == 2
+    assert "argument --train: at least one month, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["sweep", "--walk-forward", "--test", "x"])
+    assert "a whole number of months, got 'x'" in capsys.readouterr().err

@@ -174,3 +174,11 @@ def test_edge_cases_render_and_say_what_is_missing(site: dict[str, Any]) -> None
     assert "<p>No trades.</p>" in empty
     one = _file(site, "one").read_text()
     assert "a sweep of one configuration" in one
+
+
+def test_an_unknown_run_is_one_error_line(
+    site: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["report", "--db", str(site["db"]), "--run", "bt-nope", "--out", str(tmp_path)]
+    assert main(args) == 2
+    assert capsys.readouterr().err.strip() == "error: no backtest run bt-nope in the warehouse"
