@@ -294,15 +294,17 @@ def rerun_top(
     *,
     inputs: Inputs,
     chosen: list[BacktestParams],
+    runs: dict[tuple[object, ...], GroupRun],
     mp: MetricParams,
     code: str,
     started: datetime,
     sid: str,
 ) -> list[RunRows]:
-    """The top configurations through the reference simulator: daily rows and trades."""
+    """The top configurations through the reference simulator: daily rows and trades,
+    on their groups' prepared runs (market, condor path, stress h: not rebuilt)."""
     out = []
     for p in chosen:
-        one = backtest(inputs, p, metric_params=mp)
+        one = backtest(inputs, p, metric_params=mp, prepared=runs[group_key(p)])
         rid = run_id(p, code_version=code, snapshot=one.snapshot, metric_params=mp)
         out.append(
             run_rows(one, rid=rid, code=code, started=started, finished=datetime.now(), sweep=sid)
@@ -456,7 +458,15 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
     )
     by_hash = {config_hash(c): c for c in configs}
     chosen = [by_hash[h] for h in best["config_hash"].to_list()]
-    top_rows = rerun_top(inputs=inputs, chosen=chosen, mp=mp, code=code, started=started, sid=sid)
+    top_rows = rerun_top(
+        inputs=inputs,
+        chosen=chosen,
+        runs=evaluated.runs,
+        mp=mp,
+        code=code,
+        started=started,
+        sid=sid,
+    )
     first = best.row(0, named=True) if best.height else None
     selection = select(request, evaluated, configs, mp=mp, snapshot=snapshot, sid=sid)
     extra = {

@@ -100,6 +100,22 @@ def test_alvh_sweep_writes_ranked_results_once(
     assert counts["backtest_runs"] == 2  # the top two, with their daily rows and trades
     top = query(db, "SELECT DISTINCT sweep_id FROM results.backtest_runs")["sweep_id"].to_list()
     assert top == query(db, "SELECT sweep_id FROM results.sweep_runs")["sweep_id"].to_list()
+    # The top re-runs (reference simulator, on the sweep's prepared groups) report the
+    # sweep rows' figures, to the engines' agreement.
+    pairs = query(
+        db,
+        "SELECT m.sharpe, s.sharpe AS s_sharpe, m.final_equity, s.final_equity AS s_final, "
+        "m.unhedged_time_in_band, s.unhedged_time_in_band AS s_unhedged, "
+        "m.stress_hedge_ratio, s.stress_hedge_ratio AS s_stress "
+        "FROM results.backtest_runs r JOIN results.backtest_metrics m USING (run_id) "
+        "JOIN results.sweep_results s ON s.sweep_id = r.sweep_id AND s.config_hash = r.config_hash",
+    )
+    assert pairs.height == 2
+    for row in pairs.iter_rows(named=True):
+        assert row["sharpe"] == pytest.approx(row["s_sharpe"], abs=1e-6)
+        assert row["final_equity"] == pytest.approx(row["s_final"], rel=1e-9)
+        assert row["unhedged_time_in_band"] == row["s_unhedged"]
+        assert row["stress_hedge_ratio"] == row["s_stress"]
     ratios = query(db, "SELECT DISTINCT hedge_ratio FROM results.sweep_results ORDER BY 1")
     assert ratios["hedge_ratio"].to_list() == [0.0, 0.1, 0.2, 0.3, 0.4]
     # The same sweep again: identical metrics, no new rows.

@@ -168,10 +168,16 @@ def backtest(
     *,
     metric_params: MetricParams = DEFAULT_METRICS,
     market: Market | None = None,
+    prepared: GroupRun | None = None,
 ) -> Backtest:
-    """One configuration through the reference simulator, with its metrics."""
-    market = inputs.market(p) if market is None else market
-    group = group_for(market, p)
+    """One configuration through the reference simulator, with its metrics. A sweep's
+    top configurations pass their group's ``prepared`` run (market, condor path,
+    unhedged path, stress h), which is then not rebuilt."""
+    if prepared is not None:
+        group = prepared.group
+    else:
+        group = group_for(inputs.market(p) if market is None else market, p)
+    market = group.market
     result = run_reference(group, p)
     d = result.daily
 
@@ -192,9 +198,10 @@ def backtest(
             [int(np.argmax(d["equity"].to_numpy() <= 0)) if (d["equity"] <= 0).any() else -1]
         ),
     )
-    unhedged = _unhedged(group, p)
+    unhedged = _unhedged(group, p) if prepared is None else prepared.unhedged
+    stress = _stress(group, p) if prepared is None else prepared.stress
     daily_sel: dict[str, Any] = {}
-    metrics = _metrics(group, [p], paths, unhedged, metric_params, _stress(group, p), daily_sel)
+    metrics = _metrics(group, [p], paths, unhedged, metric_params, stress, daily_sel)
     r2, beta = _rolling(group, d["equity"].to_numpy(), metric_params)
     base_r2, _ = _rolling(group, unhedged.equity[0], metric_params)
     daily = d.drop("day").with_columns(
