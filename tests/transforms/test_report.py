@@ -58,3 +58,29 @@ def test_every_metric_has_a_unit_and_formats_read_as_on_the_page() -> None:
     assert fmt(1234567.8, DOLLARS) == "1,234,568"
     assert fmt(0.5, RATIO) == "0.50" and fmt(0.0123, RATIO) == "0.0123"
     assert fmt(float("nan"), RATIO) == fmt(None, RATIO) == "n/a"
+
+
+def test_the_ladder_roll_is_called_on_the_session_the_engine_rolls() -> None:
+    """A VX contract leaves the ladder once it is roll_days or fewer sessions from its
+    expiry (transforms.backtest.market.ladder_months); today's book calls the roll on
+    that session only."""
+    from datetime import date, timedelta
+
+    from transforms.report.today import _actions
+
+    params = {**vars(BacktestParams()), "roll_days": 5}
+    as_of = date(2026, 1, 7)  # a Wednesday
+    sessions = [
+        as_of + timedelta(days=k) for k in range(1, 40) if (as_of + timedelta(days=k)).weekday() < 5
+    ]
+    last = {"hedge_ratio": 0.2, "r2_60": 0.9}
+
+    def actions(expiry: date) -> list[str]:
+        frame = _actions(params=params, last=last, condor=None, nxt=sessions[0], fomc=set(),
+                         sessions=sessions, as_of=as_of, expiries=[expiry])  # fmt: skip
+        return frame["action"].to_list()
+
+    # expiry on the 7th session ahead: 6 sessions after the next one -> not yet
+    assert "roll the VX ladder" not in actions(sessions[6])
+    assert "roll the VX ladder" in actions(sessions[5])  # 5 after the next one: rolls
+    assert "roll the VX ladder" not in actions(sessions[4])  # already out of the ladder

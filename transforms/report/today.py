@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -128,8 +128,21 @@ def today_page(
     else:
         notes.append("no condor is open at the last session: no break-evens to show")
     nxt = sessions[0] if sessions else None
+    today_row = signals.filter(pl.col("date") == as_of)
+    expiries = [
+        as_of + timedelta(days=int(v))
+        for c in ("dte_m1", "dte_m2")
+        if today_row.height and (v := today_row[c][0]) is not None
+    ]
     actions = _actions(
-        params=params, last=last, condor=condor, nxt=nxt, fomc=fomc, sessions=sessions, as_of=as_of
+        params=params,
+        last=last,
+        condor=condor,
+        nxt=nxt,
+        fomc=fomc,
+        sessions=sessions,
+        as_of=as_of,
+        expiries=expiries,
     )
     greeks = {g: float(last[g]) for g in ("delta", "gamma", "condor_vega", "hedge_vega", "theta")}
     r2_history = d.tail(252).select("date", pl.col("r2_60").alias("r2"))
@@ -183,6 +196,7 @@ def _actions(
     fomc: set[date],
     sessions: list[date],
     as_of: date,
+    expiries: list[date],
 ) -> pl.DataFrame:
     rows: list[dict[str, str]] = []
     if nxt is None:
@@ -249,14 +263,19 @@ def _actions(
                 }
             )
     roll_days = int(params["roll_days"])
-    if len(sessions) > roll_days:
-        rows.append(
-            {
-                "action": "VX ladder",
-                "reason": f"a contract rolls out {roll_days} sessions before the front "
-                "expiry; the ladder holds months 2-4",
-            }
-        )
+    for expiry in expiries:  # the first two listed VX months
+        # as the engine counts (transforms.backtest.market.ladder_months): a contract
+        # leaves the count once it is roll_days or fewer sessions from its expiry
+        left = sum(1 for d in sessions if d <= expiry) - 1  # sessions after the next one
+        if left == roll_days:
+            rows.append(
+                {
+                    "action": "roll the VX ladder",
+                    "reason": f"the VX contract expiring {expiry} is {left} sessions from "
+                    f"expiry on the next session (roll_days {roll_days}): each slot moves "
+                    "one month out",
+                }
+            )
     if not rows:
         rows.append({"action": "hold", "reason": "no rule triggers on the next session"})
     return pl.DataFrame(rows)
