@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -105,11 +106,19 @@ def add_parsers(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> 
         help="rank only configurations inside their R-squared band at least this share of days",
     )
     p.add_argument("--chunk", type=int, default=1000, help="configurations per engine chunk (1000)")
-    p.add_argument(
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
         "--workers",
         type=int,
         default=0,
         help="run chunks on a local Dask cluster of N worker processes (default: in this process)",
+    )
+    where.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        default=os.environ.get("ALVH_DASK_CLUSTER") or None,
+        help="run chunks on the running Dask scheduler at ADDRESS (tcp://HOST:8786; "
+        "default: $ALVH_DASK_CLUSTER unless --workers is given)",
     )
     p.add_argument("--holdout", type=date.fromisoformat, help="out-of-sample start (2018-01-01)")
     wf = p.add_argument_group(
@@ -214,8 +223,26 @@ def _dimensions(
     return base, sweep_dimensions(specs, hedge_ratio=args.hedge_ratio, r2_band=args.r2_band)
 
 
+def _sweep_runner(args: argparse.Namespace) -> Any:
+    """The sweep flow on its task runner: in this process, a local Dask cluster
+    (``--workers``) or a running one (``--cluster``, checked first: None if unusable)."""
+    from flows.backtest import ClusterUnreachable, check_cluster, dask_runner, sweep_flow
+
+    if args.workers:
+        args.cluster = None  # a local cluster asked for overrides $ALVH_DASK_CLUSTER
+    if args.cluster:
+        try:
+            print(check_cluster(args.cluster), flush=True)
+        except ClusterUnreachable as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return None
+    if args.workers > 1 or args.cluster:
+        return sweep_flow.with_options(task_runner=dask_runner(args.workers, args.cluster))
+    return sweep_flow
+
+
 def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) -> int:
-    from flows.backtest import SweepRequest, sweep_flow
+    from flows.backtest import SweepRequest
     from transforms.backtest.metrics import METRICS
     from transforms.backtest.params import BacktestParams, expand_grid, with_values
 
@@ -233,6 +260,7 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
             min_time_in_band=args.min_in_band,
             chunk=args.chunk,
             workers=args.workers,
+            cluster=None if args.workers else args.cluster,
             walk_forward=args.walk_forward,
             train_months=args.train,
             test_months=args.test,
@@ -245,13 +273,11 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
         return 2
     sizes = " x ".join(f"{'/'.join(n)} {len(r)}" for n, r in dims)
     print(f"sweep: {configs} configurations ({sizes})", flush=True)
-    from flows.backtest import dask_runner, reporting
+    from flows.backtest import reporting
 
-    run = (
-        sweep_flow.with_options(task_runner=dask_runner(args.workers))
-        if args.workers > 1
-        else sweep_flow
-    )
+    run = _sweep_runner(args)
+    if run is None:
+        return 2
     ephemeral.start()
     with _bar("sweep", configs) as advance, reporting(advance):
         out = run(request)

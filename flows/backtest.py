@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -23,6 +22,7 @@ from typing import Any, Literal
 import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.futures import as_completed
 from prefect_dask import DaskTaskRunner
 from pydantic import BaseModel, Field, field_validator
@@ -104,6 +104,7 @@ class SweepRequest(BaseModel):
     min_time_in_band: float = Field(default=0.0, ge=0.0, le=1.0)
     chunk: int = Field(default=1000, ge=1)
     workers: int = Field(default=0, ge=0)  # > 1: chunks on a local Dask cluster
+    cluster: str | None = None  # a running Dask scheduler's address: chunks on its workers
     holdout_start: date = MetricParams.holdout_start
     walk_forward: bool = False
     train_months: int = Field(default=36, ge=1)
@@ -242,9 +243,9 @@ def evaluate_grid(
 
 
 @task(name="evaluate-chunk", cache_policy=NO_CACHE)
-def evaluate_chunk(run: GroupRun, configs: list[BacktestParams], mp: MetricParams) -> Evaluated:
+def evaluate_chunk(run: GroupRun, configs: list[BacktestParams]) -> Evaluated:
     """One chunk on a Dask worker."""
-    return evaluate(run, configs, metric_params=mp)
+    return evaluate(run, configs)
 
 
 def _evaluate_on_workers(
@@ -254,16 +255,20 @@ def _evaluate_on_workers(
     chunk: int,
     progress: Progress | None,
 ) -> SweepResult:
-    """Chunks as Prefect tasks on the flow's task runner (Dask when ``--workers`` > 1)."""
-    work = plan(inputs, configs, chunk=chunk)
-    with warnings.catch_warnings():
-        # Each chunk ships its group's market (tens of MB) with the task; on a local
-        # cluster that is a memory copy, so distributed's size advice does not apply.
-        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
-        futures = {
-            evaluate_chunk.submit(run, [configs[k] for k in members], mp): members
-            for run, members in work.chunks
-        }
+    """Chunks as Prefect tasks on the flow's Dask task runner. Each group's prepared run
+    (market, condor path: tens of MB) is scattered to every worker once, not shipped
+    with each chunk; a chunk lost with its worker is run again by Dask elsewhere, and
+    only its one result is kept."""
+    work = plan(inputs, configs, chunk=chunk, metric_params=mp)
+    runner = FlowRunContext.get().task_runner  # type: ignore[union-attr]
+    if not isinstance(runner, DaskTaskRunner):
+        raise RuntimeError("chunks on workers need the flow to run on a DaskTaskRunner")
+    shipped: dict[int, Any] = {}
+    futures = {}
+    for run, members in work.chunks:
+        if id(run) not in shipped:
+            shipped[id(run)] = runner.client.scatter(run, broadcast=True, hash=False)
+        futures[evaluate_chunk.submit(shipped[id(run)], [configs[k] for k in members])] = members
     frames, order = [], []
     for future in as_completed(list(futures)):
         members = futures[future]
@@ -274,11 +279,14 @@ def _evaluate_on_workers(
     return assemble(frames, order, work)
 
 
-def dask_runner(workers: int) -> DaskTaskRunner:
-    """A local Dask cluster of ``workers`` single-threaded processes (numba's threads
-    stay inside each process); its scheduler's chatter is kept to warnings."""
+def dask_runner(workers: int = 0, address: str | None = None) -> DaskTaskRunner:
+    """The running Dask cluster at ``address``, or else a local cluster of ``workers``
+    single-threaded processes (numba's threads stay inside each process); the
+    scheduler's chatter is kept to warnings."""
     for name in ("distributed", "distributed.scheduler", "distributed.nanny"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    if address:
+        return DaskTaskRunner(address=address)
     return DaskTaskRunner(
         cluster_kwargs={
             "n_workers": workers,
@@ -287,6 +295,42 @@ def dask_runner(workers: int) -> DaskTaskRunner:
             "dashboard_address": None,
         }
     )
+
+
+class ClusterUnreachable(RuntimeError):
+    """The Dask scheduler of ``--cluster`` cannot be used (one line, for the CLI)."""
+
+
+CLUSTER_TIMEOUT = 10.0  # seconds to reach a Dask scheduler before giving up
+
+
+def check_cluster(address: str, *, timeout: float = CLUSTER_TIMEOUT) -> str:
+    """Connect to the Dask scheduler at ``address`` once, within ``timeout`` seconds;
+    checks it has workers running this code version. Returns a one-line description;
+    raises :class:`ClusterUnreachable` otherwise."""
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ClusterUnreachable(
+            f"cannot reach the Dask scheduler at {address} within {timeout:g} s: {reason}"
+        ) from None
+    try:
+        versions = client.run(settings.code_version)
+    finally:
+        client.close()
+    if not versions:
+        raise ClusterUnreachable(f"the Dask scheduler at {address} has no workers")
+    ours = settings.code_version()
+    other = sorted(w for w, v in versions.items() if v != ours)
+    if other:
+        raise ClusterUnreachable(
+            f"{len(other)} worker(s) at {address} run other alvh code than this process "
+            f"({ours}), e.g. {other[0]}: install the same commit on every worker"
+        )
+    return f"Dask cluster at {address}: {len(versions)} workers, code {ours}"
 
 
 @task(name="rerun-top", cache_policy=NO_CACHE)
@@ -430,7 +474,7 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
     mp = MetricParams(holdout_start=request.holdout_start)
     inputs = read_inputs(request.db)
     engine_clock = time.perf_counter()
-    if request.workers > 1:
+    if request.workers > 1 or request.cluster:
         evaluated = _evaluate_on_workers(inputs, configs, mp, request.chunk, progress)
     else:
         evaluated = evaluate_grid(inputs, configs, mp, request.chunk, progress)

@@ -10,11 +10,11 @@ import pytest
 
 from transforms.selection import dsr
 from transforms.selection.blocks import Blocks, blocks, sharpe, time_in_band
+from transforms.selection.digest import returns_hashes
 from transforms.selection.dsr import (
     deflated_sharpe,
     effective_trials,
     expected_max_sharpe,
-    returns_hashes,
 )
 from transforms.selection.pbo import pbo
 from transforms.selection.walk_forward import choose, folds, walk_forward

@@ -48,12 +48,13 @@ import math
 import warnings
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from transforms.signals.regression import rolling_ols
+from transforms.selection.blocks import month_index
+from transforms.selection.digest import HASH_SEED, hash_step
 
 F64 = NDArray[np.float64]
 YEAR = 252.0
@@ -134,98 +135,476 @@ class Market1D:
     break_even: tuple[float, float]
 
 
-def _previous(equity: F64, initial: F64) -> F64:
-    """Each session's opening equity: the previous close (``initial`` on the first)."""
-    return np.concatenate([initial[:, None], equity[:, :-1]], axis=1)
+SESSION_FIELDS = (
+    "x", "rf", "oos", "flat", "ddw", "month", "ccost", "ccontracts", "cexit", "base_r2",
+)  # fmt: skip
+"""Per-session inputs of the one-pass metrics (rows of :attr:`Sessions.table`): SPX's
+return, the T-bill accrual, the out-of-sample flag, the flat-market flag, the drawdown-
+window flag, the month position (sessions 1..), the condor sleeve's costs, contracts and
+exit effect, and the unhedged book's rolling R^2."""
+_X, _RF, _OOS, _FLAT, _DDW, _MONTH, _CCOST, _CCONTRACTS, _CEXIT, _BASE_R2 = range(
+    len(SESSION_FIELDS)
+)
+
+ACC_FIELDS = (
+    "days", "dead", "ruined", "final", "peak", "maxdd",
+    "pnl_eq", "pnl_condor", "pnl_fut", "pnl_call", "h_sum",
+    "alive_cost", "alive_contracts", "alive_exit", "flat_n", "flat_sum", "ddw_hedge",
+    "r_n", "r_mean", "r_m2",
+    "ex_n", "ex_mean", "ex_m2", "ex_m3", "ex_m4", "down2",
+    "ov_n", "ov_mean", "ov_m2", "ov_m3", "ov_m4",
+    "in_n", "in_mean", "in_m2", "oos_n", "oos_mean", "oos_m2",
+    "f_n", "f_mx", "f_my", "f_cxy", "f_mxx", "f_myy",
+    "c_n", "c_mx", "c_my", "c_cxy", "c_mxx", "c_myy",
+    "w_filled", "w_sy", "w_syy", "w_sxy", "w_sx", "w_sxx",
+    "r2_n", "r2_sum", "beta_sum", "band_n", "band_in", "band_oos_n", "band_oos_in",
+    "base_n", "base_in",
+)  # fmt: skip
+"""Per-configuration accumulators of :func:`observe`, from which :func:`finish` derives
+every metric (moments by Welford/Pebay updates, regressions by co-moments, rolling sums
+over the R^2 window)."""
+_A = {name: k for k, name in enumerate(ACC_FIELDS)}
+(_DAYS, _DEAD, _RUINED, _FINAL, _PEAK, _MAXDD, _PNL_EQ, _PNL_CONDOR, _PNL_FUT, _PNL_CALL,
+ _H_SUM, _ALIVE_COST, _ALIVE_CONTRACTS, _ALIVE_EXIT, _FLAT_N, _FLAT_SUM, _DDW_HEDGE,
+ _R_N, _EX_N, _DOWN2, _OV_N, _IN_N, _OOS_N, _F_N, _C_N, _W_FILLED, _W_SY, _W_SYY, _W_SXY,
+ _W_SX, _W_SXX, _R2_N, _R2_SUM, _BETA_SUM, _BAND_N, _BAND_IN, _BAND_OOS_N, _BAND_OOS_IN,
+ _BASE_N, _BASE_IN) = (
+    _A[k] for k in (
+        "days", "dead", "ruined", "final", "peak", "maxdd", "pnl_eq", "pnl_condor", "pnl_fut",
+        "pnl_call", "h_sum", "alive_cost", "alive_contracts", "alive_exit", "flat_n",
+        "flat_sum", "ddw_hedge", "r_n", "ex_n", "down2", "ov_n", "in_n", "oos_n", "f_n",
+        "c_n", "w_filled", "w_sy", "w_syy", "w_sxy", "w_sx", "w_sxx", "r2_n", "r2_sum",
+        "beta_sum", "band_n", "band_in", "band_oos_n", "band_oos_in", "base_n", "base_in",
+    )
+)  # fmt: skip
+BLOCK_FIELDS = 7  # n, ex, ex2, ov, ov2, band, r2 (transforms.selection.blocks.FIELDS)
 
 
-def _returns(equity: F64, initial: F64) -> F64:
-    """Daily returns; NaN after a ruin (the session equity reached zero is the last)."""
-    prev = _previous(equity, initial)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.asarray(equity / prev - 1.0)
-    if (prev <= 0).any():
-        r[np.cumsum(prev <= 0, axis=1) > 0] = np.nan
-    return r
+@dataclass(frozen=True)
+class Sessions:
+    """The per-session inputs of :func:`observe` for one group (``table``: fields x
+    sessions) and what :func:`finish` needs besides the accumulators."""
+
+    table: F64
+    window: int
+    months: NDArray[np.datetime64]  # first day of each month of sessions 1..
+    market: Market1D
+    in_sample_sessions: int
+    out_of_sample_sessions: int
+    windows: int  # drawdown windows in which the condor lost money
+    condor_loss: float  # the condor's loss summed over them
+
+    @property
+    def base_r2(self) -> F64:
+        """The unhedged book's rolling R^2 per session."""
+        return np.asarray(self.table[_BASE_R2])
+
+    @property
+    def month(self) -> NDArray[np.intp]:
+        """Each session's month position (sessions 1..; 0 for the first session)."""
+        return np.asarray(self.table[_MONTH], dtype=np.intp)
 
 
-def _rows_with_nan(a: F64, axis: int) -> NDArray[np.intp]:
-    return np.flatnonzero(np.isnan(a).any(axis=axis))
+def sessions(
+    market: Market1D, params: MetricParams = DEFAULT_METRICS, base_r2: F64 | None = None
+) -> Sessions:
+    """The per-session inputs for ``market``; ``base_r2``: the unhedged book's rolling
+    R^2 per session (NaN where it has none; all NaN when not yet known)."""
+    days = len(market.dates)
+    table = np.zeros((len(SESSION_FIELDS), days))
+    table[_X, 1:] = market.spx[1:] / market.spx[:-1] - 1.0
+    table[_RF] = market.rate * market.calendar_days / 365.0
+    oos = market.dates >= np.datetime64(params.holdout_start)
+    table[_OOS] = oos
+    table[_FLAT] = flat_sessions(market.spx, params)
+    losing = 0
+    for a, b in drawdown_windows(market.spx, low=params.offset_min, high=params.offset_max):
+        if market.condor_pnl[a + 1 : b + 1].sum() < 0:
+            table[_DDW, a + 1 : b + 1] = 1.0
+            losing += 1
+    months, position = month_index(market.dates[1:])
+    table[_MONTH, 1:] = position
+    table[_CCOST] = market.condor_costs
+    table[_CCONTRACTS] = market.condor_contracts
+    table[_CEXIT] = market.condor_exit_effect
+    table[_BASE_R2] = np.nan if base_r2 is None else base_r2
+    return Sessions(
+        table=table,
+        window=params.window,
+        months=months,
+        market=market,
+        in_sample_sessions=int((~oos[1:]).sum()),
+        out_of_sample_sessions=int(oos[1:].sum()),
+        windows=losing,
+        condor_loss=-float(market.condor_pnl[table[_DDW] > 0].sum()),
+    )
 
 
-def _mean(a: F64, axis: int, *, keepdims: bool = False) -> F64:
-    """Mean over ``axis`` ignoring NaN (sessions after a ruin). Decided per output row,
-    so a configuration's figure never depends on the rows it is computed beside (and
-    the reduced axis is made contiguous: numpy's summation order depends on layout)."""
-    a = np.ascontiguousarray(a if axis == a.ndim - 1 else np.moveaxis(a, axis, -1))
-    axis = a.ndim - 1
-    out = np.asarray(a.mean(axis=axis, keepdims=True), dtype=np.float64)
-    bad = _rows_with_nan(a, axis)
-    if len(bad):
-        other = 1 - axis
-        fixed = np.nanmean(np.take(a, bad, axis=other), axis=axis, keepdims=True)
-        np.put_along_axis(out, np.expand_dims(bad, axis), fixed, axis=other)
-    return out if keepdims else out.squeeze(axis)
+@numba.njit(cache=True, error_model="numpy")
+def start(acc: F64, initial: float) -> None:
+    """Accumulators of a configuration before its first session."""
+    acc[:] = 0.0
+    acc[_PEAK] = initial
 
 
-def _std(a: F64, axis: int, *, ddof: int = 0, keepdims: bool = False) -> F64:
-    a = np.ascontiguousarray(a if axis == a.ndim - 1 else np.moveaxis(a, axis, -1))
-    axis = a.ndim - 1
-    out = np.asarray(a.std(axis=axis, ddof=ddof, keepdims=True), dtype=np.float64)
-    bad = _rows_with_nan(a, axis)
-    if len(bad):
-        other = 1 - axis
-        fixed = np.nanstd(np.take(a, bad, axis=other), axis=axis, ddof=ddof, keepdims=True)
-        np.put_along_axis(out, np.expand_dims(bad, axis), fixed, axis=other)
-    return out if keepdims else out.squeeze(axis)
+@numba.njit(cache=True, error_model="numpy")
+def _welford(acc: F64, n_at: int, x: float) -> None:
+    """Count, mean and second central moment (at n_at, n_at + 1, n_at + 2)."""
+    acc[n_at] += 1.0
+    delta = x - acc[n_at + 1]
+    acc[n_at + 1] += delta / acc[n_at]
+    acc[n_at + 2] += delta * (x - acc[n_at + 1])
 
 
-def _sharpe(excess: F64) -> F64:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(_mean(excess, 1) / _std(excess, 1, ddof=1) * math.sqrt(YEAR))
+@numba.njit(cache=True, error_model="numpy")
+def _pebay(acc: F64, n_at: int, x: float) -> None:
+    """Count, mean and central moments 2-4 (n_at .. n_at + 4), Pebay's updates."""
+    n1 = acc[n_at]
+    n = n1 + 1.0
+    delta = x - acc[n_at + 1]
+    dn = delta / n
+    dn2 = dn * dn
+    term = delta * dn * n1
+    m2, m3 = acc[n_at + 2], acc[n_at + 3]
+    acc[n_at] = n
+    acc[n_at + 1] += dn
+    acc[n_at + 4] += term * dn2 * (n * n - 3.0 * n + 3.0) + 6.0 * dn2 * m2 - 4.0 * dn * m3
+    acc[n_at + 3] += term * dn * (n - 2.0) - 3.0 * dn * m2
+    acc[n_at + 2] = m2 + term
 
 
-def _ols(y: F64, x: F64) -> tuple[F64, F64, F64]:
-    """(alpha, beta, R^2) of each row of y on x, over the row's non-NaN sessions.
-
-    Row sums, never BLAS products, and the NaN-aware path only for rows with NaN: a
-    row's result never depends on the rows beside it (a sweep's chunking)."""
-    xm = x - x.mean()
-    ym = y - y.mean(axis=1, keepdims=True)
-    sxx = float((xm * xm).sum())
-    sxy = (ym * xm[None, :]).sum(axis=1)
-    beta = sxy / sxx
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r2 = sxy * sxy / (sxx * (ym * ym).sum(axis=1))
-    alpha = y.mean(axis=1) - beta * x.mean()
-    bad = _rows_with_nan(y, 1)
-    if len(bad):
-        alpha[bad], beta[bad], r2[bad] = _ols_masked(y[bad], x)
-    return alpha, beta, r2
+@numba.njit(cache=True, error_model="numpy")
+def _comoment(acc: F64, n_at: int, x: float, y: float) -> None:
+    """Count, means of x and y, and their co-moments (n, mx, my, cxy, mxx, myy)."""
+    acc[n_at] += 1.0
+    n = acc[n_at]
+    dx = x - acc[n_at + 1]
+    dy = y - acc[n_at + 2]
+    acc[n_at + 1] += dx / n
+    acc[n_at + 2] += dy / n
+    acc[n_at + 3] += dx * (y - acc[n_at + 2])
+    acc[n_at + 4] += dx * (x - acc[n_at + 1])
+    acc[n_at + 5] += dy * (y - acc[n_at + 2])
 
 
-def _ols_masked(y: F64, x: F64) -> tuple[F64, F64, F64]:
-    ok = ~np.isnan(y)
-    n = ok.sum(axis=1)
-    xs = np.where(ok, x[None, :], 0.0)
-    ys = np.where(ok, y, 0.0)
-    xm = np.where(ok, xs - (xs.sum(axis=1) / n)[:, None], 0.0)
-    ym = np.where(ok, ys - (ys.sum(axis=1) / n)[:, None], 0.0)
-    sxx = (xm * xm).sum(axis=1)
-    sxy = (ym * xm).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        beta = sxy / sxx
-        alpha = ys.sum(axis=1) / n - beta * xs.sum(axis=1) / n
-        r2 = sxy * sxy / (sxx * (ym * ym).sum(axis=1))
-    return alpha, beta, r2
+@numba.njit(cache=True, error_model="numpy")
+def observe(  # noqa: PLR0915, PLR0917 (numba: no keyword-only arguments)
+    acc: F64,
+    ring: F64,
+    blocks: F64,
+    table: F64,
+    i: int,
+    low: float,
+    high: float,
+    equity: float,
+    previous: float,
+    pnl_eq: float,
+    hedge: float,
+    condor: float,
+    fut: float,
+    call: float,
+    h: float,
+) -> tuple[float, float, float, float]:
+    """Add session ``i`` of one configuration (its closing and opening equity, sleeve
+    P&L, hedge ratio) to its accumulators, its R^2 window ``ring`` and its monthly
+    ``blocks`` (months x 7); returns the session's (excess return, overlay return,
+    rolling R^2, rolling beta), NaN where undefined."""
+    acc[_DAYS] += 1.0
+    acc[_FINAL] = equity
+    acc[_PNL_EQ] += pnl_eq
+    acc[_PNL_CONDOR] += condor
+    acc[_PNL_FUT] += fut
+    acc[_PNL_CALL] += call
+    acc[_H_SUM] += h
+    if equity <= 0:
+        acc[_RUINED] = 1.0
+    acc[_PEAK] = max(acc[_PEAK], equity)
+    acc[_MAXDD] = min(acc[_MAXDD], equity / acc[_PEAK] - 1.0)
+    if previous <= 0:
+        acc[_DEAD] = 1.0
+    alive = acc[_DEAD] == 0.0
+    if alive:
+        acc[_ALIVE_COST] += table[_CCOST, i]
+        acc[_ALIVE_CONTRACTS] += table[_CCONTRACTS, i]
+        acc[_ALIVE_EXIT] += table[_CEXIT, i]
+    r = equity / previous - 1.0 if alive else math.nan
+    if table[_DDW, i] > 0:
+        acc[_DDW_HEDGE] += hedge
+    if alive and table[_FLAT, i] > 0:
+        acc[_FLAT_N] += 1.0
+        acc[_FLAT_SUM] += hedge / previous
+    if i == 0:  # the first session has no return: statistics run over sessions 1..
+        return math.nan, math.nan, math.nan, math.nan
+    x = table[_X, i]
+    rf = table[_RF, i]
+    oos = table[_OOS, i] > 0
+    month = int(table[_MONTH, i])
+    ex = r - rf
+    ov = r - pnl_eq / previous if alive else math.nan
+    r2 = math.nan
+    beta = math.nan
+    if alive:
+        _welford(acc, _R_N, r)
+        _pebay(acc, _EX_N, ex)
+        _pebay(acc, _OV_N, ov)
+        acc[_DOWN2] += min(ex, 0.0) ** 2
+        _welford(acc, _OOS_N if oos else _IN_N, ex)
+        _comoment(acc, _F_N, x, r)
+        _comoment(acc, _C_N, x - rf, ex)
+        blocks[month, 0] += 1.0
+        blocks[month, 1] += ex
+        blocks[month, 2] += ex * ex
+        blocks[month, 3] += ov
+        blocks[month, 4] += ov * ov
+        # the rolling window of the last len(ring) returns (running sums)
+        w = ring.shape[0]
+        s = int(acc[_W_FILLED])
+        pos = s % w
+        if s >= w:
+            old = ring[pos]
+            x_old = table[_X, i - w]
+            acc[_W_SY] -= old
+            acc[_W_SYY] -= old * old
+            acc[_W_SXY] -= x_old * old
+            acc[_W_SX] -= x_old
+            acc[_W_SXX] -= x_old * x_old
+        ring[pos] = r
+        acc[_W_SY] += r
+        acc[_W_SYY] += r * r
+        acc[_W_SXY] += x * r
+        acc[_W_SX] += x
+        acc[_W_SXX] += x * x
+        acc[_W_FILLED] = s + 1
+        if s + 1 >= w:
+            sx, sy = acc[_W_SX], acc[_W_SY]
+            cov = w * acc[_W_SXY] - sx * sy
+            var_x = w * acc[_W_SXX] - sx * sx
+            var_y = w * acc[_W_SYY] - sy * sy
+            beta = cov / var_x
+            r2 = cov * cov / (var_x * var_y)
+    if math.isfinite(r2):
+        inside = 1.0 if low <= r2 <= high else 0.0
+        acc[_R2_N] += 1.0
+        acc[_R2_SUM] += r2
+        acc[_BETA_SUM] += beta
+        acc[_BAND_N] += 1.0
+        acc[_BAND_IN] += inside
+        if oos:
+            acc[_BAND_OOS_N] += 1.0
+            acc[_BAND_OOS_IN] += inside
+        blocks[month, 5] += inside
+        blocks[month, 6] += 1.0
+    base = table[_BASE_R2, i]
+    if math.isfinite(base):
+        acc[_BASE_N] += 1.0
+        acc[_BASE_IN] += 1.0 if low <= base <= high else 0.0
+    return ex, ov, r2, beta
 
 
-def _in_band(r2: F64, low: F64, high: F64, mask: NDArray[np.bool_]) -> F64:
-    """Share of sessions under ``mask`` with a rolling R^2, inside [low, high]."""
-    have = ~np.isnan(r2) & mask[:, None]
-    inside = have & (r2 >= low[None, :]) & (r2 <= high[None, :])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(inside.sum(axis=0) / have.sum(axis=0))
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _replay(  # noqa: PLR0917 (numba: no keyword-only arguments)
+    equity: F64,
+    pnl_equity: F64,
+    pnl_condor: F64,
+    pnl_futures: F64,
+    pnl_calls: F64,
+    hedge_ratio: F64,
+    initial: F64,
+    low: F64,
+    high: F64,
+    table: F64,
+    window: int,
+    acc: F64,
+    blocks: F64,
+    hashes: NDArray[np.uint64],
+    daily: F64,
+) -> None:
+    """:func:`observe` over stored daily paths (configurations x sessions); ``daily``
+    (4 x configurations x sessions, or empty) receives each session's outputs."""
+    keep = daily.shape[1] > 0
+    for k in numba.prange(equity.shape[0]):
+        ring = np.empty(window)
+        start(acc[k], initial[k])
+        h = HASH_SEED
+        previous = initial[k]
+        for i in range(equity.shape[1]):
+            hedge = pnl_futures[k, i] + pnl_calls[k, i]
+            ex, ov, r2, beta = observe(
+                acc[k], ring, blocks[k], table, i, low[k], high[k], equity[k, i], previous,
+                pnl_equity[k, i], hedge, pnl_condor[k, i], pnl_futures[k, i], pnl_calls[k, i],
+                hedge_ratio[k, i],
+            )  # fmt: skip
+            if i > 0:
+                h = hash_step(h, ex)
+            if keep:
+                daily[0, k, i] = ex
+                daily[1, k, i] = ov
+                daily[2, k, i] = r2
+                daily[3, k, i] = beta
+            previous = equity[k, i]
+        hashes[k] = h
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What :func:`observe` left per configuration: accumulators (configurations x
+    :data:`ACC_FIELDS`), monthly sums (configurations x months x 7) and the hash of each
+    daily excess-return series."""
+
+    acc: F64
+    blocks: F64
+    hashes: NDArray[np.uint64]
+
+
+def empty(n: int, s: Sessions) -> Observed:
+    return Observed(
+        np.zeros((n, len(ACC_FIELDS))),
+        np.zeros((n, len(s.months), BLOCK_FIELDS)),
+        np.zeros(n, dtype=np.uint64),
+    )
+
+
+def replay(
+    s: Sessions,
+    *,
+    equity: F64,
+    pnl_equity: F64,
+    pnl_condor: F64,
+    pnl_futures: F64,
+    pnl_calls: F64,
+    hedge_ratio: F64,
+    initial: F64,
+    band_low: F64,
+    band_high: F64,
+    daily: bool = False,
+) -> tuple[Observed, F64]:
+    """:func:`observe` over stored paths (configurations x sessions); with ``daily``,
+    also each session's (excess, overlay, rolling R^2, rolling beta): 4 x
+    configurations x sessions."""
+    n, days = equity.shape
+    out = empty(n, s)
+    series = np.full((4, n, days if daily else 0), np.nan)
+
+    def rows(a: F64) -> F64:
+        return np.ascontiguousarray(a, dtype=np.float64)
+
+    _replay(
+        rows(equity), rows(pnl_equity), rows(pnl_condor), rows(pnl_futures), rows(pnl_calls),
+        rows(hedge_ratio), rows(initial), rows(band_low), rows(band_high), s.table, s.window,
+        out.acc, out.blocks, out.hashes, series,
+    )  # fmt: skip
+    return out, series
+
+
+def finish(
+    observed: Observed,
+    s: Sessions,
+    *,
+    initial: F64,
+    costs: F64,
+    contracts: F64,
+    cuts: NDArray[np.int64],
+    unhedged: Observed,
+    stress_hedge_ratio: float = math.nan,
+) -> dict[str, F64]:
+    """Every metric in :data:`METRICS` per configuration from its accumulators; the
+    unhedged book's (one row) give the unhedged figures."""
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _finish(observed, s, initial, costs, contracts, cuts, unhedged, stress_hedge_ratio)
+
+
+def _col(acc: F64, name: str) -> F64:
+    return acc[:, _A[name]]
+
+
+def _sd(acc: F64, prefix: str, ddof: int) -> F64:
+    return np.sqrt(_col(acc, prefix + "_m2") / (_col(acc, prefix + "_n") - ddof))
+
+
+def _finish(  # noqa: PLR0915, PLR0917 (one statement per metric)
+    observed: Observed,
+    s: Sessions,
+    initial: F64,
+    costs: F64,
+    contracts: F64,
+    cuts: NDArray[np.int64],
+    unhedged: Observed,
+    stress: float,
+) -> dict[str, F64]:
+    a, m = observed.acc, s.market
+    n = a.shape[0]
+    root = math.sqrt(YEAR)
+    years = float((m.dates[-1] - m.dates[0]).astype(np.int64)) / 365.25
+
+    def full(value: float) -> F64:
+        return np.full(n, value)
+
+    def sharpe(prefix: str, sessions: int = 3) -> F64:
+        """Annualised, sample std; NaN when the window has fewer than three sessions."""
+        return (
+            _col(a, prefix + "_mean") / _sd(a, prefix, 1) * root
+            if sessions > 2
+            else (full(math.nan))
+        )
+
+    def moments(prefix: str) -> tuple[F64, F64]:
+        count = _col(a, prefix + "_n")
+        m2 = _col(a, prefix + "_m2") / count
+        return _col(a, prefix + "_m3") / count / m2**1.5, _col(a, prefix + "_m4") / count / m2**2
+
+    out: dict[str, F64] = {}
+    out["ruined"] = _col(a, "ruined")
+    growth = np.maximum(_col(a, "final") / initial, 0.0)
+    out["cagr"] = np.power(growth, 1.0 / years) - 1.0  # -1 after a ruin
+    out["volatility"] = _sd(a, "r", 1) * root
+    out["sharpe"] = sharpe("ex")
+    out["sortino"] = _col(a, "ex_mean") / np.sqrt(_col(a, "down2") / _col(a, "ex_n")) * root
+    out["max_drawdown"] = _col(a, "maxdd")
+    out["calmar"] = out["cagr"] / np.abs(out["max_drawdown"])
+    out["beta_full"] = _col(a, "f_cxy") / _col(a, "f_mxx")
+    out["r2_full"] = _col(a, "f_cxy") ** 2 / (_col(a, "f_mxx") * _col(a, "f_myy"))
+    capm_beta = _col(a, "c_cxy") / _col(a, "c_mxx")
+    out["capm_alpha"] = (_col(a, "c_my") - capm_beta * _col(a, "c_mx")) * YEAR
+    out["r2_60_mean"] = _col(a, "r2_sum") / _col(a, "r2_n")
+    out["beta_60_mean"] = _col(a, "beta_sum") / _col(a, "r2_n")
+    out["time_in_band"] = _col(a, "band_in") / _col(a, "band_n")
+    out["time_in_band_in_sample"] = (_col(a, "band_in") - _col(a, "band_oos_in")) / (
+        _col(a, "band_n") - _col(a, "band_oos_n")
+    )
+    out["time_in_band_out_of_sample"] = _col(a, "band_oos_in") / _col(a, "band_oos_n")
+    out["sharpe_in_sample"] = sharpe("in", s.in_sample_sessions)
+    out["sharpe_out_of_sample"] = sharpe("oos", s.out_of_sample_sessions)
+    b = unhedged.acc
+    base_r2 = _col(b, "f_cxy") ** 2 / (_col(b, "f_mxx") * _col(b, "f_myy"))
+    out["unhedged_r2_full"] = full(float(base_r2[0]))
+    out["unhedged_r2_60_mean"] = full(float(_col(b, "r2_sum")[0] / _col(b, "r2_n")[0]))
+    out["unhedged_time_in_band"] = _col(a, "base_in") / _col(a, "base_n")
+    out["hedge_cost_flat"] = _col(a, "flat_sum") / _col(a, "flat_n") * YEAR
+    out["drawdown_offset"] = _col(a, "ddw_hedge") / s.condor_loss if s.windows else full(math.nan)
+    out["drawdown_windows"] = full(float(s.windows))
+    out["break_even_low"] = full(m.break_even[0])
+    out["break_even_high"] = full(m.break_even[1])
+    open_days = m.condor_margin > 0
+    mean_margin = float(m.condor_margin[open_days].mean()) if open_days.any() else math.nan
+    out["return_on_margin"] = full(float(m.condor_pnl.sum()) / years / mean_margin)
+    # A ruined book trades no more: the condor's costs and contracts count up to the
+    # session its equity reached zero (its last), as its P&L does.
+    out["turnover"] = (contracts + _col(a, "alive_contracts")) / years
+    out["costs_paid"] = costs + _col(a, "alive_cost")
+    out["pnl_equity"] = _col(a, "pnl_eq")
+    out["pnl_condor"] = _col(a, "pnl_condor")
+    out["pnl_futures"] = _col(a, "pnl_fut")
+    out["pnl_calls"] = _col(a, "pnl_call")
+    out["final_equity"] = _col(a, "final")
+    out["hedge_ratio_mean"] = _col(a, "h_sum") / _col(a, "days")
+    out["liquidity_cuts"] = cuts.astype(np.float64)
+    out["skewness"], out["kurtosis"] = moments("ex")
+    out["stress_hedge_ratio"] = full(stress)
+    out["condor_exit_effect"] = _col(a, "alive_exit")
+    out["overlay_sharpe"] = sharpe("ov")
+    out["overlay_skewness"], out["overlay_kurtosis"] = moments("ov")
+    return {k: np.asarray(out[k], dtype=np.float64) for k in METRICS}
 
 
 def drawdown_windows(spx: F64, *, low: float, high: float) -> list[tuple[int, int]]:
@@ -249,145 +628,6 @@ def drawdown_windows(spx: F64, *, low: float, high: float) -> list[tuple[int, in
     return out
 
 
-def compute(**inputs: Any) -> dict[str, F64]:
-    """Every metric in :data:`METRICS` per configuration (keywords of :func:`_compute`).
-
-    A metric undefined for a configuration (a ruined book's later sessions, an empty
-    out-of-sample window) is NaN; numpy's warnings about empty slices are expected."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return _compute(**inputs)
-
-
-def _compute(  # noqa: PLR0915 (one statement per metric)
-    *,
-    equity: F64,
-    pnl_equity: F64,
-    pnl_condor: F64,
-    pnl_futures: F64,
-    pnl_calls: F64,
-    hedge_ratio: F64,
-    initial: F64,
-    band_low: F64,
-    band_high: F64,
-    costs: F64,
-    contracts: F64,
-    cuts: NDArray[np.int64],
-    market: Market1D,
-    unhedged_equity: F64,
-    stress_hedge_ratio: float = math.nan,
-    params: MetricParams = DEFAULT_METRICS,
-    daily: dict[str, Any] | None = None,
-) -> dict[str, F64]:
-    """Every metric in :data:`METRICS` per configuration (row of the inputs). With
-    ``daily``, it also receives the per-session series the selection statistics sum
-    (sessions 1..; configurations x sessions): ``excess``, ``overlay``, ``in_band`` and
-    ``has_r2``."""
-    n, days = equity.shape
-    r = _returns(equity, initial)
-    spx_r = np.concatenate([[0.0], market.spx[1:] / market.spx[:-1] - 1.0])
-    rf = market.rate * market.calendar_days / 365.0
-    ex = r - rf[None, :]
-    spx_ex = spx_r - rf
-    # the first session has no return: statistics run over sessions 1..
-    # contiguous copies: row reductions then do not depend on the number of rows
-    r1, ex1 = np.ascontiguousarray(r[:, 1:]), np.ascontiguousarray(ex[:, 1:])
-    x1, xe1 = spx_r[1:], spx_ex[1:]
-    years = float((market.dates[-1] - market.dates[0]).astype(np.int64)) / 365.25
-    out: dict[str, F64] = {}
-    out["ruined"] = np.asarray((equity <= 0).any(axis=1), dtype=np.float64)
-    growth = np.maximum(equity[:, -1] / initial, 0.0)
-    out["cagr"] = np.asarray(np.power(growth, 1.0 / years) - 1.0)  # -1 after a ruin
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["volatility"] = _std(r1, 1, ddof=1) * math.sqrt(YEAR)
-        out["sharpe"] = _sharpe(ex1)
-        downside = np.sqrt(_mean(np.minimum(ex1, 0.0) ** 2, 1))
-        out["sortino"] = _mean(ex1, 1) / downside * math.sqrt(YEAR)
-    peak = np.maximum.accumulate(np.concatenate([initial[:, None], equity], axis=1), axis=1)[:, 1:]
-    out["max_drawdown"] = (equity / peak - 1.0).min(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["calmar"] = out["cagr"] / np.abs(out["max_drawdown"])
-    _, out["beta_full"], out["r2_full"] = _ols(r1, x1)
-    alpha, _, _ = _ols(ex1, xe1)
-    out["capm_alpha"] = alpha * YEAR
-    roll = rolling_ols(r1.T, x1, window=params.window)
-    with np.errstate(invalid="ignore"):
-        warm = params.window - 1  # rows before a full window are NaN
-        out["r2_60_mean"] = _mean(roll.r2[warm:], 0)
-        out["beta_60_mean"] = _mean(roll.beta[warm:], 0)
-    everywhere = np.ones(days - 1, dtype=bool)
-    out["time_in_band"] = _in_band(roll.r2, band_low, band_high, everywhere)
-    oos = market.dates[1:] >= np.datetime64(params.holdout_start)
-    out["time_in_band_in_sample"] = _in_band(roll.r2, band_low, band_high, ~oos)
-    out["time_in_band_out_of_sample"] = _in_band(roll.r2, band_low, band_high, oos)
-    out["sharpe_in_sample"] = _sharpe(ex1[:, ~oos]) if (~oos).sum() > 2 else np.full(n, np.nan)
-    out["sharpe_out_of_sample"] = _sharpe(ex1[:, oos]) if oos.sum() > 2 else np.full(n, np.nan)
-    # The same book without the second engine (hedge ratio 0), one path for the group.
-    base = _returns(unhedged_equity[None, :], initial[:1])[:, 1:]
-    _, _, base_r2 = _ols(base, x1)
-    base_roll = rolling_ols(base.T, x1, window=params.window).r2
-    out["unhedged_r2_full"] = np.full(n, float(base_r2[0]))
-    out["unhedged_r2_60_mean"] = np.full(n, float(np.nanmean(base_roll)))
-    out["unhedged_time_in_band"] = _in_band(
-        np.broadcast_to(base_roll, (days - 1, n)), band_low, band_high, everywhere
-    )
-    hedge = pnl_futures + pnl_calls
-    prev_equity = np.concatenate([initial[:, None], equity[:, :-1]], axis=1)
-    flat = flat_sessions(market.spx, params)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(np.isnan(r), np.nan, hedge / prev_equity)
-        out["hedge_cost_flat"] = _mean(share[:, flat], 1) * YEAR
-    in_window = np.zeros(days, dtype=bool)
-    losing = 0
-    for a, b in drawdown_windows(market.spx, low=params.offset_min, high=params.offset_max):
-        if market.condor_pnl[a + 1 : b + 1].sum() < 0:
-            in_window[a + 1 : b + 1] = True
-            losing += 1
-    condor_loss = -float(market.condor_pnl[in_window].sum())
-    out["drawdown_offset"] = (
-        hedge[:, in_window].sum(axis=1) / condor_loss if losing else np.full(n, np.nan)
-    )
-    out["drawdown_windows"] = np.full(n, float(losing))
-    out["break_even_low"] = np.full(n, market.break_even[0])
-    out["break_even_high"] = np.full(n, market.break_even[1])
-    open_days = market.condor_margin > 0
-    mean_margin = float(market.condor_margin[open_days].mean()) if open_days.any() else math.nan
-    out["return_on_margin"] = np.full(n, float(market.condor_pnl.sum()) / years / mean_margin)
-    # A ruined book trades no more: the condor's costs and contracts count up to the
-    # session its equity reached zero (its last), as its P&L does.
-    alive = np.asarray(np.cumsum(_previous(equity, initial) <= 0, axis=1) == 0, dtype=np.float64)
-    out["turnover"] = (contracts + (alive * market.condor_contracts).sum(axis=1)) / years
-    out["costs_paid"] = costs + (alive * market.condor_costs).sum(axis=1)
-    out["pnl_equity"] = pnl_equity.sum(axis=1)
-    out["pnl_condor"] = pnl_condor.sum(axis=1)
-    out["pnl_futures"] = pnl_futures.sum(axis=1)
-    out["pnl_calls"] = pnl_calls.sum(axis=1)
-    out["final_equity"] = equity[:, -1]
-    out["hedge_ratio_mean"] = hedge_ratio.mean(axis=1)
-    out["liquidity_cuts"] = cuts.astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = (ex1 - _mean(ex1, 1, keepdims=True)) / _std(ex1, 1, keepdims=True)
-        z2 = z * z
-        out["skewness"] = _mean(z2 * z, 1)
-        out["kurtosis"] = _mean(z2 * z2, 1)
-    out["stress_hedge_ratio"] = np.full(n, stress_hedge_ratio)
-    out["condor_exit_effect"] = (alive * market.condor_exit_effect).sum(axis=1)
-    overlay = overlay_returns(equity, pnl_equity, initial)[:, 1:]
-    if daily is not None:
-        r2 = roll.r2.T
-        daily["excess"] = ex1
-        daily["overlay"] = overlay
-        daily["has_r2"] = ~np.isnan(r2)
-        daily["in_band"] = (r2 >= band_low[:, None]) & (r2 <= band_high[:, None])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["overlay_sharpe"] = _sharpe(overlay)
-        z = (overlay - _mean(overlay, 1, keepdims=True)) / _std(overlay, 1, keepdims=True)
-        z2 = z * z
-        out["overlay_skewness"] = _mean(z2 * z, 1)
-        out["overlay_kurtosis"] = _mean(z2 * z2, 1)
-    return out
-
-
 def flat_sessions(spx: F64, params: MetricParams) -> NDArray[np.bool_]:
     """Sessions where SPX moved less than ``flat_move`` over the trailing ``flat_window``."""
     move = np.full(len(spx), np.inf)
@@ -395,10 +635,3 @@ def flat_sessions(spx: F64, params: MetricParams) -> NDArray[np.bool_]:
         spx[params.flat_window :] / spx[: -params.flat_window] - 1.0
     )
     return np.asarray(move < params.flat_move)
-
-
-def overlay_returns(equity: F64, pnl_equity: F64, initial: F64) -> F64:
-    """Daily return of the book less its equity sleeve's part (configurations x
-    sessions; NaN on the first session and after a ruin, as the book's returns)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return _returns(equity, initial) - pnl_equity / _previous(equity, initial)

@@ -20,25 +20,28 @@ import numpy as np
 import polars as pl
 
 from transforms.backtest.book import Group
-from transforms.backtest.condor import LEGS, simulate_condor
+from transforms.backtest.condor import simulate_condor
 from transforms.backtest.market import Market, build_market
 from transforms.backtest.metrics import (
     DEFAULT_METRICS,
     METRICS,
-    Market1D,
     MetricParams,
-    compute,
+    Observed,
+    Sessions,
+    empty,
+    finish,
     flat_sessions,
+    replay,
+    sessions,
 )
 from transforms.backtest.params import NAMES, BacktestParams, config_hash, group_key
 from transforms.backtest.reference import run_reference
 from transforms.backtest.stress import stress_hedge_ratio
-from transforms.backtest.vectorised import Paths, run_chunk
-from transforms.selection.blocks import Blocks, blocks, concat, time_in_band
+from transforms.backtest.vectorised import Paths, market_1d, run_chunk
+from transforms.selection.blocks import FIELDS, Blocks, concat, time_in_band
 from transforms.selection.blocks import sharpe as block_sharpe
-from transforms.selection.dsr import returns_hashes
+from transforms.selection.digest import hex_digests
 from transforms.selection.walk_forward import Choice, Mode, headline, stitch, walk_forward
-from transforms.signals.regression import rolling_ols
 
 MARKET_FIELDS = ("start_date", "end_date", "beta_window", "beta_fallback")
 
@@ -75,26 +78,6 @@ def group_for(market: Market, p: BacktestParams) -> Group:
     )
 
 
-def _market_1d(group: Group) -> Market1D:
-    cp = group.condor
-    legs = np.zeros(len(cp.pnl))
-    for t in cp.trades:
-        if t.action != "settle":
-            legs[t.day] += abs(t.lots) * len(LEGS)
-    return Market1D(
-        dates=group.market.dates,
-        spx=group.market.spx,
-        rate=group.market.rate,
-        calendar_days=group.market.calendar_days(),
-        condor_pnl=cp.pnl,
-        condor_margin=cp.margin,
-        condor_costs=cp.costs,
-        condor_contracts=legs,
-        condor_exit_effect=cp.exit_effect,
-        break_even=cp.break_even,
-    )
-
-
 def _unhedged(group: Group, p: BacktestParams) -> Paths:
     return run_chunk(group, [replace(p, hedge_ratio=0.0, controller=False)])
 
@@ -103,36 +86,40 @@ def _stress(group: Group, p: BacktestParams) -> float:
     return stress_hedge_ratio(group, p).hedge_ratio_median
 
 
-def _metrics(  # noqa: PLR0917 (internal)
-    group: Group,
-    configs: Sequence[BacktestParams],
-    paths: Paths,
-    unhedged: Paths,
-    mp: MetricParams,
-    stress: float,
-    daily: dict[str, Any] | None = None,
-) -> dict[str, np.ndarray]:
-    def column(name: str) -> np.ndarray:
-        return np.array([float(getattr(c, name)) for c in configs])
-
-    return compute(
+def _replay(s: Sessions, paths: Paths, configs: Sequence[BacktestParams]) -> tuple[Observed, Any]:
+    """The metrics' observations over kept daily paths, and each session's (excess,
+    overlay, rolling R^2, rolling beta): 4 x configurations x sessions."""
+    return replay(
+        s,
         equity=paths.equity,
         pnl_equity=paths.pnl_equity,
         pnl_condor=paths.pnl_condor,
         pnl_futures=paths.pnl_futures,
         pnl_calls=paths.pnl_calls,
         hedge_ratio=paths.hedge_ratio,
-        initial=column("initial_equity"),
-        band_low=column("band_low"),
-        band_high=column("band_high"),
+        initial=_column(configs, "initial_equity"),
+        band_low=_column(configs, "band_low"),
+        band_high=_column(configs, "band_high"),
+        daily=True,
+    )
+
+
+def _column(configs: Sequence[BacktestParams], name: str) -> np.ndarray:
+    return np.array([float(getattr(c, name)) for c in configs])
+
+
+def _metrics(
+    run: GroupRun, configs: Sequence[BacktestParams], paths: Paths, observed: Observed
+) -> dict[str, np.ndarray]:
+    return finish(
+        observed,
+        run.sessions,
+        initial=_column(configs, "initial_equity"),
         costs=paths.costs,
         contracts=paths.contracts_traded,
         cuts=paths.cuts,
-        market=_market_1d(group),
-        unhedged_equity=unhedged.equity[0],
-        stress_hedge_ratio=stress,
-        params=mp,
-        daily=daily,
+        unhedged=run.unhedged,
+        stress_hedge_ratio=run.stress,
     )
 
 
@@ -173,10 +160,10 @@ def backtest(
     """One configuration through the reference simulator, with its metrics. A sweep's
     top configurations pass their group's ``prepared`` run (market, condor path,
     unhedged path, stress h), which is then not rebuilt."""
-    if prepared is not None:
-        group = prepared.group
-    else:
+    if prepared is None:
         group = group_for(inputs.market(p) if market is None else market, p)
+        prepared = prepare(group, p, metric_params)
+    group = prepared.group
     market = group.market
     result = run_reference(group, p)
     d = result.daily
@@ -197,22 +184,21 @@ def backtest(
         ruin_day=np.array(
             [int(np.argmax(d["equity"].to_numpy() <= 0)) if (d["equity"] <= 0).any() else -1]
         ),
+        observed=empty(1, prepared.sessions),
     )
-    unhedged = _unhedged(group, p) if prepared is None else prepared.unhedged
-    stress = _stress(group, p) if prepared is None else prepared.stress
-    daily_sel: dict[str, Any] = {}
-    metrics = _metrics(group, [p], paths, unhedged, metric_params, stress, daily_sel)
-    r2, beta = _rolling(group, d["equity"].to_numpy(), metric_params)
-    base_r2, _ = _rolling(group, unhedged.equity[0], metric_params)
+    observed, series = _replay(prepared.sessions, paths, [p])
+    metrics = _metrics(prepared, [p], paths, observed)
     daily = d.drop("day").with_columns(
-        pl.Series("r2_60", r2), pl.Series("beta_60", beta), pl.Series("unhedged_r2_60", base_r2)
+        pl.Series("r2_60", series[2, 0]),
+        pl.Series("beta_60", series[3, 0]),
+        pl.Series("unhedged_r2_60", prepared.sessions.base_r2),
     )
     dates = pl.Series("date", market.dates.astype("datetime64[D]")).cast(pl.Date)
     trades = result.trades.with_columns(
         pl.int_range(pl.len(), dtype=pl.Int32).alias("seq"),
         dates.gather(result.trades["day"]).alias("date"),
     ).drop("day")
-    rows = _rows([p], metrics, returns_hashes(daily_sel["excess"]))
+    rows = _rows([p], metrics, hex_digests(observed.hashes))
     return Backtest(p, market.snapshot(), daily, trades, rows)
 
 
@@ -224,14 +210,6 @@ def _hedge_contracts(trades: pl.DataFrame, p: BacktestParams) -> float:
     )
     weight = pl.when(pl.col("sleeve") == "calls").then(legs).otherwise(1.0)
     return float(hedge.select((pl.col("quantity").abs() * weight).sum()).item())
-
-
-def _rolling(group: Group, equity: np.ndarray, mp: MetricParams) -> tuple[np.ndarray, np.ndarray]:
-    """Rolling R^2 and beta of the book's daily returns on SPX's (NaN on the first day)."""
-    ret = np.concatenate([[np.nan], equity[1:] / equity[:-1] - 1.0])
-    x = np.concatenate([[np.nan], group.spx_return[1:]])
-    roll = rolling_ols(ret, x, window=mp.window)
-    return roll.r2[:, 0], roll.beta[:, 0]
 
 
 def _digest(*parts: object) -> str:
@@ -274,11 +252,22 @@ Progress = Callable[[int], None]
 
 @dataclass(frozen=True)
 class GroupRun:
-    """What every chunk of one group needs: the group, its unhedged path, its stress h."""
+    """What every chunk of one group needs: the group, the metrics' per-session inputs
+    (with the unhedged book's rolling R^2), the unhedged book's observations and the
+    group's stress-calibrated h."""
 
     group: Group
-    unhedged: Paths
+    sessions: Sessions
+    unhedged: Observed
     stress: float
+
+
+def prepare(group: Group, p: BacktestParams, mp: MetricParams) -> GroupRun:
+    """The shared work of ``p``'s group: the unhedged book and the stress calibration."""
+    unhedged = _unhedged(group, p)
+    m = market_1d(group)
+    observed, series = _replay(sessions(m, mp), unhedged, [p])
+    return GroupRun(group, sessions(m, mp, base_r2=series[2, 0]), observed, _stress(group, p))
 
 
 @dataclass(frozen=True)
@@ -293,7 +282,13 @@ class Plan:
         return [(run, [self.members[k] for k in ks]) for run, ks in self.chunks]
 
 
-def plan(inputs: Inputs, configs: Sequence[BacktestParams], *, chunk: int = 1000) -> Plan:
+def plan(
+    inputs: Inputs,
+    configs: Sequence[BacktestParams],
+    *,
+    chunk: int = 1000,
+    metric_params: MetricParams = DEFAULT_METRICS,
+) -> Plan:
     """Group the configurations, build each group's market, condor path, unhedged path
     and stress calibration once, and cut the groups into chunks of at most ``chunk``."""
     groups: dict[tuple[object, ...], list[int]] = {}
@@ -309,7 +304,7 @@ def plan(inputs: Inputs, configs: Sequence[BacktestParams], *, chunk: int = 1000
             markets[key] = inputs.market(first)
             snapshots[_market_label(first)] = markets[key].snapshot()
         group = group_for(markets[key], first)
-        run = GroupRun(group, _unhedged(group, first), _stress(group, first))
+        run = prepare(group, first, metric_params)
         chunks += [(run, members[lo : lo + chunk]) for lo in range(0, len(members), chunk)]
     return Plan(chunks, snapshots, configs)
 
@@ -322,22 +317,20 @@ class Evaluated:
     blocks: Blocks
 
 
-def evaluate(
-    run: GroupRun, configs: Sequence[BacktestParams], *, metric_params: MetricParams
-) -> Evaluated:
-    """One chunk: the vectorised engine, then one metrics row per configuration."""
-    paths = run_chunk(run.group, configs)
-    daily: dict[str, Any] = {}
-    metrics = _metrics(run.group, configs, paths, run.unhedged, metric_params, run.stress, daily)
-    sums = blocks(
-        run.group.market.dates[1:],
-        excess=daily["excess"],
-        overlay=daily["overlay"],
-        in_band=daily["in_band"],
-        has_r2=daily["has_r2"],
-        ruin_day=np.maximum(paths.ruin_day - 1, -1),  # sessions 1.. are positions 0..
+def evaluate(run: GroupRun, configs: Sequence[BacktestParams]) -> Evaluated:
+    """One chunk: the vectorised engine, its metrics observing each session as it
+    closes, then one metrics row per configuration and the monthly sums."""
+    s = run.sessions
+    paths = run_chunk(run.group, configs, s, keep=False)
+    o = paths.observed
+    ruin = paths.ruin_day
+    month = s.month
+    sums = Blocks(
+        s.months,
+        {name: np.ascontiguousarray(o.blocks[:, :, j]) for j, name in enumerate(FIELDS)},
+        np.where(ruin >= 0, month[np.maximum(ruin, 1)], len(s.months)).astype(np.intp),
     )
-    return Evaluated(_rows(configs, metrics, returns_hashes(daily["excess"])), sums)
+    return Evaluated(_rows(configs, _metrics(run, configs, paths, o), hex_digests(o.hashes)), sums)
 
 
 @dataclass(frozen=True)
@@ -367,10 +360,10 @@ def sweep(
 ) -> SweepResult:
     """Metrics for every configuration (rows in input order), chunk after chunk in this
     process, their monthly sums, and the data snapshot of each market used."""
-    work = plan(inputs, configs, chunk=chunk)
+    work = plan(inputs, configs, chunk=chunk, metric_params=metric_params)
     parts, order = [], []
     for run, members in work.chunks:
-        parts.append(evaluate(run, [configs[k] for k in members], metric_params=metric_params))
+        parts.append(evaluate(run, [configs[k] for k in members]))
         order += members
         if progress is not None:
             progress(len(members))
@@ -389,21 +382,23 @@ def selection_daily(
     ``excess``, ``overlay``, ``return``, ``in_band``, ``has_r2``, ``condor``, ``hedge``
     (futures + calls P&L), ``equity`` (the previous close) and ``flat`` (the session
     counts for the hedge's flat-market drag)."""
-    paths = run_chunk(run.group, configs)
-    daily: dict[str, Any] = {}
-    _metrics(run.group, configs, paths, run.unhedged, metric_params, run.stress, daily)
+    paths = run_chunk(run.group, configs, run.sessions)
+    _, series = _replay(run.sessions, paths, configs)
+    excess, overlay, r2 = series[0, :, 1:], series[1, :, 1:], series[2, :, 1:]
+    low, high = _column(configs, "band_low"), _column(configs, "band_high")
     flat = flat_sessions(run.group.market.spx, metric_params)
-    initial = np.array([c.initial_equity for c in configs])
+    initial = _column(configs, "initial_equity")
     previous = np.concatenate([initial[:, None], paths.equity[:, :-1]], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         ret = paths.equity / previous - 1.0
+        in_band = (r2 >= low[:, None]) & (r2 <= high[:, None])
     return [
         {
-            "excess": daily["excess"][k],
-            "overlay": daily["overlay"][k],
+            "excess": excess[k],
+            "overlay": overlay[k],
             "return": ret[k, 1:],
-            "in_band": daily["in_band"][k],
-            "has_r2": daily["has_r2"][k],
+            "in_band": in_band[k],
+            "has_r2": ~np.isnan(r2[k]),
             "condor": paths.pnl_condor[k, 1:],
             "hedge": paths.pnl_futures[k, 1:] + paths.pnl_calls[k, 1:],
             "equity": previous[k, 1:],

@@ -25,8 +25,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from transforms.backtest.book import OPTION_MULTIPLIER, VX_MULTIPLIER, Group
+from transforms.backtest.condor import LEGS
+from transforms.backtest.metrics import (
+    Market1D,
+    Observed,
+    Sessions,
+    empty,
+    observe,
+    sessions,
+    start,
+)
 from transforms.backtest.params import KERNEL_FIELDS, PATH_FIELDS, BacktestParams
 from transforms.options.vix import base_vol, call_strike
+from transforms.selection.digest import HASH_SEED, hash_step
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -71,7 +82,8 @@ _RESERVE_COUNTS_MARGIN = _AT["reserve_counts_margin"]
 
 @dataclass(frozen=True)
 class Paths:
-    """Daily series per configuration (configurations x sessions) and run totals."""
+    """Daily series per configuration (configurations x sessions; configurations x 0
+    when not kept), run totals, and what the metrics observed session by session."""
 
     equity: F64
     pnl_equity: F64
@@ -83,6 +95,28 @@ class Paths:
     contracts_traded: F64  # futures + option contracts, second engine
     cuts: I64  # liquidity-reserve cuts
     ruin_day: I64  # session equity reached zero, -1 if never
+    observed: Observed
+
+
+def market_1d(group: Group) -> Market1D:
+    """What the metrics need from the group's market and condor sleeve."""
+    cp = group.condor
+    legs = np.zeros(len(cp.pnl))
+    for t in cp.trades:
+        if t.action != "settle":
+            legs[t.day] += abs(t.lots) * len(LEGS)
+    return Market1D(
+        dates=group.market.dates,
+        spx=group.market.spx,
+        rate=group.market.rate,
+        calendar_days=group.market.calendar_days(),
+        condor_pnl=cp.pnl,
+        condor_margin=cp.margin,
+        condor_costs=cp.costs,
+        condor_contracts=legs,
+        condor_exit_effect=cp.exit_effect,
+        break_even=cp.break_even,
+    )
 
 
 def _check_group(configs: Sequence[BacktestParams]) -> None:
@@ -93,23 +127,34 @@ def _check_group(configs: Sequence[BacktestParams]) -> None:
                 raise ValueError(f"configurations differ in {name}: group them first")
 
 
-def run_chunk(group: Group, configs: Sequence[BacktestParams]) -> Paths:
-    """Simulate ``configs`` (all sharing ``group``'s path fields) over the whole market."""
+def run_chunk(
+    group: Group,
+    configs: Sequence[BacktestParams],
+    metric_sessions: Sessions | None = None,
+    *,
+    keep: bool = True,
+) -> Paths:
+    """Simulate ``configs`` (all sharing ``group``'s path fields) over the whole market,
+    the metrics observing each session as it closes (on ``metric_sessions``, by default the
+    group's with the default metric settings); ``keep``: also return the daily series."""
     _check_group(configs)
     m, cp, p0 = group.market, group.condor, configs[0]
+    s = sessions(market_1d(group)) if metric_sessions is None else metric_sessions
     params = np.array([[float(getattr(c, name)) for name in COLUMNS] for c in configs])
     n, days = len(configs), m.days
+    width = days if keep else 0
     out = Paths(
-        equity=np.empty((n, days)),
-        pnl_equity=np.empty((n, days)),
-        pnl_condor=np.empty((n, days)),
-        pnl_futures=np.empty((n, days)),
-        pnl_calls=np.empty((n, days)),
-        hedge_ratio=np.empty((n, days)),
+        equity=np.empty((n, width)),
+        pnl_equity=np.empty((n, width)),
+        pnl_condor=np.empty((n, width)),
+        pnl_futures=np.empty((n, width)),
+        pnl_calls=np.empty((n, width)),
+        hedge_ratio=np.empty((n, width)),
         costs=np.zeros(n),
         contracts_traded=np.zeros(n),
         cuts=np.zeros(n, dtype=np.int64),
         ruin_day=np.full(n, -1, dtype=np.int64),
+        observed=empty(n, s),
     )
     day_num = m.dates.astype("datetime64[D]").astype(np.int64)
     expiry_day = m.expiry.astype("datetime64[D]").astype(np.int64)
@@ -142,6 +187,12 @@ def run_chunk(group: Group, configs: Sequence[BacktestParams]) -> Paths:
         m.month_of,
         day_num,
         expiry_day,
+        s.table,
+        s.window,
+        out.observed.acc,
+        out.observed.blocks,
+        out.observed.hashes,
+        keep,
         out.equity,
         out.pnl_equity,
         out.pnl_condor,
@@ -272,6 +323,12 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
     month_of: I64,
     day_num: I64,
     expiry_day: I64,
+    table: F64,
+    metric_window: int,
+    acc_out: F64,
+    blocks_out: F64,
+    hash_out: NDArray[np.uint64],
+    keep: bool,
     equity_out: F64,
     eq_out: F64,
     condor_out: F64,
@@ -349,6 +406,10 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
         ring = np.zeros(window)
         spx_ring = np.zeros(window)
         filled = 0
+        acc = acc_out[k]
+        start(acc, initial_equity)
+        metric_ring = np.empty(metric_window)
+        digest = HASH_SEED
         cuts = 0
         traded = 0.0
         costs = 0.0
@@ -529,12 +590,22 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
                 spx_ring[filled % window] = spx_return[i]
                 filled += 1
             costs += fut_cost + call_cost
-            equity_out[k, i] = equity
-            eq_out[k, i] = eq_pnl
-            condor_out[k, i] = condor
-            fut_out[k, i] = fut_pnl - fut_cost
-            call_out[k, i] = call_pnl - call_cost
-            h_out[k, i] = h
+            fut_net = fut_pnl - fut_cost
+            call_net = call_pnl - call_cost
+            ex = observe(
+                acc, metric_ring, blocks_out[k], table, i, band_low, band_high, equity, previous,
+                eq_pnl, fut_net + call_net, condor, fut_net, call_net, h,
+            )[0]  # fmt: skip
+            if i > 0:
+                digest = hash_step(digest, ex)
+            if keep:
+                equity_out[k, i] = equity
+                eq_out[k, i] = eq_pnl
+                condor_out[k, i] = condor
+                fut_out[k, i] = fut_net
+                call_out[k, i] = call_net
+                h_out[k, i] = h
+        hash_out[k] = digest
         costs_out[k] = costs
         traded_out[k] = traded
         cuts_out[k] = cuts

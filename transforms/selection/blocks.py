@@ -3,7 +3,7 @@ ratios and time in band of any window of whole months follow exactly.
 
 Per configuration and calendar month: the sessions with a return, the sums of the
 book's daily excess returns and of their squares, the same for the overlay (the book
-less its equity sleeve, :func:`transforms.backtest.metrics.overlay_returns`), and the
+less its equity sleeve, :func:`transforms.backtest.metrics.observe`), and the
 sessions whose rolling R-squared exists and lies in the configuration's band. A sweep
 keeps these (configurations x months x 7) instead of its daily paths, so selection on
 any window (walk-forward folds, CSCV partitions) needs no re-simulation.

@@ -5,7 +5,8 @@
   Portfolio Management 40(5): the probability that the best trial's true Sharpe ratio
   exceeds SR0, the maximum expected among ``trials`` trials without skill.
 * Distinct trials: configurations whose daily return series are identical (a band that
-  does nothing without the controller, say) are one trial: :func:`returns_hashes`.
+  does nothing without the controller, say) are one trial
+  (:func:`transforms.selection.digest.returns_hashes`).
 * Effective number of independent trials, :func:`effective_trials`: the eigenvalue
   estimator of Li and Ji (2005), "Adjusting multiple testing in multi-locus analyses
   using the eigenvalues of a correlation matrix", Heredity 95: 221-227 (a refinement of
@@ -19,7 +20,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 
 import numpy as np
@@ -65,13 +65,6 @@ def deflated_sharpe(
     expected_max = expected_max_sharpe(variance=var, trials=count)
     denom = math.sqrt(max(1 - skewness * per + (kurtosis - 1) / 4 * per * per, 1e-12))
     return float(norm.cdf((per - expected_max) * math.sqrt(sessions - 1) / denom))
-
-
-def returns_hashes(returns: F64) -> list[str]:
-    """A 16-hex digest of each row's daily return series (rounded to 1e-12, NaN as
-    NaN): equal series, equal digests."""
-    rounded = np.round(np.ascontiguousarray(returns, dtype=np.float64), 12) + 0.0  # -0 -> 0
-    return [hashlib.sha256(row.tobytes()).hexdigest()[:16] for row in rounded]
 
 
 def effective_trials(returns: F64) -> float:

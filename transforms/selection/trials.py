@@ -3,7 +3,7 @@ effective number, and the deflated Sharpe ratio of the best under the stated nul
 
 **The null.** A configuration's options book (condor, futures, calls and their costs)
 adds nothing to its equity sleeve: the overlay's daily returns (the book's less the
-equity sleeve's part, :func:`transforms.backtest.metrics.overlay_returns`) have a true
+equity sleeve's part, :func:`transforms.backtest.metrics.observe`) have a true
 Sharpe ratio of zero. The increment is tested by the overlay's Sharpe ratio, deflated
 for every trial made on the same data snapshot (:mod:`transforms.selection.dsr`).
 
