@@ -24,6 +24,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.futures import as_completed
+from prefect.utilities.annotations import quote
 from prefect_dask import DaskTaskRunner
 from pydantic import BaseModel, Field, field_validator
 
@@ -33,7 +34,6 @@ from transforms.backtest.params import (
     BacktestParams,
     Dimension,
     as_record,
-    config_hash,
     expand_grid,
     group_key,
     sweep_dimensions,
@@ -42,11 +42,11 @@ from transforms.backtest.params import (
 from transforms.backtest.rows import RunRows, registry_rows, run_rows
 from transforms.backtest.run import (
     Backtest,
+    Collector,
     Evaluated,
     GroupRun,
     Inputs,
     SweepResult,
-    assemble,
     backtest,
     evaluate,
     plan,
@@ -243,9 +243,17 @@ def evaluate_grid(
 
 
 @task(name="evaluate-chunk", cache_policy=NO_CACHE)
-def evaluate_chunk(run: GroupRun, configs: list[BacktestParams]) -> Evaluated:
+def evaluate_chunk(run: GroupRun, configs: Chunk) -> Evaluated:
     """One chunk on a Dask worker."""
-    return evaluate(run, configs)
+    return evaluate(run, configs.configs)
+
+
+class Chunk:
+    """A chunk's configurations as one task parameter Prefect does not walk field by
+    field (``quote`` does that in process, but Dask rebuilds it as a plain tuple)."""
+
+    def __init__(self, configs: list[BacktestParams]) -> None:
+        self.configs = configs
 
 
 def _evaluate_on_workers(
@@ -268,15 +276,15 @@ def _evaluate_on_workers(
     for run, members in work.chunks:
         if id(run) not in shipped:
             shipped[id(run)] = runner.client.scatter(run, broadcast=True, hash=False)
-        futures[evaluate_chunk.submit(shipped[id(run)], [configs[k] for k in members])] = members
-    frames, order = [], []
+        chunk_configs = Chunk([configs[k] for k in members])
+        futures[evaluate_chunk.submit(shipped[id(run)], chunk_configs)] = members
+    collected = Collector(work)
     for future in as_completed(list(futures)):
         members = futures[future]
-        frames.append(future.result())
-        order += members
+        collected.add(future.result(), members)
         if progress is not None:
             progress(len(members))
-    return assemble(frames, order, work)
+    return collected.result()
 
 
 def dask_runner(workers: int = 0, address: str | None = None) -> DaskTaskRunner:
@@ -360,7 +368,7 @@ def rerun_top(
 def store_sweep(
     db: Path,
     record: dict[str, Any],
-    results: pl.DataFrame,
+    results: pl.LazyFrame,
     top: list[RunRows],
     extra: dict[str, pl.DataFrame],
 ) -> tuple[int, int, int]:
@@ -377,6 +385,10 @@ def store_sweep(
 
 
 TRIALS_SCHEMA = 10  # the migration that adds results.trials
+TRIAL_COLUMNS = (
+    "config_hash", "returns_hash", "ruined", "time_in_band", "sharpe", "overlay_sharpe",
+    "skewness", "kurtosis", "overlay_skewness", "overlay_kurtosis",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -412,7 +424,7 @@ def select(
     sid: str,
 ) -> Selection:
     """Trials, deflated Sharpe ratios, PBO and (if asked) the walk-forward."""
-    rows, b = evaluated.rows, evaluated.blocks
+    rows, b = evaluated.frame(*TRIAL_COLUMNS), evaluated.blocks
     registry = _registry(request.db, snapshot, sid)
     overlay = trial_stats(rows, b, registry, min_time_in_band=request.min_time_in_band)
     book = trial_stats(
@@ -477,7 +489,7 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
     if request.workers > 1 or request.cluster:
         evaluated = _evaluate_on_workers(inputs, configs, mp, request.chunk, progress)
     else:
-        evaluated = evaluate_grid(inputs, configs, mp, request.chunk, progress)
+        evaluated = evaluate_grid(quote(inputs), quote(configs), mp, request.chunk, progress)
     engine_seconds = time.perf_counter() - engine_clock
     results = evaluated.rows
     code = settings.code_version()
@@ -500,22 +512,23 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
         n=request.top_n,
         min_time_in_band=request.min_time_in_band,
     )
-    by_hash = {config_hash(c): c for c in configs}
-    chosen = [by_hash[h] for h in best["config_hash"].to_list()]
+    keys = evaluated.frame("config_hash", "returns_hash", "sharpe", "overlay_sharpe", "ruined")
+    position = {h: k for k, h in enumerate(keys["config_hash"].to_list())}  # input order
+    chosen = [configs[position[h]] for h in best["config_hash"].to_list()]
     top_rows = rerun_top(
-        inputs=inputs,
+        inputs=quote(inputs),
         chosen=chosen,
-        runs=evaluated.runs,
+        runs=quote(evaluated.runs),
         mp=mp,
         code=code,
         started=started,
         sid=sid,
     )
     first = best.row(0, named=True) if best.height else None
-    selection = select(request, evaluated, configs, mp=mp, snapshot=snapshot, sid=sid)
+    selection = select(request, quote(evaluated), quote(configs), mp=mp, snapshot=snapshot, sid=sid)
     extra = {
         "trials": registry_rows(
-            results,
+            keys,
             snapshot=snapshot,
             code=code,
             source="sweep",
@@ -557,7 +570,7 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
         f"sweep {sid}: the best {best.height} of {len(configs)} configurations by "
         f"{request.rank_metric}",
     )
-    ruined = int((results["ruined"] > 0).sum())
+    ruined = int((keys["ruined"] > 0).sum())
     return {
         "sweep_id": sid,
         "counts": counts,

@@ -15,6 +15,7 @@
 | total deadline of one download attempt, s | | ``ALVH_HTTP_DEADLINE`` | 120 |
 | seconds a writer waits for the warehouse file | | ``ALVH_LOCK_WAIT`` | 60 |
 | quarantined share that fails a file | | ``ALVH_MAX_QUARANTINE_SHARE`` | 0.05 |
+| Dask scheduler for a sweep's chunks | ``--cluster`` | ``ALVH_DASK_CLUSTER`` | none: in process |
 """
 
 from __future__ import annotations

@@ -50,39 +50,55 @@ def write_backtest(con: duckdb.DuckDBPyConnection, rows: RunRows) -> None:
         _write_run(con, rows)
 
 
+SWEEP_BATCH = 20_000
+"""Rows of results.sweep_results compared and written at a time."""
+
+
 def write_sweep(
     con: duckdb.DuckDBPyConnection,
     *,
     sweep: dict[str, Any],
-    results: pl.DataFrame,
+    results: pl.DataFrame | pl.LazyFrame,
     top: list[RunRows],
     extra: dict[str, pl.DataFrame] | None = None,
 ) -> tuple[int, int, int]:
     """Write a sweep, its per-configuration rows, its top runs' daily rows and its
     ``extra`` tables (trials, walk-forward: table name -> rows) in one transaction;
     (inserted, changed, unchanged) configuration rows versus what the warehouse held
-    for the same sweep id."""
+    for the same sweep id. ``results`` is read in batches of :data:`SWEEP_BATCH` rows
+    (a sweep's rows stream from its spill files), each compared with the stored rows
+    of the same configurations, then written."""
+    inserted = changed = unchanged = 0
     with transaction(con):
-        stored = read_frame(con, "query/sweep_results", {"sweep_id": sweep["sweep_id"]})
-        unchanged = changed = 0
-        if not stored.is_empty():
-            old = stored.select(results.columns)
-            both = results.join(old, on="config_hash", how="inner", suffix="_old", nulls_equal=True)
-            same = pl.all_horizontal(
-                pl.col(c).eq_missing(pl.col(f"{c}_old"))
-                for c in results.columns
-                if c != "config_hash"
-            )
-            unchanged = int(both.select(same.sum()).item())
-            changed = both.height - unchanged
         _write(con, "sweep_runs", pl.DataFrame([sweep], infer_schema_length=None))
-        _write(con, "sweep_results", results)
+        for part in results.lazy().collect_batches(chunk_size=SWEEP_BATCH):
+            con.register("incoming", part)
+            stored = read_frame(
+                con, "query/sweep_results_incoming", {"sweep_id": sweep["sweep_id"]}
+            )
+            con.unregister("incoming")
+            same = 0
+            if not stored.is_empty():
+                old = stored.select(part.columns)
+                both = part.join(
+                    old, on="config_hash", how="inner", suffix="_old", nulls_equal=True
+                )
+                equal = pl.all_horizontal(
+                    pl.col(c).eq_missing(pl.col(f"{c}_old"))
+                    for c in part.columns
+                    if c != "config_hash"
+                )
+                same = int(both.select(equal.sum()).item())
+                changed += both.height - same
+            unchanged += same
+            inserted += part.height - stored.height
+            _write(con, "sweep_results", part)
         for rows in top:
             _write_run(con, rows)
         for table, frame in (extra or {}).items():
             if not frame.is_empty():
                 _write(con, table, frame)
-    return results.height - changed - unchanged, changed, unchanged
+    return inserted, changed, unchanged
 
 
 def write_replication(

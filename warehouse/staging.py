@@ -37,7 +37,7 @@ def stage(
     *,
     runs: list[RunRows],
     sweep: dict[str, Any] | None = None,
-    results: pl.DataFrame | None = None,
+    results: pl.DataFrame | pl.LazyFrame | None = None,
     extra: dict[str, pl.DataFrame] | None = None,
 ) -> Path:
     """Write a result's rows under :func:`staged_root` and return its folder."""
@@ -48,7 +48,7 @@ def stage(
         tmp.mkdir(parents=True)
         if sweep is not None and results is not None:
             _one_row(sweep).write_parquet(tmp / "sweep.parquet")
-            results.write_parquet(tmp / "sweep_results.parquet")
+            results.lazy().sink_parquet(tmp / "sweep_results.parquet")
             for table, frame in (extra or {}).items():
                 frame.write_parquet(tmp / f"extra-{table}.parquet")
         for i, rows in enumerate(runs):
@@ -99,13 +99,13 @@ def load_staged(con: duckdb.DuckDBPyConnection, folder: Path) -> str:
     runs = _runs(folder)
     if (folder / "sweep.parquet").is_file():
         sweep = pl.read_parquet(folder / "sweep.parquet").row(0, named=True)
-        results = pl.read_parquet(folder / "sweep_results.parquet")
+        results = pl.scan_parquet(folder / "sweep_results.parquet")
         extra = {
             path.stem.removeprefix("extra-"): pl.read_parquet(path)
             for path in sorted(folder.glob("extra-*.parquet"))
         }
-        write_sweep(con, sweep=sweep, results=results, top=runs, extra=extra)
-        what = f"sweep {sweep['sweep_id']}: {results.height} configurations, {len(runs)} runs"
+        counts = write_sweep(con, sweep=sweep, results=results, top=runs, extra=extra)
+        what = f"sweep {sweep['sweep_id']}: {sum(counts)} configurations, {len(runs)} runs"
     else:
         for rows in runs:
             write_backtest(con, rows)

@@ -548,8 +548,8 @@ def test_sweep_rows_equal_single_backtests_and_keep_input_order(inputs: Inputs) 
         replace(base, hedge_ratio=h, lots=lots) for lots in (50, 20) for h in (0.3, 0.0, 0.1)
     ]
     chunked = sweep(inputs, configs, metric_params=MetricParams(), chunk=2)
-    rows, snapshots = chunked.rows, chunked.snapshots
-    whole = sweep(inputs, configs, metric_params=MetricParams(), chunk=1000).rows
+    rows, snapshots = chunked.frame(), chunked.snapshots
+    whole = sweep(inputs, configs, metric_params=MetricParams(), chunk=1000).frame()
     assert_frame_equal(rows, whole, check_exact=True)  # bit for bit, whatever the chunking
     assert rows["hedge_ratio"].to_list() == [0.3, 0.0, 0.1] * 2
     assert rows["lots"].to_list() == [50] * 3 + [20] * 3

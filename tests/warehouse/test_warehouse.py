@@ -176,6 +176,7 @@ def test_every_sql_file_runs_on_an_in_memory_database(con: duckdb.DuckDBPyConnec
     query_params = {
         "ingest_fingerprint": {"series": "s"},
         "sweep_results": {"sweep_id": "s"},
+        "sweep_results_incoming": {"sweep_id": "s"},
         "trials_on_snapshot": {"snapshot": "d", "source_id": "s"},
         "report_run": {"run_id": "r"},
         "report_run_daily": {"run_id": "r"},
@@ -184,10 +185,12 @@ def test_every_sql_file_runs_on_an_in_memory_database(con: duckdb.DuckDBPyConnec
         "report_replication_daily": {"run_id": "r"},
         "validation_issues": {"validation_id": "v"},
     }
+    con.register("incoming", pl.DataFrame(schema={"config_hash": pl.String}))  # a sweep batch
     for path in sorted((SQL_DIR / "query").glob("*.sql")):
         result = read_frame(con, f"query/{path.stem}", query_params.get(path.stem))
         assert result.width > 0
         ran.add(f"query/{path.stem}")
+    con.unregister("incoming")
     assert read_frame(con, "query/ingest_fingerprint", {"series": "s"}).rows() == [("f", "r")]
     run(
         con,
@@ -380,3 +383,33 @@ def test_result_tables_hold_every_parameter_and_metric_as_a_column(
     assert stored[:2] == ["sweep_id", "config_hash"]
     assert sorted(stored[2:]) == sorted(["returns_hash", *NAMES, *METRICS])
     assert sorted(columns("backtest_metrics")) == sorted(["run_id", *METRICS])
+
+
+def test_a_sweep_streams_in_batches_and_counts_each_row_once(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from warehouse import results
+    from warehouse.results import write_sweep
+
+    monkeypatch.setattr(results, "SWEEP_BATCH", 2)  # five rows: three batches
+    shape = pl.from_arrow(con.sql("SELECT * FROM results.sweep_results LIMIT 0").to_arrow_table())
+    assert isinstance(shape, pl.DataFrame)
+    given = {
+        "sweep_id": ["s"] * 5,
+        "config_hash": [f"c{k}" for k in range(5)],
+        "sharpe": [0.1, 0.2, float("nan"), 0.4, 0.5],
+    }
+    rows = pl.DataFrame({c: given.get(c, [None] * 5) for c in shape.columns}, schema=shape.schema)
+    sweep = {
+        "sweep_id": "s", "grid": "{}", "configurations": 5, "groups": 1, "code_version": "c",
+        "data_snapshot": "d", "holdout_start": date(2018, 1, 1), "rank_metric": "sharpe",
+        "top_n": 0, "status": "succeeded", "started_at": datetime(2026, 1, 1),
+    }  # fmt: skip
+    assert write_sweep(con, sweep=sweep, results=rows.lazy(), top=[]) == (5, 0, 0)
+    assert write_sweep(con, sweep=sweep, results=rows, top=[]) == (0, 0, 5)  # NaN equals NaN
+    changed = rows.with_columns(
+        pl.when(pl.col("config_hash") == "c3").then(9.0).otherwise(pl.col("sharpe")).alias("sharpe")
+    )
+    assert write_sweep(con, sweep=sweep, results=changed.lazy(), top=[]) == (0, 1, 4)
+    stored = con.sql("SELECT config_hash, sharpe FROM results.sweep_results ORDER BY 1").fetchall()
+    assert len(stored) == 5 and stored[3] == ("c3", 9.0)

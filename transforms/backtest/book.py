@@ -54,7 +54,7 @@ close, then trades at today's close (settlements for futures, model marks for op
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -78,6 +78,8 @@ class Group:
     ladder: NDArray[np.int64]
     spx_return: F64  # simple close-to-close, 0 on the first session
     dividend: F64  # div_yield x calendar days / 365 per session
+    # call strikes per session by (vol_of_vol, skew, delta, points), filled by the engine
+    strikes: dict[tuple[float, ...], F64] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(

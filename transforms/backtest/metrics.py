@@ -1,6 +1,11 @@
-"""Run metrics (methodology section 4), vectorised across configurations.
+"""Run metrics (methodology section 4), in one pass as each session closes.
 
-Inputs are daily series per configuration (configurations x sessions). Definitions:
+:func:`observe` adds one session of one configuration to its accumulators (Welford and
+Pebay moment updates, co-moments for the regressions, running sums over the rolling R^2
+window, monthly sums for the selection statistics); the compiled engine calls it in its
+day loop, so a sweep keeps no daily paths, and :func:`replay` calls it over stored paths
+(the reference simulator's). :func:`finish` turns the accumulators into the metrics,
+vectorised across configurations. Definitions:
 
 * returns ``r[t] = E[t] / E[t-1] - 1``; excess returns subtract the T-bill accrual
   ``rate x calendar days / 365``. Annualisation: 252 sessions.
@@ -9,7 +14,7 @@ Inputs are daily series per configuration (configurations x sessions). Definitio
   min(excess, 0)^2)) x sqrt(252); max drawdown of the equity curve (a negative number);
   Calmar = CAGR / |max drawdown|.
 * R^2 and beta against SPX simple returns over the whole run (OLS), and rolling
-  ``window``-session R^2 and beta (:func:`transforms.signals.regression.rolling_ols`):
+  ``window``-session R^2 and beta (the formulas of :mod:`transforms.signals.regression`):
   mean rolling R^2, and ``time_in_band`` = share of sessions with a rolling R^2 whose R^2
   lies in the configuration's [band_low, band_high]. CAPM alpha: the annualised intercept
   (x 252) of excess returns on SPX excess returns.

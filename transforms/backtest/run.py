@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
+import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from transforms.backtest.book import Group
 from transforms.backtest.condor import simulate_condor
@@ -38,7 +43,7 @@ from transforms.backtest.params import NAMES, BacktestParams, config_hash, group
 from transforms.backtest.reference import run_reference
 from transforms.backtest.stress import stress_hedge_ratio
 from transforms.backtest.vectorised import Paths, market_1d, run_chunk
-from transforms.selection.blocks import FIELDS, Blocks, concat, time_in_band
+from transforms.selection.blocks import FIELDS, Blocks, release, time_in_band
 from transforms.selection.blocks import sharpe as block_sharpe
 from transforms.selection.digest import hex_digests
 from transforms.selection.walk_forward import Choice, Mode, headline, stitch, walk_forward
@@ -229,21 +234,23 @@ def sweep_id(grid: object, *, code_version: str, snapshot: str, metric_params: M
 
 
 def top_configs(
-    results: pl.DataFrame, *, metric: str, n: int, min_time_in_band: float = 0.0
+    results: pl.DataFrame | pl.LazyFrame, *, metric: str, n: int, min_time_in_band: float = 0.0
 ) -> pl.DataFrame:
-    """The ``n`` best rows by ``metric`` (descending; NaN last) among configurations that
-    were never ruined and spent at least ``min_time_in_band`` of their days inside their
-    R^2 band. A ruined book (equity reached zero) is never the best, whatever its
-    metrics say about the sessions before its ruin."""
+    """The ``n`` best rows by ``metric`` (descending; NaN last; ties by configuration
+    hash) among configurations that were never ruined and spent at least
+    ``min_time_in_band`` of their days inside their R^2 band. A ruined book (equity
+    reached zero) is never the best, whatever its metrics say about the sessions before
+    its ruin."""
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
-    eligible = results.filter(
+    eligible = results.lazy().filter(
         (pl.col("ruined") == 0) & (pl.col("time_in_band").fill_nan(0.0) >= min_time_in_band)
     )
     return (
         eligible.with_columns(pl.col(metric).fill_nan(None))
-        .sort(metric, descending=True, nulls_last=True)
+        .sort([metric, "config_hash"], descending=[True, False], nulls_last=True)
         .head(n)
+        .collect()
     )
 
 
@@ -335,19 +342,77 @@ def evaluate(run: GroupRun, configs: Sequence[BacktestParams]) -> Evaluated:
 
 @dataclass(frozen=True)
 class SweepResult:
-    rows: pl.DataFrame  # one row per configuration, in input order
+    """A sweep's outcome. ``rows``: one metrics row per configuration, read lazily from
+    the chunks' spill files (in the order chunks finished; :meth:`frame` gives columns
+    in the configurations' input order)."""
+
+    rows: pl.LazyFrame
+    order: NDArray[np.intp]  # input position of each row of ``rows``
     blocks: Blocks | None  # None when the configurations span several markets
     snapshots: dict[str, str]  # data snapshot of each market used, by market label
     runs: dict[tuple[object, ...], GroupRun]  # each group's prepared run, by group key
+    scratch: Scratch | None = field(default=None, repr=False, compare=False)  # its files
+
+    def frame(self, *columns: str) -> pl.DataFrame:
+        """``columns`` (every column if none) of every row, in input order."""
+        rows = self.rows.select(columns) if columns else self.rows
+        return rows.collect().select(pl.all().gather(np.argsort(self.order)))
 
 
-def assemble(parts: Sequence[Evaluated], order: Sequence[int], work: Plan) -> SweepResult:
-    """Chunk results back in the configurations' input order."""
-    result = pl.concat([e.rows for e in parts], how="vertical_relaxed")
-    rows = result.select(pl.all().gather(np.argsort(np.array(order))))
-    sums = concat([e.blocks for e in parts], order) if len(work.snapshots) == 1 else None
-    runs = {group_key(configs[0]): run for run, configs in work.configs()}
-    return SweepResult(rows, sums, work.snapshots, runs)
+class Scratch:
+    """A scratch folder, removed once nothing refers to this object any more."""
+
+    def __init__(self, prefix: str) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix=prefix))
+        weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
+
+
+class Collector:
+    """A sweep's chunk results as they arrive, so that the memory a sweep holds grows
+    with its chunk, not its grid: each chunk's metrics rows go to a Parquet file of a
+    scratch folder, and the monthly sums (15 KB per configuration over 22 years) to a
+    scratch file mapped in memory, at their configurations' rows, its pages released
+    after each write. No sums when the configurations span several markets (no
+    selection statistics then)."""
+
+    def __init__(self, work: Plan) -> None:
+        self.work = work
+        self.scratch = Scratch("alvh-sweep-")
+        self.parts: list[Path] = []
+        self.order: list[int] = []
+        self.blocks: Blocks | None = None
+        if len(work.snapshots) == 1 and work.chunks:
+            months = work.chunks[0][0].sessions.months
+            shape = (len(FIELDS), len(work.members), len(months))
+            with tempfile.TemporaryFile(prefix="alvh-blocks-") as scratch:  # the map keeps it
+                self._sums = sums = np.memmap(scratch, np.float64, "w+", 0, shape)
+            self.blocks = Blocks(
+                months,
+                {name: sums[j] for j, name in enumerate(FIELDS)},
+                np.full(len(work.members), len(months), dtype=np.intp),
+            )
+
+    def add(self, part: Evaluated, members: Sequence[int]) -> None:
+        path = self.scratch.path / f"rows-{len(self.parts):06d}.parquet"
+        part.rows.write_parquet(path, compression="lz4", statistics=False)
+        self.parts.append(path)
+        self.order += members
+        if self.blocks is not None:
+            for name in FIELDS:
+                self.blocks.sums[name][members] = part.blocks.sums[name]
+            self.blocks.ruin[members] = part.blocks.ruin
+            release(self._sums)  # written through to the scratch file
+
+    def result(self) -> SweepResult:
+        runs = {group_key(configs[0]): run for run, configs in self.work.configs()}
+        return SweepResult(
+            pl.scan_parquet(self.parts),
+            np.array(self.order, dtype=np.intp),
+            self.blocks,
+            self.work.snapshots,
+            runs,
+            self.scratch,
+        )
 
 
 def sweep(
@@ -361,13 +426,12 @@ def sweep(
     """Metrics for every configuration (rows in input order), chunk after chunk in this
     process, their monthly sums, and the data snapshot of each market used."""
     work = plan(inputs, configs, chunk=chunk, metric_params=metric_params)
-    parts, order = [], []
+    collected = Collector(work)
     for run, members in work.chunks:
-        parts.append(evaluate(run, [configs[k] for k in members]))
-        order += members
+        collected.add(evaluate(run, [configs[k] for k in members]), members)
         if progress is not None:
             progress(len(members))
-    return assemble(parts, order, work)
+    return collected.result()
 
 
 def _market_label(p: BacktestParams) -> str:
@@ -454,7 +518,7 @@ def walk_forward_run(
             daily[k] = series
     run = next(iter(result.runs.values()))
     dates = run.group.market.dates[1:]
-    hashes = result.rows["config_hash"].to_list()
+    hashes = result.frame("config_hash")["config_hash"].to_list()
     stitched = stitch(dates, b.months, choices, daily, hashes)
     flat = (
         np.concatenate(

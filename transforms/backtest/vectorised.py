@@ -4,9 +4,11 @@ One compiled kernel runs every configuration of a chunk over every session (conf
 in parallel across cores, sessions in order), implementing the rules of
 :mod:`transforms.backtest.book` step for step as the reference simulator does; a test
 holds the two to 1e-9 of equity on every sleeve's daily P&L. Per configuration it keeps
-a few scalars and the R-squared window; it writes six daily series (configurations x
-sessions) per chunk, so the caller's ``chunk`` bounds memory, never configurations x
-sessions x instruments.
+a few scalars and the R-squared window, and the metrics observe each session as it
+closes (:func:`transforms.backtest.metrics.observe`); the six daily series
+(configurations x sessions) are written only when asked (``keep``: single runs, the
+walk-forward's chosen configurations, tests), so a sweep's memory is its chunk's
+accumulators and monthly sums, never configurations x sessions.
 
 Division follows numpy (``error_model="numpy"``: 0/0 is NaN, as in the reference). The
 kernel prices VIX calls with the same formulas as :mod:`transforms.options.vix` and
@@ -210,25 +212,31 @@ def run_chunk(
 def _strike_table(group: Group, params: F64) -> tuple[F64, I64]:
     """The call strike a series opened on each day would get, for each distinct
     (vol_of_vol, skew, delta, points) of the chunk: (table, row of each configuration).
-    Computed with :func:`transforms.options.vix.call_strike`, as the reference does."""
-    m = group.market
+    Computed with :func:`transforms.options.vix.call_strike`, as the reference does,
+    once per group and key (kept in ``group.strikes`` for the group's other chunks)."""
     keys = [_VOL_OF_VOL, _VIX_CALL_SKEW, _CALL_DELTA, _CALL_OTM_POINTS]
     unique, rows = np.unique(params[:, keys], axis=0, return_inverse=True)
+    for key in map(tuple, unique.tolist()):
+        if key not in group.strikes:
+            group.strikes[key] = _strikes(group, *key)
+    table = np.stack([group.strikes[key] for key in map(tuple, unique.tolist())])
+    return table, rows.astype(np.int64).ravel()
+
+
+def _strikes(group: Group, vol_of_vol: float, skew: float, target: float, points: float) -> F64:
+    m = group.market
     front = m.chain[:, 0]
     days = np.flatnonzero(front >= 0)
-    forward = m.settle[days, front[days]]
-    days = days[np.isfinite(forward)]
+    days = days[np.isfinite(m.settle[days, front[days]])]
     forward = m.settle[days, front[days]]
     day_num = m.dates[days].astype("datetime64[D]").astype(np.int64)
     t = (m.expiry[front[days]].astype("datetime64[D]").astype(np.int64) - day_num) / 365.0
-    table = np.full((len(unique), m.days), np.nan)
-    for u, (vol_of_vol, skew, target, points) in enumerate(unique):
-        base = base_vol(m.vvix[days], vol_of_vol=vol_of_vol)
-        table[u, days] = call_strike(
-            forward=forward, t=t, rate=m.rate[days], base=base, skew=skew, target_delta=target,
-            otm_points=points,
-        )  # fmt: skip
-    return table, rows.astype(np.int64).ravel()
+    out = np.full(m.days, np.nan)
+    out[days] = call_strike(
+        forward=forward, t=t, rate=m.rate[days], base=base_vol(m.vvix[days], vol_of_vol=vol_of_vol),
+        skew=skew, target_delta=target, otm_points=points,
+    )  # fmt: skip
+    return out
 
 
 _SQRTH = math.sqrt(0.5)
@@ -281,17 +289,26 @@ def _beta(i: int, c: int, term_beta: F64, month_of: I64) -> float:
 
 @numba.njit(cache=True, error_model="numpy")
 def _r_squared(ring: F64, spx_ring: F64, start: int) -> float:
-    """As book.r_squared on the window in chronological order (oldest at ``start``)."""
+    """As book.r_squared on the window in chronological order (oldest at ``start``):
+    two passes, summed oldest first, and nothing allocated."""
     w = ring.shape[0]
-    y = np.empty(w)
-    x = np.empty(w)
+    sy = 0.0
+    sx = 0.0
     for j in range(w):
-        y[j] = ring[(start + j) % w]
-        x[j] = spx_ring[(start + j) % w]
-    ym = y - y.mean()
-    xm = x - x.mean()
-    cov = (ym * xm).sum()
-    return float(cov * cov / ((ym * ym).sum() * (xm * xm).sum()))
+        sy += ring[(start + j) % w]
+        sx += spx_ring[(start + j) % w]
+    my = sy / w
+    mx = sx / w
+    cov = 0.0
+    syy = 0.0
+    sxx = 0.0
+    for j in range(w):
+        dy = ring[(start + j) % w] - my
+        dx = spx_ring[(start + j) % w] - mx
+        cov += dy * dx
+        syy += dy * dy
+        sxx += dx * dx
+    return cov * cov / (syy * sxx)
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")

@@ -12,8 +12,10 @@ any window (walk-forward folds, CSCV partitions) needs no re-simulation.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import mmap
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,10 +41,35 @@ class Blocks:
 
     def window(self, first: int, last: int) -> dict[str, F64]:
         """Totals over months ``first``..``last`` (inclusive) per configuration."""
-        return {k: v[:, first : last + 1].sum(axis=1) for k, v in self.sums.items()}
+        return {
+            k: by_rows(v, lambda a: a[:, first : last + 1].sum(axis=1))
+            for k, v in self.sums.items()
+        }
 
-    def rows(self, index: NDArray[np.intp]) -> Blocks:
-        return Blocks(self.months, {k: v[index] for k, v in self.sums.items()}, self.ruin[index])
+
+BATCH = 4096
+"""Configurations per pass over a sweep's monthly sums."""
+
+
+def release(a: NDArray[Any]) -> None:
+    """Drop the resident pages of a memory-mapped array (a sweep's monthly sums live in
+    a scratch file: its pages are read back on the next access); no-op otherwise."""
+    mapped = getattr(a, "_mmap", None)
+    if mapped is not None:
+        mapped.madvise(mmap.MADV_DONTNEED)
+
+
+def by_rows(a: F64, fn: Callable[[F64], F64]) -> F64:
+    """``fn`` of row batches of ``a`` (configurations x ...), concatenated: a
+    memory-mapped ``a`` is read a batch at a time and its pages released after each, so
+    the memory a pass takes is a batch's, not the grid's. ``fn`` must be row-wise."""
+    if a.shape[0] == 0:
+        return fn(np.asarray(a))
+    parts = []
+    for lo in range(0, a.shape[0], BATCH):
+        parts.append(fn(np.asarray(a[lo : lo + BATCH])))
+        release(a)
+    return np.asarray(np.concatenate(parts), dtype=np.float64)
 
 
 def month_index(dates: NDArray[np.datetime64]) -> tuple[NDArray[np.datetime64], NDArray[np.intp]]:
@@ -81,21 +108,6 @@ def blocks(
         months,
         {k: np.add.reduceat(a, starts, axis=1) for k, a in daily.items()},
         ruin.astype(np.intp),
-    )
-
-
-def concat(parts: Sequence[Blocks], order: Sequence[int]) -> Blocks:
-    """Chunks' blocks stacked, rows back in the configurations' input order (all
-    chunks of a sweep share the market, hence the months)."""
-    months = parts[0].months
-    for b in parts[1:]:
-        if not np.array_equal(b.months, months):
-            raise ValueError("blocks of different markets cannot be combined")
-    back = np.argsort(np.asarray(order))
-    return Blocks(
-        months,
-        {k: np.concatenate([b.sums[k] for b in parts])[back] for k in FIELDS},
-        np.concatenate([b.ruin for b in parts])[back],
     )
 
 

@@ -26,6 +26,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import norm
 
+from transforms.selection.blocks import BATCH, release
+
 F64 = NDArray[np.float64]
 EULER_GAMMA = 0.5772156649015329
 YEAR = 252.0
@@ -67,15 +69,24 @@ def deflated_sharpe(
     return float(norm.cdf((per - expected_max) * math.sqrt(sessions - 1) / denom))
 
 
-def effective_trials(returns: F64) -> float:
+def effective_trials(returns: F64, rows: NDArray[np.intp] | None = None) -> float:
     """Li and Ji's effective number of independent series among the rows of
-    ``returns`` (trials x periods; NaN periods count as 0, constant rows are dropped)."""
-    x = np.nan_to_num(np.asarray(returns, dtype=np.float64))
-    x = x - x.mean(axis=1, keepdims=True)
-    norms = np.linalg.norm(x, axis=1)
-    x = x[norms > 0] / norms[norms > 0, None]
-    if len(x) == 0:
+    ``returns`` (trials x periods; NaN periods count as 0, constant rows are dropped),
+    or among ``rows`` of it. The periods x periods Gram matrix is summed over batches of
+    rows, so a memory-mapped ``returns`` is never read whole."""
+    index = np.arange(returns.shape[0]) if rows is None else np.asarray(rows)
+    gram = np.zeros((returns.shape[1], returns.shape[1]))
+    count = 0
+    for lo in range(0, len(index), BATCH):
+        x = np.nan_to_num(np.asarray(returns[index[lo : lo + BATCH]], dtype=np.float64))
+        release(returns)
+        x = x - x.mean(axis=1, keepdims=True)
+        norms = np.linalg.norm(x, axis=1)
+        x = x[norms > 0] / norms[norms > 0, None]
+        gram += x.T @ x
+        count += len(x)
+    if count == 0:
         return 0.0
     # nonzero eigenvalues of the trials' correlation matrix X X^T are those of X^T X
-    eig = np.clip(np.linalg.eigvalsh(x.T @ x), 0.0, None)
+    eig = np.clip(np.linalg.eigvalsh(gram), 0.0, None)
     return float(np.sum((eig >= 1.0) + (eig - np.floor(eig))))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from transforms.selection.blocks import Blocks, sharpe
+from transforms.selection.blocks import Blocks, by_rows, sharpe
 
 F64 = NDArray[np.float64]
 MIN_CONFIGS = 16
@@ -41,7 +41,9 @@ class Pbo:
 def _group_sums(b: Blocks, groups: int) -> dict[str, F64]:
     """Sums per contiguous group of months (configurations x groups)."""
     edges = np.linspace(0, len(b.months), groups + 1).round().astype(int)
-    return {k: np.add.reduceat(v, edges[:-1], axis=1) for k, v in b.sums.items()}
+    return {
+        k: by_rows(v, lambda a: np.add.reduceat(a, edges[:-1], axis=1)) for k, v in b.sums.items()
+    }
 
 
 def pbo(b: Blocks, *, groups: int = 16, overlay: bool = True, batch: int = 64) -> Pbo:
@@ -53,14 +55,16 @@ def pbo(b: Blocks, *, groups: int = 16, overlay: bool = True, batch: int = 64) -
         raise ValueError(f"PBO needs an even number of groups, got {groups}")
     if len(b.months) < 2 * groups:
         raise ValueError(f"PBO with {groups} groups needs {2 * groups} months, got {len(b.months)}")
-    g = _group_sums(b, groups)
+    used = ("n", "ov", "ov2") if overlay else ("n", "ex", "ex2")  # what sharpe() reads
+    g = _group_sums(Blocks(b.months, {k: b.sums[k] for k in used}, b.ruin), groups)
+    whole = {k: v.sum(axis=1) for k, v in g.items()}
     combos = np.array(list(itertools.combinations(range(groups), groups // 2)))
     logits, degradation = [], []
     for lo in range(0, len(combos), batch):
         pick = np.zeros((len(combos[lo : lo + batch]), groups))
         np.put_along_axis(pick, combos[lo : lo + batch], 1.0, axis=1)
         train = {k: pick @ v.T for k, v in g.items()}  # splits x configurations
-        test = {k: (1.0 - pick) @ v.T for k, v in g.items()}
+        test = {k: whole[k][None, :] - train[k] for k in g}
         s_train = np.nan_to_num(sharpe(train, overlay=overlay), nan=-np.inf)
         s_test = np.nan_to_num(sharpe(test, overlay=overlay), nan=-np.inf)
         best = np.argmax(s_train, axis=1)

@@ -65,7 +65,7 @@ def trial_stats(
     distinct = first.height
     if blocks is not None and distinct:
         effective = effective_trials(
-            blocks.sums["ov" if overlay else "ex"][first["row"].to_numpy()]
+            blocks.sums["ov" if overlay else "ex"], first["row"].to_numpy()
         )
     else:
         effective = float(distinct)
