@@ -107,7 +107,7 @@ def test_every_parameter_is_a_path_field_or_a_kernel_column_and_the_kernel_reads
     assert len(set(KERNEL_FIELDS)) == len(KERNEL_FIELDS)
     assert set(KERNEL_FIELDS) | PATH_FIELDS <= set(NAMES)
     kernel = inspect.getsource(vectorised._simulate.py_func)
-    strikes = inspect.getsource(vectorised._strike_table)
+    strikes = inspect.getsource(vectorised._call_tables)
     for k, name in enumerate(KERNEL_FIELDS):
         const = f"_{name.upper()}"
         assert getattr(vectorised, const) == k

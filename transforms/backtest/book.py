@@ -78,8 +78,13 @@ class Group:
     ladder: NDArray[np.int64]
     spx_return: F64  # simple close-to-close, 0 on the first session
     dividend: F64  # div_yield x calendar days / 365 per session
-    # call strikes per session by (vol_of_vol, skew, delta, points), filled by the engine
+    # filled by the engine: call strikes per session by (vol_of_vol, skew, delta, points),
+    # and the marks of the calls a configuration holds on the shared schedule, by that key
+    # and the spread width (:func:`transforms.backtest.vectorised.call_marks`)
     strikes: dict[tuple[float, ...], F64] = field(default_factory=dict, compare=False, repr=False)
+    marks: dict[tuple[float, ...], tuple[F64, F64, NDArray[np.int64]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def build(

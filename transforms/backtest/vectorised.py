@@ -160,11 +160,14 @@ def run_chunk(
     )
     day_num = m.dates.astype("datetime64[D]").astype(np.int64)
     expiry_day = m.expiry.astype("datetime64[D]").astype(np.int64)
-    table, rows = _strike_table(group, params)
+    calls = _call_tables(group, params, bool(p0.fomc_rule))
     _simulate(
         params,
-        table,
-        rows,
+        calls.strike,
+        calls.row,
+        calls.value,
+        calls.delta,
+        calls.opened,
         bool(p0.fomc_rule),
         int(p0.r2_window),
         group.spx_return,
@@ -209,18 +212,50 @@ def run_chunk(
     return out
 
 
-def _strike_table(group: Group, params: F64) -> tuple[F64, I64]:
-    """The call strike a series opened on each day would get, for each distinct
-    (vol_of_vol, skew, delta, points) of the chunk: (table, row of each configuration).
-    Computed with :func:`transforms.options.vix.call_strike`, as the reference does,
-    once per group and key (kept in ``group.strikes`` for the group's other chunks)."""
-    keys = [_VOL_OF_VOL, _VIX_CALL_SKEW, _CALL_DELTA, _CALL_OTM_POINTS]
+@dataclass(frozen=True)
+class CallTables:
+    """Per distinct (vol_of_vol, skew, delta, points, width) of a chunk (rows) and
+    session (columns): the strike a series opened that session gets, and the mark
+    (value, delta) of the series held on the shared schedule, with the session that
+    series was opened (-1: none held)."""
+
+    strike: F64
+    value: F64
+    delta: F64
+    opened: I64
+    row: I64  # each configuration's row
+
+
+def _call_tables(group: Group, params: F64, fomc_rule: bool) -> CallTables:
+    """Strikes by :func:`transforms.options.vix.call_strike`, as the reference does, and
+    the marks of :func:`call_marks`, once per group and key (kept on the group for its
+    other chunks)."""
+    keys = [_VOL_OF_VOL, _VIX_CALL_SKEW, _CALL_DELTA, _CALL_OTM_POINTS, _CALL_SPREAD_WIDTH]
     unique, rows = np.unique(params[:, keys], axis=0, return_inverse=True)
+    m = group.market
     for key in map(tuple, unique.tolist()):
-        if key not in group.strikes:
-            group.strikes[key] = _strikes(group, *key)
-    table = np.stack([group.strikes[key] for key in map(tuple, unique.tolist())])
-    return table, rows.astype(np.int64).ravel()
+        if key[:4] not in group.strikes:
+            group.strikes[key[:4]] = _strikes(group, *key[:4])
+        if key not in group.marks:
+            vol_of_vol, skew, _, _, width = key
+            value, delta = np.full(m.days, np.nan), np.full(m.days, np.nan)
+            opened = np.full(m.days, -1, dtype=np.int64)
+            call_marks(
+                group.strikes[key[:4]], width, skew, vol_of_vol, fomc_rule, m.fomc,
+                np.ascontiguousarray(m.chain[:, 0]), m.settle, m.expiry_pos,
+                m.expiry.astype("datetime64[D]").astype(np.int64),
+                m.dates.astype("datetime64[D]").astype(np.int64), m.vvix, m.rate,
+                value, delta, opened,
+            )  # fmt: skip
+            group.marks[key] = (value, delta, opened)
+    tables = [group.marks[key] for key in map(tuple, unique.tolist())]
+    return CallTables(
+        strike=np.stack([group.strikes[key[:4]] for key in map(tuple, unique.tolist())]),
+        value=np.stack([t[0] for t in tables]),
+        delta=np.stack([t[1] for t in tables]),
+        opened=np.stack([t[2] for t in tables]),
+        row=rows.astype(np.int64).ravel(),
+    )
 
 
 def _strikes(group: Group, vol_of_vol: float, skew: float, target: float, points: float) -> F64:
@@ -280,6 +315,49 @@ def _value(  # noqa: PLR0917 (numba: no keyword-only arguments)
 
 
 @numba.njit(cache=True, error_model="numpy")
+def call_marks(  # noqa: PLR0917 (numba: no keyword-only arguments)
+    strikes: F64,
+    width: float,
+    skew: float,
+    vol_of_vol: float,
+    fomc_rule: bool,
+    fomc: NDArray[np.bool_],
+    front: I64,
+    settle: F64,
+    expiry_pos: I64,
+    expiry_day: I64,
+    day_num: I64,
+    vvix: F64,
+    rate: F64,
+    value_out: F64,
+    delta_out: F64,
+    opened_out: I64,
+) -> None:
+    """Marks of the calls held on the shared schedule: a front-month series opened
+    whenever none is held and the session is not blocked, held to its expiry. Every
+    configuration that opens on this schedule (a hedge with calls, not ruined) holds
+    these series and reads their marks here; one whose series was opened another
+    session prices its own, by the same :func:`_value`."""
+    held = False
+    c = -1
+    strike = math.nan
+    opened = -1
+    for i in range(front.shape[0]):
+        if held and expiry_pos[c] == i:
+            held = False
+        if not held and not (fomc_rule and fomc[i]) and front[i] >= 0:
+            held = True
+            c = front[i]
+            strike = strikes[i]
+            opened = i
+        if held:
+            t = (expiry_day[c] - day_num[i]) / 365.0
+            base = vvix[i] / 100.0 if math.isfinite(vvix[i]) else vol_of_vol
+            value_out[i], delta_out[i] = _value(settle[i, c], strike, width, t, rate[i], base, skew)
+            opened_out[i] = opened
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _beta(i: int, c: int, term_beta: F64, month_of: I64) -> float:
     if c < 0:
         return math.nan
@@ -316,6 +394,9 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
     params: F64,
     strike_table: F64,
     strike_row: I64,
+    mark_value: F64,
+    mark_delta: F64,
+    mark_opened: I64,
     fomc_rule: bool,
     window: int,
     spx_return: F64,
@@ -406,6 +487,8 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
         held = False
         call_c = -1
         strike = math.nan
+        opened_at = -1
+        row = strike_row[k]
         call_n = 0.0
         value = 0.0
         delta = 0.0
@@ -458,11 +541,14 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
                     call_n = 0.0
                     value = 0.0
                 else:
-                    t = (expiry_day[call_c] - day_num[i]) / 365.0
-                    base = vvix[i] / 100.0 if math.isfinite(vvix[i]) else vol_of_vol
-                    new_value, delta = _value(
-                        settle[i, call_c], strike, width, t, rate[i], base, vix_call_skew
-                    )
+                    if mark_opened[row, i] == opened_at:  # the shared schedule's series
+                        new_value, delta = mark_value[row, i], mark_delta[row, i]
+                    else:
+                        t = (expiry_day[call_c] - day_num[i]) / 365.0
+                        base = vvix[i] / 100.0 if math.isfinite(vvix[i]) else vol_of_vol
+                        new_value, delta = _value(
+                            settle[i, call_c], strike, width, t, rate[i], base, vix_call_skew
+                        )
                     call_pnl = call_n * (new_value - value) * OPTION_MULTIPLIER
                     value = new_value
             pre = previous + eq_pnl + fut_pnl + call_pnl + condor
@@ -558,13 +644,17 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
             if opening or (rehedge and held):
                 c = front[i] if opening else call_c
                 if opening:
-                    t = (expiry_day[c] - day_num[i]) / 365.0
-                    base = vvix[i] / 100.0 if math.isfinite(vvix[i]) else vol_of_vol
-                    skew = vix_call_skew
-                    strike = strike_table[strike_row[k], i]
+                    strike = strike_table[row, i]
                     held = True
                     call_c = c
-                    value, delta = _value(settle[i, c], strike, width, t, rate[i], base, skew)
+                    opened_at = i
+                    if mark_opened[row, i] == i:
+                        value, delta = mark_value[row, i], mark_delta[row, i]
+                    else:
+                        t = (expiry_day[c] - day_num[i]) / 365.0
+                        base = vvix[i] / 100.0 if math.isfinite(vvix[i]) else vol_of_vol
+                        skew = vix_call_skew
+                        value, delta = _value(settle[i, c], strike, width, t, rate[i], base, skew)
                 beta_c = _beta(i, c, term_beta, month_of)
                 floor = call_delta_floor
                 call_target = call_vega / (max(delta, floor) * beta_c * OPTION_MULTIPLIER)

@@ -20,10 +20,11 @@ import itertools
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from transforms.selection.blocks import Blocks, by_rows, sharpe
+from transforms.selection.blocks import YEAR, Blocks, by_rows
 
 F64 = NDArray[np.float64]
 MIN_CONFIGS = 16
@@ -46,7 +47,7 @@ def _group_sums(b: Blocks, groups: int) -> dict[str, F64]:
     }
 
 
-def pbo(b: Blocks, *, groups: int = 16, overlay: bool = True, batch: int = 64) -> Pbo:
+def pbo(b: Blocks, *, groups: int = 16, overlay: bool = True) -> Pbo:
     """CSCV over ``groups`` contiguous groups of months (at least two months each)."""
     n = b.configs
     if n < 2:
@@ -57,27 +58,10 @@ def pbo(b: Blocks, *, groups: int = 16, overlay: bool = True, batch: int = 64) -
         raise ValueError(f"PBO with {groups} groups needs {2 * groups} months, got {len(b.months)}")
     used = ("n", "ov", "ov2") if overlay else ("n", "ex", "ex2")  # what sharpe() reads
     g = _group_sums(Blocks(b.months, {k: b.sums[k] for k in used}, b.ruin), groups)
-    whole = {k: v.sum(axis=1) for k, v in g.items()}
-    combos = np.array(list(itertools.combinations(range(groups), groups // 2)))
-    logits, degradation = [], []
-    for lo in range(0, len(combos), batch):
-        pick = np.zeros((len(combos[lo : lo + batch]), groups))
-        np.put_along_axis(pick, combos[lo : lo + batch], 1.0, axis=1)
-        train = {k: pick @ v.T for k, v in g.items()}  # splits x configurations
-        test = {k: whole[k][None, :] - train[k] for k in g}
-        s_train = np.nan_to_num(sharpe(train, overlay=overlay), nan=-np.inf)
-        s_test = np.nan_to_num(sharpe(test, overlay=overlay), nan=-np.inf)
-        best = np.argmax(s_train, axis=1)
-        chosen = s_test[np.arange(len(best)), best]
-        # relative rank in (0, 1): ties share the middle of their ranks
-        below = (s_test < chosen[:, None]).sum(axis=1)
-        equal = (s_test == chosen[:, None]).sum(axis=1)
-        w = (below + (equal + 1) / 2.0) / (n + 1)
-        logits.append(np.log(w / (1 - w)))
-        finite = np.isfinite(chosen) & np.isfinite(s_train[np.arange(len(best)), best])
-        degradation.append(np.where(finite, chosen - s_train[np.arange(len(best)), best], np.nan))
-    lam = np.concatenate(logits)
-    deg = np.concatenate(degradation)
+    sums = np.ascontiguousarray(np.stack([g[k] for k in used], axis=2))  # n x groups x 3
+    combos = np.array(list(itertools.combinations(range(groups), groups // 2)), dtype=np.int64)
+    lam, deg = np.empty(len(combos)), np.empty(len(combos))
+    _splits(sums, combos, lam, deg)
     return Pbo(
         pbo=float(np.mean(lam <= 0)),
         splits=len(lam),
@@ -85,3 +69,51 @@ def pbo(b: Blocks, *, groups: int = 16, overlay: bool = True, batch: int = 64) -
         logits=lam,
         degradation=float(np.nanmean(deg)) if np.isfinite(deg).any() else math.nan,
     )
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _sharpe(n: float, s: float, s2: float) -> float:
+    """:func:`transforms.selection.blocks.sharpe` of one configuration's totals, with
+    -inf where it has none (it ranks last)."""
+    mean = s / n
+    var = (s2 - s * mean) / (n - 1.0)
+    if n >= 3 and var > 0:
+        return mean / math.sqrt(var) * math.sqrt(YEAR)
+    return -math.inf
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _splits(sums: F64, combos: NDArray[np.int64], logits: F64, degradation: F64) -> None:
+    """Per split: the training winner (the first best), its relative rank on the test
+    groups (ties share the middle of their ranks) as a logit, and test - train Sharpe."""
+    n, groups = sums.shape[0], sums.shape[1]
+    whole = np.zeros((n, 3))
+    for k in range(n):
+        for j in range(groups):
+            for f in range(3):
+                whole[k, f] += sums[k, j, f]
+    for c in numba.prange(combos.shape[0]):
+        test = np.empty(n)
+        best, best_train = 0, -math.inf
+        for k in range(n):
+            t0 = t1 = t2 = 0.0
+            for j in combos[c]:
+                t0 += sums[k, j, 0]
+                t1 += sums[k, j, 1]
+                t2 += sums[k, j, 2]
+            value = _sharpe(t0, t1, t2)
+            test[k] = _sharpe(whole[k, 0] - t0, whole[k, 1] - t1, whole[k, 2] - t2)
+            if k == 0 or value > best_train:
+                best, best_train = k, value
+        chosen = test[best]
+        below = 0
+        equal = 0
+        for k in range(n):
+            if test[k] < chosen:
+                below += 1
+            elif test[k] == chosen:
+                equal += 1
+        w = (below + (equal + 1) / 2.0) / (n + 1)
+        logits[c] = math.log(w / (1 - w))
+        finite = math.isfinite(chosen) and math.isfinite(best_train)
+        degradation[c] = chosen - best_train if finite else math.nan
