@@ -3,6 +3,8 @@ ruined configurations, and the display formats."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import polars as pl
 
@@ -68,7 +70,7 @@ def test_the_ladder_roll_is_called_on_the_session_the_engine_rolls() -> None:
 
     from transforms.report.today import _actions
 
-    params = {**vars(BacktestParams()), "roll_days": 5}
+    params = {**asdict(BacktestParams()), "roll_days": 5}
     as_of = date(2026, 1, 7)  # a Wednesday
     sessions = [
         as_of + timedelta(days=k) for k in range(1, 40) if (as_of + timedelta(days=k)).weekday() < 5

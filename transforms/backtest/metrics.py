@@ -470,38 +470,29 @@ def empty(n: int, s: Sessions) -> Observed:
 
 
 def replay(
-    s: Sessions,
-    *,
-    equity: F64,
-    pnl_equity: F64,
-    pnl_condor: F64,
-    pnl_futures: F64,
-    pnl_calls: F64,
-    hedge_ratio: F64,
-    initial: F64,
-    band_low: F64,
-    band_high: F64,
-    daily: bool = False,
+    s: Sessions, paths: tuple[F64, ...], initial: F64, low: F64, high: F64, *, daily: bool
 ) -> tuple[Observed, F64]:
-    """:func:`observe` over stored paths (configurations x sessions); with ``daily``,
-    also each session's (excess, overlay, rolling R^2, rolling beta): 4 x
+    """:func:`observe` over stored ``paths`` (equity, pnl_equity, pnl_condor,
+    pnl_futures, pnl_calls, hedge_ratio: configurations x sessions each); with
+    ``daily``, also each session's (excess, overlay, rolling R^2, rolling beta): 4 x
     configurations x sessions."""
-    n, days = equity.shape
+    n, days = paths[0].shape
     out = empty(n, s)
     series = np.full((4, n, days if daily else 0), np.nan)
-
-    def rows(a: F64) -> F64:
-        return np.ascontiguousarray(a, dtype=np.float64)
-
-    _replay(
-        rows(equity), rows(pnl_equity), rows(pnl_condor), rows(pnl_futures), rows(pnl_calls),
-        rows(hedge_ratio), rows(initial), rows(band_low), rows(band_high), s.table, s.window,
-        out.acc, out.blocks, out.hashes, series,
-    )  # fmt: skip
+    rows = [np.ascontiguousarray(a, dtype=np.float64) for a in (*paths, initial, low, high)]
+    _replay(*rows, s.table, s.window, out.acc, out.blocks, out.hashes, series)  # type: ignore[call-arg, arg-type]
     return out, series
 
 
-def finish(
+def _col(acc: F64, name: str) -> F64:
+    return acc[:, _A[name]]
+
+
+def _sd(acc: F64, prefix: str, ddof: int) -> F64:
+    return np.sqrt(_col(acc, prefix + "_m2") / (_col(acc, prefix + "_n") - ddof))
+
+
+def finish(  # noqa: PLR0915 (one statement per metric)
     observed: Observed,
     s: Sessions,
     *,
@@ -513,103 +504,87 @@ def finish(
     stress_hedge_ratio: float = math.nan,
 ) -> dict[str, F64]:
     """Every metric in :data:`METRICS` per configuration from its accumulators; the
-    unhedged book's (one row) give the unhedged figures."""
+    unhedged book's (one row) give the unhedged figures. A metric undefined for a
+    configuration (an empty window, a ruined book's later sessions) is NaN."""
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        return _finish(observed, s, initial, costs, contracts, cuts, unhedged, stress_hedge_ratio)
+        a, m = observed.acc, s.market
+        n = a.shape[0]
+        root = math.sqrt(YEAR)
+        years = float((m.dates[-1] - m.dates[0]).astype(np.int64)) / 365.25
 
+        def full(value: float) -> F64:
+            return np.full(n, value)
 
-def _col(acc: F64, name: str) -> F64:
-    return acc[:, _A[name]]
+        def sharpe(prefix: str, sessions: int = 3) -> F64:
+            """Annualised, sample std; NaN when the window has fewer than three sessions."""
+            return (
+                _col(a, prefix + "_mean") / _sd(a, prefix, 1) * root
+                if sessions > 2
+                else (full(math.nan))
+            )
 
+        def moments(prefix: str) -> tuple[F64, F64]:
+            count = _col(a, prefix + "_n")
+            m2 = _col(a, prefix + "_m2") / count
+            return _col(a, prefix + "_m3") / count / m2**1.5, _col(
+                a, prefix + "_m4"
+            ) / count / m2**2
 
-def _sd(acc: F64, prefix: str, ddof: int) -> F64:
-    return np.sqrt(_col(acc, prefix + "_m2") / (_col(acc, prefix + "_n") - ddof))
-
-
-def _finish(  # noqa: PLR0915, PLR0917 (one statement per metric)
-    observed: Observed,
-    s: Sessions,
-    initial: F64,
-    costs: F64,
-    contracts: F64,
-    cuts: NDArray[np.int64],
-    unhedged: Observed,
-    stress: float,
-) -> dict[str, F64]:
-    a, m = observed.acc, s.market
-    n = a.shape[0]
-    root = math.sqrt(YEAR)
-    years = float((m.dates[-1] - m.dates[0]).astype(np.int64)) / 365.25
-
-    def full(value: float) -> F64:
-        return np.full(n, value)
-
-    def sharpe(prefix: str, sessions: int = 3) -> F64:
-        """Annualised, sample std; NaN when the window has fewer than three sessions."""
-        return (
-            _col(a, prefix + "_mean") / _sd(a, prefix, 1) * root
-            if sessions > 2
-            else (full(math.nan))
+        out: dict[str, F64] = {}
+        out["ruined"] = _col(a, "ruined")
+        growth = np.maximum(_col(a, "final") / initial, 0.0)
+        out["cagr"] = np.power(growth, 1.0 / years) - 1.0  # -1 after a ruin
+        out["volatility"] = _sd(a, "r", 1) * root
+        out["sharpe"] = sharpe("ex")
+        out["sortino"] = _col(a, "ex_mean") / np.sqrt(_col(a, "down2") / _col(a, "ex_n")) * root
+        out["max_drawdown"] = _col(a, "maxdd")
+        out["calmar"] = out["cagr"] / np.abs(out["max_drawdown"])
+        out["beta_full"] = _col(a, "f_cxy") / _col(a, "f_mxx")
+        out["r2_full"] = _col(a, "f_cxy") ** 2 / (_col(a, "f_mxx") * _col(a, "f_myy"))
+        capm_beta = _col(a, "c_cxy") / _col(a, "c_mxx")
+        out["capm_alpha"] = (_col(a, "c_my") - capm_beta * _col(a, "c_mx")) * YEAR
+        out["r2_60_mean"] = _col(a, "r2_sum") / _col(a, "r2_n")
+        out["beta_60_mean"] = _col(a, "beta_sum") / _col(a, "r2_n")
+        out["time_in_band"] = _col(a, "band_in") / _col(a, "band_n")
+        out["time_in_band_in_sample"] = (_col(a, "band_in") - _col(a, "band_oos_in")) / (
+            _col(a, "band_n") - _col(a, "band_oos_n")
         )
-
-    def moments(prefix: str) -> tuple[F64, F64]:
-        count = _col(a, prefix + "_n")
-        m2 = _col(a, prefix + "_m2") / count
-        return _col(a, prefix + "_m3") / count / m2**1.5, _col(a, prefix + "_m4") / count / m2**2
-
-    out: dict[str, F64] = {}
-    out["ruined"] = _col(a, "ruined")
-    growth = np.maximum(_col(a, "final") / initial, 0.0)
-    out["cagr"] = np.power(growth, 1.0 / years) - 1.0  # -1 after a ruin
-    out["volatility"] = _sd(a, "r", 1) * root
-    out["sharpe"] = sharpe("ex")
-    out["sortino"] = _col(a, "ex_mean") / np.sqrt(_col(a, "down2") / _col(a, "ex_n")) * root
-    out["max_drawdown"] = _col(a, "maxdd")
-    out["calmar"] = out["cagr"] / np.abs(out["max_drawdown"])
-    out["beta_full"] = _col(a, "f_cxy") / _col(a, "f_mxx")
-    out["r2_full"] = _col(a, "f_cxy") ** 2 / (_col(a, "f_mxx") * _col(a, "f_myy"))
-    capm_beta = _col(a, "c_cxy") / _col(a, "c_mxx")
-    out["capm_alpha"] = (_col(a, "c_my") - capm_beta * _col(a, "c_mx")) * YEAR
-    out["r2_60_mean"] = _col(a, "r2_sum") / _col(a, "r2_n")
-    out["beta_60_mean"] = _col(a, "beta_sum") / _col(a, "r2_n")
-    out["time_in_band"] = _col(a, "band_in") / _col(a, "band_n")
-    out["time_in_band_in_sample"] = (_col(a, "band_in") - _col(a, "band_oos_in")) / (
-        _col(a, "band_n") - _col(a, "band_oos_n")
-    )
-    out["time_in_band_out_of_sample"] = _col(a, "band_oos_in") / _col(a, "band_oos_n")
-    out["sharpe_in_sample"] = sharpe("in", s.in_sample_sessions)
-    out["sharpe_out_of_sample"] = sharpe("oos", s.out_of_sample_sessions)
-    b = unhedged.acc
-    base_r2 = _col(b, "f_cxy") ** 2 / (_col(b, "f_mxx") * _col(b, "f_myy"))
-    out["unhedged_r2_full"] = full(float(base_r2[0]))
-    out["unhedged_r2_60_mean"] = full(float(_col(b, "r2_sum")[0] / _col(b, "r2_n")[0]))
-    out["unhedged_time_in_band"] = _col(a, "base_in") / _col(a, "base_n")
-    out["hedge_cost_flat"] = _col(a, "flat_sum") / _col(a, "flat_n") * YEAR
-    out["drawdown_offset"] = _col(a, "ddw_hedge") / s.condor_loss if s.windows else full(math.nan)
-    out["drawdown_windows"] = full(float(s.windows))
-    out["break_even_low"] = full(m.break_even[0])
-    out["break_even_high"] = full(m.break_even[1])
-    open_days = m.condor_margin > 0
-    mean_margin = float(m.condor_margin[open_days].mean()) if open_days.any() else math.nan
-    out["return_on_margin"] = full(float(m.condor_pnl.sum()) / years / mean_margin)
-    # A ruined book trades no more: the condor's costs and contracts count up to the
-    # session its equity reached zero (its last), as its P&L does.
-    out["turnover"] = (contracts + _col(a, "alive_contracts")) / years
-    out["costs_paid"] = costs + _col(a, "alive_cost")
-    out["pnl_equity"] = _col(a, "pnl_eq")
-    out["pnl_condor"] = _col(a, "pnl_condor")
-    out["pnl_futures"] = _col(a, "pnl_fut")
-    out["pnl_calls"] = _col(a, "pnl_call")
-    out["final_equity"] = _col(a, "final")
-    out["hedge_ratio_mean"] = _col(a, "h_sum") / _col(a, "days")
-    out["liquidity_cuts"] = cuts.astype(np.float64)
-    out["skewness"], out["kurtosis"] = moments("ex")
-    out["stress_hedge_ratio"] = full(stress)
-    out["condor_exit_effect"] = _col(a, "alive_exit")
-    out["overlay_sharpe"] = sharpe("ov")
-    out["overlay_skewness"], out["overlay_kurtosis"] = moments("ov")
-    return {k: np.asarray(out[k], dtype=np.float64) for k in METRICS}
+        out["time_in_band_out_of_sample"] = _col(a, "band_oos_in") / _col(a, "band_oos_n")
+        out["sharpe_in_sample"] = sharpe("in", s.in_sample_sessions)
+        out["sharpe_out_of_sample"] = sharpe("oos", s.out_of_sample_sessions)
+        b = unhedged.acc
+        base_r2 = _col(b, "f_cxy") ** 2 / (_col(b, "f_mxx") * _col(b, "f_myy"))
+        out["unhedged_r2_full"] = full(float(base_r2[0]))
+        out["unhedged_r2_60_mean"] = full(float(_col(b, "r2_sum")[0] / _col(b, "r2_n")[0]))
+        out["unhedged_time_in_band"] = _col(a, "base_in") / _col(a, "base_n")
+        out["hedge_cost_flat"] = _col(a, "flat_sum") / _col(a, "flat_n") * YEAR
+        out["drawdown_offset"] = (
+            _col(a, "ddw_hedge") / s.condor_loss if s.windows else full(math.nan)
+        )
+        out["drawdown_windows"] = full(float(s.windows))
+        out["break_even_low"] = full(m.break_even[0])
+        out["break_even_high"] = full(m.break_even[1])
+        open_days = m.condor_margin > 0
+        mean_margin = float(m.condor_margin[open_days].mean()) if open_days.any() else math.nan
+        out["return_on_margin"] = full(float(m.condor_pnl.sum()) / years / mean_margin)
+        # A ruined book trades no more: the condor's costs and contracts count up to the
+        # session its equity reached zero (its last), as its P&L does.
+        out["turnover"] = (contracts + _col(a, "alive_contracts")) / years
+        out["costs_paid"] = costs + _col(a, "alive_cost")
+        out["pnl_equity"] = _col(a, "pnl_eq")
+        out["pnl_condor"] = _col(a, "pnl_condor")
+        out["pnl_futures"] = _col(a, "pnl_fut")
+        out["pnl_calls"] = _col(a, "pnl_call")
+        out["final_equity"] = _col(a, "final")
+        out["hedge_ratio_mean"] = _col(a, "h_sum") / _col(a, "days")
+        out["liquidity_cuts"] = cuts.astype(np.float64)
+        out["skewness"], out["kurtosis"] = moments("ex")
+        out["stress_hedge_ratio"] = full(stress_hedge_ratio)
+        out["condor_exit_effect"] = _col(a, "alive_exit")
+        out["overlay_sharpe"] = sharpe("ov")
+        out["overlay_skewness"], out["overlay_kurtosis"] = moments("ov")
+        return {k: np.asarray(out[k], dtype=np.float64) for k in METRICS}
 
 
 def drawdown_windows(spx: F64, *, low: float, high: float) -> list[tuple[int, int]]:

@@ -23,7 +23,7 @@ from transforms.calibration import FITTED
 from transforms.options.smile import SmileParams
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BacktestParams:
     # --- the run
     start_date: date = date(2004, 3, 26)  # first VX settlement in the data

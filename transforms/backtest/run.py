@@ -94,19 +94,10 @@ def _stress(group: Group, p: BacktestParams) -> float:
 def _replay(s: Sessions, paths: Paths, configs: Sequence[BacktestParams]) -> tuple[Observed, Any]:
     """The metrics' observations over kept daily paths, and each session's (excess,
     overlay, rolling R^2, rolling beta): 4 x configurations x sessions."""
-    return replay(
-        s,
-        equity=paths.equity,
-        pnl_equity=paths.pnl_equity,
-        pnl_condor=paths.pnl_condor,
-        pnl_futures=paths.pnl_futures,
-        pnl_calls=paths.pnl_calls,
-        hedge_ratio=paths.hedge_ratio,
-        initial=_column(configs, "initial_equity"),
-        band_low=_column(configs, "band_low"),
-        band_high=_column(configs, "band_high"),
-        daily=True,
-    )
+    daily = (paths.equity, paths.pnl_equity, paths.pnl_condor, paths.pnl_futures,
+             paths.pnl_calls, paths.hedge_ratio)  # fmt: skip
+    low, high = _column(configs, "band_low"), _column(configs, "band_high")
+    return replay(s, daily, _column(configs, "initial_equity"), low, high, daily=True)
 
 
 def _column(configs: Sequence[BacktestParams], name: str) -> np.ndarray:
