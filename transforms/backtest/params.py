@@ -366,17 +366,23 @@ def expand_grid(base: BacktestParams, dimensions: Iterable[Dimension]) -> list[B
     seen: set[str] = set()
     for names, rows in dims:
         for name in names:
+            _known(name)
             if name in seen:
                 raise ValueError(f"parameter {name!r} appears in two sweep dimensions")
             seen.add(name)
         if not rows:
             raise ValueError(f"sweep dimension {'/'.join(names)} has no values")
+    # each dimension's values typed once, then one replace per configuration
+    typed = [
+        [{n: parse_value(n, v) for n, v in zip(names, row, strict=True)} for row in rows]
+        for names, rows in dims
+    ]
     out = []
-    for combo in itertools.product(*(rows for _, rows in dims)):
+    for combo in itertools.product(*typed):
         values: dict[str, object] = {}
-        for (names, _), row in zip(dims, combo, strict=True):
-            values.update(zip(names, row, strict=True))
-        out.append(with_values(base, values))
+        for row in combo:
+            values.update(row)
+        out.append(replace(base, **values))  # type: ignore[arg-type]
     return out
 
 
