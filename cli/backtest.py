@@ -223,10 +223,10 @@ def _dimensions(
     return base, sweep_dimensions(specs, hedge_ratio=args.hedge_ratio, r2_band=args.r2_band)
 
 
-def _sweep_runner(args: argparse.Namespace) -> Any:
-    """The sweep flow on its task runner: in this process, a local Dask cluster
-    (``--workers``) or a running one (``--cluster``, checked first: None if unusable)."""
-    from flows.backtest import ClusterUnreachable, check_cluster, dask_runner, sweep_flow
+def _cluster_usable(args: argparse.Namespace) -> bool:
+    """``--cluster`` (or ALVH_DASK_CLUSTER, unless ``--workers`` asks for a local one)
+    checked before the sweep starts: one error line if it cannot be used."""
+    from flows.backtest import ClusterUnreachable, check_cluster
 
     if args.workers:
         args.cluster = None  # a local cluster asked for overrides $ALVH_DASK_CLUSTER
@@ -235,10 +235,8 @@ def _sweep_runner(args: argparse.Namespace) -> Any:
             print(check_cluster(args.cluster), flush=True)
         except ClusterUnreachable as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return None
-    if args.workers > 1 or args.cluster:
-        return sweep_flow.with_options(task_runner=dask_runner(args.workers, args.cluster))
-    return sweep_flow
+            return False
+    return True
 
 
 def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) -> int:
@@ -273,14 +271,13 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
         return 2
     sizes = " x ".join(f"{'/'.join(n)} {len(r)}" for n, r in dims)
     print(f"sweep: {configs} configurations ({sizes})", flush=True)
-    from flows.backtest import reporting
+    from flows.backtest import reporting, sweep_flow
 
-    run = _sweep_runner(args)
-    if run is None:
+    if not _cluster_usable(args):
         return 2
     ephemeral.start()
     with _bar("sweep", configs) as advance, reporting(advance):
-        out = run(request)
+        out = sweep_flow(request)  # on Dask when the request asks for workers
     inserted, changed, unchanged = out["counts"]
     if out["ruined"]:
         print(

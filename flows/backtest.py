@@ -269,8 +269,7 @@ def _evaluate_on_workers(
     only its one result is kept."""
     work = plan(inputs, configs, chunk=chunk, metric_params=mp)
     runner = FlowRunContext.get().task_runner  # type: ignore[union-attr]
-    if not isinstance(runner, DaskTaskRunner):
-        raise RuntimeError("chunks on workers need the flow to run on a DaskTaskRunner")
+    assert isinstance(runner, DaskTaskRunner)  # sweep_flow makes sure of it
     shipped: dict[int, Any] = {}
     futures = {}
     for run, members in work.chunks:
@@ -477,7 +476,14 @@ def select(
 def sweep_flow(request: SweepRequest) -> dict[str, Any]:
     """Run every configuration of the grid; write sweep_runs, sweep_results and the
     daily rows of the top ``top_n`` configurations by ``rank_metric``. Progress goes to
-    the callback installed by :func:`reporting`."""
+    the callback installed by :func:`reporting`. With ``workers`` > 1 or ``cluster``
+    (as from a deployment's run form) and no Dask task runner, the same flow runs as a
+    subflow on one."""
+    on_dask = isinstance(FlowRunContext.get().task_runner, DaskTaskRunner)  # type: ignore[union-attr]
+    if (request.workers > 1 or request.cluster) and not on_dask:
+        runner = dask_runner(request.workers, request.cluster)
+        out: dict[str, Any] = sweep_flow.with_options(task_runner=runner)(request)
+        return out
     progress = current_progress()
     started, clock = datetime.now(), time.perf_counter()
     base = with_values(BacktestParams(), request.values)

@@ -92,7 +92,7 @@ def db(research_warehouse: Path, tmp_path: Path) -> Path:
 def test_a_sweep_on_a_running_cluster_equals_the_in_process_sweep_and_survives_a_lost_worker(
     cluster: Cluster, db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from flows.backtest import SweepRequest, dask_runner, reporting, sweep_flow
+    from flows.backtest import SweepRequest, reporting, sweep_flow
 
     assert main(["sweep", "--db", str(db), *SWEEP]) == 0
     assert "sweep_results: 12 new" in capsys.readouterr().out
@@ -120,8 +120,8 @@ def test_a_sweep_on_a_running_cluster_equals_the_in_process_sweep_and_survives_a
         chunk=1,
         cluster=cluster.address,
     )
-    with reporting(kill_after_first):
-        result = sweep_flow.with_options(task_runner=dask_runner(address=cluster.address))(request)
+    with reporting(kill_after_first):  # the flow puts itself on the cluster's task runner
+        result = sweep_flow(request)
     assert victim.wait(timeout=30) == -signal.SIGKILL
     assert sum(done) == 12 and len(done) == 12  # progress once per chunk
     assert result["counts"] == (0, 0, 12)
