@@ -3,8 +3,9 @@
 A sweep is a few Prefect tasks (evaluate the grid, re-run the top configurations with
 the reference simulator, write), never one task per configuration: the vectorised
 engine runs thousands of configurations inside one task, in chunks. With ``workers`` > 1
-the flow runs on a local Dask cluster (prefect-dask's task runner) and each chunk is one
-task on a worker process; the coordinating process alone writes the warehouse.
+the flow runs on a local Dask cluster, with ``cluster`` on a running one (prefect-dask's
+task runner), and each chunk is one task on a worker process; the coordinating process
+alone writes the warehouse.
 """
 
 from __future__ import annotations
