@@ -317,7 +317,14 @@ def check_cluster(address: str, *, timeout: float = CLUSTER_TIMEOUT) -> str:
     checks it has workers running this code version. Returns a one-line description;
     raises :class:`ClusterUnreachable` otherwise."""
     from distributed import Client
+    from distributed.comm.addressing import get_address_host_port
 
+    try:
+        get_address_host_port(address)
+    except ValueError as exc:
+        raise ClusterUnreachable(
+            f"{address!r} is not a Dask scheduler address (tcp://HOST:PORT): {exc}"
+        ) from None
     try:
         client = Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:

@@ -130,7 +130,7 @@ def test_a_sweep_on_a_running_cluster_equals_the_in_process_sweep_and_survives_a
 
 
 def test_an_unreachable_cluster_is_one_error_line_within_a_bounded_time(
-    db: Path, capsys: pytest.CaptureFixture[str]
+    db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -143,3 +143,8 @@ def test_an_unreachable_cluster_is_one_error_line_within_a_bounded_time(
     assert err[0].startswith(f"error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}")
     assert elapsed < 60, elapsed
     assert query(db, "SELECT count(*) AS n FROM results.sweep_runs")["n"][0] == 0
+    # An address that is no address at all, from the environment: one line, at once.
+    monkeypatch.setenv("ALVH_DASK_CLUSTER", "scheduler")
+    assert main(["sweep", "--db", str(db), *SWEEP]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: 'scheduler' is not a Dask scheduler address (tcp://HOST:PORT)")
