@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from transforms.selection import dsr
-from transforms.selection.blocks import Blocks, blocks, sharpe, time_in_band
-from transforms.selection.digest import returns_hashes
+from transforms.selection.blocks import FIELDS, Blocks, month_index, sharpe, time_in_band
+from transforms.selection.digest import HASH_SEED, hash_step, hex_digests
 from transforms.selection.dsr import (
     deflated_sharpe,
     effective_trials,
@@ -24,15 +24,40 @@ DATES = DATES[np.is_busday(DATES)]  # ten years of weekdays, 120 months
 
 
 def _blocks(returns: np.ndarray, *, ruin_day: np.ndarray | None = None) -> Blocks:
+    """Monthly sums of daily returns as the engine's metrics keep them (the overlay
+    equal to the excess return, every session with an R-squared inside its band)."""
     n = returns.shape[0]
-    return blocks(
-        DATES,
-        excess=returns,
-        overlay=returns,
-        in_band=np.ones_like(returns, dtype=bool),
-        has_r2=np.ones_like(returns, dtype=bool),
-        ruin_day=np.full(n, -1) if ruin_day is None else ruin_day,
+    months, position = month_index(DATES)
+    starts = np.flatnonzero(np.r_[True, np.diff(position) != 0])
+    valid = np.isfinite(returns)
+    r = np.where(valid, returns, 0.0)
+    ones = np.ones_like(r)
+    daily = {
+        "n": valid * 1.0,
+        "ex": r,
+        "ex2": r * r,
+        "ov": r,
+        "ov2": r * r,
+        "band": ones,
+        "r2": ones,
+    }
+    ruin = np.full(n, -1) if ruin_day is None else ruin_day
+    return Blocks(
+        months,
+        {k: np.add.reduceat(daily[k], starts, axis=1) for k in FIELDS},
+        np.where(ruin >= 0, position[np.maximum(ruin, 0)], len(months)).astype(np.intp),
     )
+
+
+def _digests(returns: np.ndarray) -> list[str]:
+    """Each row's digest, folded session by session as the engine folds it."""
+    out = []
+    for row in returns:
+        h = HASH_SEED
+        for value in row:
+            h = np.uint64(hash_step(h, float(value)))
+        out.append(h)
+    return hex_digests(np.array(out, dtype=np.uint64))
 
 
 def test_deflated_sharpe_falls_with_the_number_of_trials() -> None:
@@ -98,7 +123,7 @@ def test_identical_series_are_one_trial_and_correlated_ones_count_less() -> None
     rng = np.random.default_rng(1)
     base = rng.normal(0, 0.01, (5, 240))
     twins = np.concatenate([base, base[:2]])
-    hashes = returns_hashes(twins)
+    hashes = _digests(twins)
     assert len(set(hashes)) == 5 and hashes[5] == hashes[0]
     assert effective_trials(base) == pytest.approx(5, abs=0.8)  # independent: about one each
     common = rng.normal(0, 0.01, 240)

@@ -79,38 +79,6 @@ def month_index(dates: NDArray[np.datetime64]) -> tuple[NDArray[np.datetime64], 
     return months.astype("datetime64[D]"), position.astype(np.intp)
 
 
-def blocks(
-    dates: NDArray[np.datetime64],
-    *,
-    excess: F64,
-    overlay: F64,
-    in_band: NDArray[np.bool_],
-    has_r2: NDArray[np.bool_],
-    ruin_day: NDArray[np.int64],
-) -> Blocks:
-    """Monthly sums of configurations x sessions arrays (NaN returns are not counted);
-    ``ruin_day``: the session each configuration was ruined, -1 if never."""
-    months, position = month_index(dates)
-    starts = np.flatnonzero(np.r_[True, np.diff(position) != 0])  # dates are sorted
-    valid = np.isfinite(excess) & np.isfinite(overlay)
-    ex, ov = np.where(valid, excess, 0.0), np.where(valid, overlay, 0.0)
-    daily = {
-        "n": valid.astype(np.float64),
-        "ex": ex,
-        "ex2": ex * ex,
-        "ov": ov,
-        "ov2": ov * ov,
-        "band": (in_band & has_r2).astype(np.float64),
-        "r2": has_r2.astype(np.float64),
-    }
-    ruin = np.where(ruin_day >= 0, position[np.maximum(ruin_day, 0)], len(months))
-    return Blocks(
-        months,
-        {k: np.add.reduceat(a, starts, axis=1) for k, a in daily.items()},
-        ruin.astype(np.intp),
-    )
-
-
 def sharpe(total: dict[str, F64], *, overlay: bool) -> F64:
     """Annualised Sharpe ratio from window totals (sample std, ddof 1); NaN below three
     sessions or without variance."""

@@ -38,23 +38,5 @@ def hash_step(h: np.uint64, value: float) -> np.uint64:
     return z ^ (z >> np.uint64(31))
 
 
-@numba.njit(cache=True)
-def _hash_rows(returns: F64, out: NDArray[np.uint64]) -> None:
-    for k in range(returns.shape[0]):
-        h = HASH_SEED
-        for i in range(returns.shape[1]):
-            h = hash_step(h, returns[k, i])
-        out[k] = h
-
-
 def hex_digests(hashes: NDArray[np.uint64]) -> list[str]:
     return [f"{int(h):016x}" for h in hashes]
-
-
-def returns_hashes(returns: F64) -> list[str]:
-    """A 16-hex digest of each row's daily return series (rounded to 1e-12, NaN as
-    NaN): equal series, equal digests. The engine folds the same :func:`hash_step`
-    session by session."""
-    out = np.zeros(returns.shape[0], dtype=np.uint64)
-    _hash_rows(np.ascontiguousarray(returns, dtype=np.float64), out)
-    return hex_digests(out)

@@ -6,7 +6,7 @@
   exceeds SR0, the maximum expected among ``trials`` trials without skill.
 * Distinct trials: configurations whose daily return series are identical (a band that
   does nothing without the controller, say) are one trial
-  (:func:`transforms.selection.digest.returns_hashes`).
+  (:mod:`transforms.selection.digest`).
 * Effective number of independent trials, :func:`effective_trials`: the eigenvalue
   estimator of Li and Ji (2005), "Adjusting multiple testing in multi-locus analyses
   using the eigenvalues of a correlation matrix", Heredity 95: 221-227 (a refinement of
