@@ -169,13 +169,21 @@ def print_metrics(metrics: Any, print_table: Callable[..., None]) -> None:
     from transforms.backtest.metrics import METRICS
 
     row = metrics.row(0, named=True)
-    table = pl.DataFrame(
-        {
-            "metric": list(METRICS),
-            "value": [f"{row[m]:,.4f}" if row[m] == row[m] else "n/a" for m in METRICS],
-        }
-    )
-    print_table(table)
+
+    def shown(m: str) -> str:
+        if m == "ruined":
+            return f"yes, on {row['ruin_date']}" if row[m] else "no"
+        return f"{row[m]:,.4f}" if row[m] == row[m] else "n/a"
+
+    print_table(pl.DataFrame({"metric": list(METRICS), "value": [shown(m) for m in METRICS]}))
+    if row["ruined"]:
+        print(
+            f"this book was ruined on {row['ruin_date']} (equity reached zero): it trades no "
+            "more after that. Try a smaller condor (--param margin_target=0.05), wider wings "
+            "(--param wing_pct=0.1) or --param hold_to_expiry=true"
+        )
+    elif row["turnover"] == 0:
+        print("this book never traded: no condor could be opened and nothing was hedged")
 
 
 def backtest(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) -> int:
@@ -279,10 +287,17 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
     with _bar("sweep", configs) as advance, reporting(advance):
         out = sweep_flow(request)  # on Dask when the request asks for workers
     inserted, changed, unchanged = out["counts"]
-    if out["ruined"]:
+    if out["ruined"] == configs:
         print(
-            f"{out['ruined']} of {configs} configurations were ruined (equity "
-            "reached zero): they are stored but never ranked"
+            f"every configuration ({configs}) was ruined (equity reached zero; the first on "
+            f"{out['first_ruin']}): none is ranked. Try a smaller condor (--dim "
+            "margin_target=0.05,0.1 or --param lots=5), wider wings (--dim wing_pct=0.05,0.08) "
+            "or --param hold_to_expiry=true"
+        )
+    elif out["ruined"]:
+        print(
+            f"{out['ruined']} of {configs} configurations were ruined (equity reached zero; "
+            f"the first on {out['first_ruin']}): they are stored but never ranked"
         )
     record = out["record"]
     engine = record["engine_seconds"]
@@ -325,20 +340,18 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
                 f"no deflated Sharpe ratio: it needs at least two configurations whose "
                 f"Sharpe ratios differ (this sweep has {configs})"
             )
-    else:
-        ruined = out["ruined"]
+    elif out["ruined"] < configs:
         print(
-            f"no configuration to rank: {ruined} of {configs} were ruined (equity reached "
-            f"zero) and none of the rest spent {args.min_in_band:.0%} of its days inside "
-            "its band"
+            f"no configuration to rank: none of the {configs - out['ruined']} that lived "
+            f"spent {args.min_in_band:.0%} of its days inside its band (lower --min-in-band)"
         )
     _print_selection(record, out.get("walk_forward"), print_table)
     sid = out["sweep_id"]
     print(
         f"query them: {settings.sql_command(db)} "
         '"SELECT config_hash, hedge_ratio, band_low, band_high, sharpe, '
-        f"time_in_band FROM results.sweep_results WHERE sweep_id = '{sid}' AND time_in_band >= 0.8 "
-        'ORDER BY sharpe DESC LIMIT 10"'
+        f"time_in_band FROM results.sweep_results WHERE sweep_id = '{sid}' AND NOT ruined "
+        f'AND time_in_band >= {args.min_in_band:g} ORDER BY sharpe DESC LIMIT 10"'
     )
     return 0
 

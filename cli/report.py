@@ -31,13 +31,17 @@ def add_parser(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> N
         "--latest", action="store_true", help="also the latest run, sweep and the daily pages"
     )
     p.add_argument(
-        "--out", type=Path, default=Path("data/reports"), help="folder of the pages (data/reports)"
+        "--out",
+        type=Path,
+        default=None,
+        help="folder of the pages (default reports/<warehouse name>/ beside the warehouse: "
+        "data/reports/alvh/ for data/alvh.duckdb)",
     )
     add_db(p)
 
 
 def report(args: argparse.Namespace, db: Path) -> int:
-    from flows.report import NotFound, ReportRequest, report_flow
+    from flows.report import NotFound, ReportRequest, report_flow, report_folder
 
     latest = args.latest or not (args.run or args.sweep)
     request = ReportRequest(db=db, out=args.out, runs=args.run, sweeps=args.sweep, latest=latest)
@@ -49,5 +53,6 @@ def report(args: argparse.Namespace, db: Path) -> int:
         return 2
     for page in pages:
         print(f"  {page} ({page.stat().st_size / 1e6:.1f} MB)")
-    print(f"{len(pages)} pages; open {(args.out / 'index.html').resolve().as_uri()}")
+    out = args.out or report_folder(db)
+    print(f"{len(pages)} pages; open {(out / 'index.html').resolve().as_uri()}")
     return 0

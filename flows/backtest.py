@@ -149,19 +149,24 @@ def _store(db: Path, name: str, write: Callable[[Any], Any], **rows: Any) -> Any
 def read_inputs(db: Path) -> Inputs:
     con = connect_reader(db, wait_seconds=WRITER_WAIT.seconds)
     try:
-        signals = read_table(con, "signals_daily", schema="signals")
-        if signals.is_empty():
-            raise RuntimeError(f"{db} has no signals: run `alvh run` (or `alvh signals`) first")
-        return Inputs(
-            signals=signals,
-            spx=read_table(con, "spx_daily"),
-            vix3m=read_table(con, "vix3m_daily"),
-            tbill=read_table(con, "tbill_3m_daily"),
-            vx=read_table(con, "vx_futures"),
-            calendar=read_table(con, "trading_calendar"),
-        )
+        return inputs_from(con, db)
     finally:
         con.close()
+
+
+def inputs_from(con: Any, db: Path) -> Inputs:
+    """The tables a backtest reads, through an open connection to ``db``."""
+    signals = read_table(con, "signals_daily", schema="signals")
+    if signals.is_empty():
+        raise RuntimeError(f"{db} has no signals: run `alvh run` (or `alvh signals`) first")
+    return Inputs(
+        signals=signals,
+        spx=read_table(con, "spx_daily"),
+        vix3m=read_table(con, "vix3m_daily"),
+        tbill=read_table(con, "tbill_3m_daily"),
+        vx=read_table(con, "vx_futures"),
+        calendar=read_table(con, "trading_calendar"),
+    )
 
 
 BACKTEST_STEPS = 3  # read, simulate with metrics, write
@@ -526,7 +531,9 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
         n=request.top_n,
         min_time_in_band=request.min_time_in_band,
     )
-    keys = evaluated.frame("config_hash", "returns_hash", "sharpe", "overlay_sharpe", "ruined")
+    keys = evaluated.frame(
+        "config_hash", "returns_hash", "sharpe", "overlay_sharpe", "ruined", "ruin_date"
+    )
     position = {h: k for k, h in enumerate(keys["config_hash"].to_list())}  # input order
     chosen = [configs[position[h]] for h in best["config_hash"].to_list()]
     top_rows = rerun_top(
@@ -584,8 +591,9 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
         f"sweep {sid}: the best {best.height} of {len(configs)} configurations by "
         f"{request.rank_metric}",
     )
-    ruined = int((keys["ruined"] > 0).sum())
+    ruined = int(keys["ruined"].sum())
     return {
+        "first_ruin": keys["ruin_date"].min(),
         "sweep_id": sid,
         "counts": counts,
         "best": best,

@@ -1,5 +1,6 @@
 """The DAG that schedules run: ingest (validated) -> signals -> a backtest of each saved
-book configuration -> (when given a grid) a sweep. One parent flow, ``pipeline``, whose
+book configuration -> the signal ledger of each (today's book) -> (when given a grid) a
+sweep -> the reports. One parent flow, ``pipeline``, whose
 steps are subflows, so one run tree shows in Prefect's UI.
 
 A step whose inputs failed stops the steps that depend on it, naming the cause: when the
@@ -16,7 +17,6 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from prefect import flow
 from pydantic import BaseModel, Field
@@ -24,11 +24,11 @@ from pydantic import BaseModel, Field
 from flows import artifacts, settings
 from flows.backtest import BacktestRequest, SweepRequest, backtest_flow, sweep_flow
 from flows.ingest import IngestFailed, IngestParams, ingest_flow
-from flows.report import ReportRequest, report_flow
+from flows.ledger import LedgerRequest, ledger_flow
+from flows.report import ReportRequest, report_flow, report_folder
+from flows.settings import EXCHANGE_TZ
 from flows.signals import SignalsParams, signals_flow
 from transforms.backtest.params import read_grid, sweep_dimensions
-
-EXCHANGE_TZ = ZoneInfo("America/New_York")
 
 
 class PipelineParams(BaseModel):
@@ -110,6 +110,7 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
             "ingest": [],
             "signals": [],
             "backtests": [],
+            "ledger": None,
             "sweep": None,
             "reports": [],
         }
@@ -138,6 +139,8 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
     seconds["signals"], clock = time.perf_counter() - clock, time.perf_counter()
     runs = [backtest_flow(BacktestRequest(db=db, values=book)) for book in params.books]
     seconds["backtests"], clock = time.perf_counter() - clock, time.perf_counter()
+    ledger = ledger_flow(LedgerRequest(db=db, books=params.books, session=params.as_of))
+    seconds["ledger"], clock = time.perf_counter() - clock, time.perf_counter()
     swept = None
     if params.sweep_grid is not None:
         base, specs = read_grid(params.sweep_grid.read_text(), where=str(params.sweep_grid))
@@ -146,7 +149,7 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
     pages: list[Path] = []
     if params.reports:
         clock = time.perf_counter()
-        folder = db.parent / "reports"
+        folder = report_folder(db)
         pages = report_flow(ReportRequest(db=db, out=folder, latest=True))
         seconds["reports"] = time.perf_counter() - clock
         artifacts.link(
@@ -162,6 +165,7 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
         "ingest": ingested,
         "signals": lines,
         "backtests": runs,
+        "ledger": ledger,
         "sweep": swept,
         "reports": pages,
     }

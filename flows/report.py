@@ -1,12 +1,15 @@
 """The report flow: warehouse -> transforms.report -> report.render -> HTML pages.
 
-Pages go to ``out`` (default ``data/reports/``) with ``plotly.min.js`` beside them and an
-``index.html`` linking every page in the folder. The flow only reads the warehouse.
+Pages go to ``out`` (default :func:`report_folder`: ``reports/<warehouse>/`` beside the
+warehouse, so two markets never share a folder) with ``plotly.min.js`` beside them and an
+``index.html`` linking every page in the folder. Each page names its market (real or
+synthetic), its warehouse and its data snapshot. The flow only reads the warehouse.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,13 +20,17 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from flows import settings
+from flows.backtest import inputs_from
 from report import render
+from transforms.backtest.params import BacktestParams, with_values
+from transforms.backtest.step import as_of_bound, book_today
 from transforms.replicate.run import PERCENT, REPORTED
 from transforms.report.backtest import backtest_page
 from transforms.report.market import market_page
 from transforms.report.sweep import sweep_page
 from transforms.report.tables import validation_outcomes
 from transforms.report.today import today_page
+from transforms.report.track import track_page
 from warehouse.db import WRITER_WAIT, connect_reader
 from warehouse.load import read_frame, read_table
 
@@ -31,15 +38,21 @@ KINDS = {
     "backtest": "backtest",
     "sweep": "sweep",
     "today": "today's book",
+    "track": "track record",
     "market": "weekly market",
     "replication": "replication",
     "validation": "validation",
 }
 
 
+def report_folder(db: Path) -> Path:
+    """Where a warehouse's pages go by default: ``reports/<warehouse name>/`` beside it."""
+    return db.parent / "reports" / db.stem
+
+
 class ReportRequest(BaseModel):
     db: Path = Field(default_factory=settings.db_path)
-    out: Path = Path("data/reports")
+    out: Path | None = Field(None, description="folder of the pages (report_folder(db))")
     runs: list[str] = Field(default_factory=list)  # backtest run ids
     sweeps: list[str] = Field(default_factory=list)
     latest: bool = (
@@ -80,22 +93,31 @@ def write_sweep(con: Any, sid: str, out: Path) -> Path:
 
 
 @task(name="today-page", cache_policy=NO_CACHE)
-def write_today(con: Any, rid: str, out: Path) -> Path:
-    run = _one(read_frame(con, "query/report_run", {"run_id": rid}), f"backtest run {rid}")
-    calendar = read_table(con, "trading_calendar")
-    sessions = calendar.filter(pl.col("nyse_open") & (pl.col("date") > run["end_date"])).sort(
-        "date"
+def write_today(con: Any, db: Path, run: dict[str, Any], out: Path, market: str) -> Path:
+    """Today's book of the latest saved book: the engine's book at its as-of close and its
+    trades on the next session (:func:`transforms.backtest.step.book_today`)."""
+    inputs = inputs_from(con, db)
+    params = with_values(BacktestParams(), json.loads(run["params"]))
+    sessions = inputs.calendar.filter(pl.col("nyse_open")).sort("date")["date"].to_list()
+    fomc = set(read_table(con, "fomc_meetings")["date"].to_list())
+    bound = as_of_bound(inputs)
+    nxt = next((d for d in sessions if d > bound.as_of), None)
+    today = book_today(
+        inputs, replace(params, end_date=None), next_session=nxt, fomc_next=nxt in fomc
     )
-    fomc = read_table(con, "fomc_meetings")
-    page = today_page(
-        run=run,
-        daily=read_frame(con, "query/report_run_daily", {"run_id": rid}),
-        trades=read_frame(con, "query/report_run_trades", {"run_id": rid}),
-        signals=read_table(con, "signals_daily", schema="signals"),
-        sessions=sessions["date"].to_list(),
-        fomc=set(fomc["date"].to_list()),
-    )
+    page = today_page(today=today, signals=inputs.signals, market=market)
     return _write(out / "today.html", render.today_html(page))
+
+
+@task(name="track-record-page", cache_policy=NO_CACHE)
+def write_track(con: Any, run: dict[str, Any], out: Path) -> Path | None:
+    """The signal ledger of the latest saved book against its latest backtest."""
+    ledger = read_frame(con, "query/ledger_book", {"config_hash": run["config_hash"]})
+    if ledger.is_empty():
+        return None
+    daily = read_frame(con, "query/report_run_daily", {"run_id": run["run_id"]})
+    page = track_page(ledger=ledger, daily=daily, run_id=str(run["run_id"]))
+    return _write(out / "track.html", render.track_html(page))
 
 
 @task(name="market-page", cache_policy=NO_CACHE)
@@ -137,6 +159,7 @@ def write_validation(con: Any, out: Path) -> Path | None:
 
 
 def _write(path: Path, text: str) -> Path:
+    """``text`` to ``path`` through a temporary file (no half-written page)."""
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text)
     tmp.replace(path)
@@ -162,11 +185,14 @@ def write_index(out: Path) -> Path:
 @flow(name="report")
 def report_flow(request: ReportRequest) -> list[Path]:
     """Write the requested pages and the index; returns the pages written."""
-    out = request.out
+    out = request.out or report_folder(request.db)
+    out.mkdir(parents=True, exist_ok=True)
     render.write_assets(out)
     con = connect_reader(request.db, wait_seconds=WRITER_WAIT.seconds)
     try:
         latest = read_frame(con, "query/report_latest").row(0, named=True)
+        markets = read_frame(con, "query/warehouse_markets")["market"].to_list()
+        market = "/".join(markets) or "no"
         runs, sweeps = list(request.runs), list(request.sweeps)
         if request.latest:
             runs += [latest["run_id"]] if latest["run_id"] and latest["run_id"] not in runs else []
@@ -180,14 +206,24 @@ def report_flow(request: ReportRequest) -> list[Path]:
         if request.latest:
             params: dict[str, Any] = {}
             if latest["run_id"]:
-                written.append(write_today(con, latest["run_id"], out))
                 run = _one(read_frame(con, "query/report_run", {"run_id": latest["run_id"]}), "run")
+                written.append(write_today(con, request.db, run, out, market))
+                track = write_track(con, run, out)
+                written += [track] if track else []
                 params = json.loads(run["params"])
             written.append(write_market(con, out, params))
             written += write_replication(con, out)
             page = write_validation(con, out)
             written += [page] if page else []
+        snapshot = latest["data_snapshot"] or "none (no backtest yet)"
     finally:
         con.close()
+    for path in written:
+        _write(
+            path,
+            render.stamp(
+                path.read_text(), market=market, warehouse=request.db.name, snapshot=snapshot
+            ),
+        )
     write_index(out)
     return written

@@ -24,9 +24,11 @@ import hashlib
 import os
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from warehouse.db import WRITER_WAIT
 
+EXCHANGE_TZ = ZoneInfo("America/New_York")  # the NYSE's sessions and schedules
 DEFAULT_DB = Path("data") / "alvh.duckdb"
 SYNTHETIC_DB = Path("data") / "synthetic.duckdb"  # never shared with real data
 TRANSFORMS = Path(__file__).resolve().parents[1] / "transforms"

@@ -27,6 +27,7 @@ from transforms.report.formats import DOLLARS, PERCENT, RATIO, fmt
 from transforms.report.market import MarketPage
 from transforms.report.sweep import HEATMAPS, SweepPage
 from transforms.report.today import TodayPage
+from transforms.report.track import TrackPage
 
 PLOTLY_JS = "plotly.min.js"
 HEIGHT = 380
@@ -70,6 +71,13 @@ def page(
     return _ENV.get_template("page.html.j2").render(
         title=title, subtitle=subtitle, sections=sections, headline=headline or {}, notes=notes
     )
+
+
+def stamp(text: str, *, market: str, warehouse: str, snapshot: str) -> str:
+    """``text`` (a page) with the line naming its market, warehouse and data snapshot."""
+    m, w, d = (html.escape(v) for v in (market, warehouse, snapshot))
+    line = f'<p class="market" data-market="{m}">{m} market · warehouse {w} · data snapshot {d}</p>'
+    return text.replace("<!--market-->", line, 1)
 
 
 def _layout(
@@ -444,23 +452,32 @@ def today_html(p: TodayPage) -> str:
             )
         for b in p.break_evens:
             fig.add_vline(x=b, line_dash="dot", annotation_text=f"{b:,.0f}")
+        for b in p.combined_break_evens:
+            fig.add_vline(x=b, line_dash="dash", line_color=COLORS[2])
         _layout(fig, y_format=",.0f", y_title="P&L at the condor's expiry, dollars")
         fig.update_xaxes(title_text="SPX at expiry")
         fig.update_layout(hovermode="closest")
         sections.append(
             Section(
-                "Break-evens of the combined structure",
+                "Break-evens at the condor's expiry",
                 chart(fig, "payoff"),
-                f"Condor settled at each SPX level plus the second engine's first-order P&L "
-                f"(hedge vega x VIX move; VIX moves {p.vix_beta:.2f} points per 1 % of SPX, "
-                "trailing-year regression). Break-evens combined: "
-                + (", ".join(f"{b:,.0f}" for b in p.break_evens) or "none in ±20 %")
-                + "; the condor's alone: "
-                + (", ".join(f"{b:,.0f}" for b in p.condor_break_evens) or "none")
+                "The condor's break-evens (dotted; as alvh backtest prints them): "
+                + ", ".join(f"{b:,.1f}" for b in p.break_evens)
+                + ". With the second engine's first-order P&L added (hedge vega x VIX move; "
+                f"VIX moves {p.vix_beta:.2f} points per 1 % of SPX, trailing-year regression; "
+                "its decay to expiry left out), dashed: "
+                + (", ".join(f"{b:,.0f}" for b in p.combined_break_evens) or "none in ±20 %")
                 + ".",
             )
         )
-    sections.append(Section("Positions", table(p.positions, wrap=["detail"], name="positions")))
+    sections.append(
+        Section(
+            "Positions",
+            table(p.positions, wrap=["detail"], name="positions")
+            if p.positions.height
+            else "<p>No position is open.</p>",
+        )
+    )
     sections.append(
         Section(
             "Greeks",
@@ -475,21 +492,67 @@ def today_html(p: TodayPage) -> str:
     )
     sections.append(
         Section(
-            f"Next session: {p.next_session}", table(p.actions, wrap=["reason"], name="actions")
+            f"Next session: {p.next_session}",
+            table(p.actions, wrap=["reason"], name="actions")
+            if p.actions.height
+            else "<p>No action.</p>",
+            "The trades the engine makes when it steps the book one session forward at "
+            "unchanged prices; a move on that session can trigger a profit take or a stop.",
         )
     )
+    sections.append(Section("Inputs", table(p.inputs, name="inputs")))
     headline = {
         "as of": str(p.as_of),
         "R² now": fmt(p.r2, RATIO),
+        "break-evens": " / ".join(f"{b:,.1f}" for b in p.break_evens) or "none",
         "band": f"{p.band[0]:g}-{p.band[1]:g}",
         "next session": str(p.next_session),
     }
     return page(
         title="Today's book",
-        subtitle=f"the saved book at the close of {p.as_of}",
+        subtitle=f"the saved book at the close of {p.as_of}; its track record: track.html",
         sections=sections,
         headline=headline,
         notes=p.notes,
+    )
+
+
+def track_html(p: TrackPage) -> str:
+    sections = [
+        Section(
+            "P&L since the first ledger day",
+            chart(_lines(p.pnl, ["ledger", "backtest"], y_format=",.0f"), "track"),
+            f"What the ledger recorded each day (its first version of the day) against backtest "
+            f"{p.run_id} over the same days, dollars. They differ on {p.differing} of "
+            f"{p.pnl.height} days.",
+        ),
+        Section(
+            "Ledger against backtest, day by day",
+            table(p.pnl, formats={"ledger": _usd, "backtest": _usd}, wrap=["why"], name="pnl"),
+        ),
+        Section(
+            "What the book said each day",
+            table(
+                p.days,
+                formats={"equity": _usd},
+                wrap=["actions", "stale"],
+                sortable=True,
+                name="ledger",
+            ),
+            "results.signal_ledger: every version of every day (a later version is a revision "
+            "of that day's inputs; the earlier one is kept).",
+        ),
+    ]
+    headline = {
+        "ledger days": f"{p.pnl.height:,}",
+        "revised days": f"{p.revised:,}",
+        "differing days": f"{p.differing:,}",
+    }
+    return page(
+        title="Track record",
+        subtitle=f"book {p.book}: its signal ledger since {p.pnl['date'][0]}",
+        sections=sections,
+        headline=headline,
     )
 
 

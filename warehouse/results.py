@@ -27,6 +27,7 @@ RESULT_TABLES = (
     "walk_forward_daily",
     "replication_runs",
     "replication_daily",
+    "signal_ledger",
 )
 
 
@@ -108,3 +109,9 @@ def write_replication(
     with transaction(con):
         _write(con, "replication_runs", runs)
         _write(con, "replication_daily", daily)
+
+
+def append_ledger(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
+    """Append ledger rows (new versions only: the table is never rewritten), together."""
+    with transaction(con):
+        _write(con, "signal_ledger", rows)

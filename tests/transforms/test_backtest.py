@@ -278,14 +278,20 @@ def test_structure_options_size_and_place_the_condor(crisis_group: Group) -> Non
         sp, lp, sc, lc = t.strikes
         width = round(0.04 * float(m.spx[t.day]) / 5.0) * 5.0
         assert sp - lp == lc - sc == width
-    sized = replace(CRISES, margin_target=0.25, end_date=date(2012, 12, 31))
+    sized = replace(CRISES, margin_target=0.25, end_date=date(2012, 12, 31), hedge_ratio=0.0,
+                    controller=False)  # fmt: skip
     cp = simulate_condor(m, sized)
     opens = [t for t in cp.trades if t.action == "open"]
-    assert len({t.lots for t in opens}) > 3  # lots follow the sleeve's capital
-    capital = sized.initial_equity + np.concatenate([[0.0], np.cumsum(cp.pnl)])
-    for t in opens:  # margin at entry within the target share of the capital before it
+    assert len({t.lots for t in opens}) > 3  # lots follow the capital
+    # the capital is the book's equity without a hedge: the reference engine's, run
+    # unhedged on this path, is that book (before the entry's own cost)
+    group = Group.build(m, cp, roll_days=sized.roll_days, div_yield=sized.div_yield)
+    equity = run_reference(group, sized).daily["equity"].to_numpy()
+    for t in opens:  # margin at entry within the target share, less than a lot below it
+        capital = equity[t.day] + t.cost
+        per_lot = max(t.strikes[0] - t.strikes[1], t.strikes[3] - t.strikes[2]) * 100
         margin = float(cp.margin[t.day])
-        assert 0 < margin <= 0.25 * (capital[t.day] + cp.pnl[t.day] + t.cost) + 1e-6
+        assert 0.25 * capital - per_lot < margin <= 0.25 * capital + 1e-6
     held = simulate_condor(m, replace(CRISES, hold_to_expiry=True, end_date=date(2012, 12, 31)))
     assert {t.action for t in held.trades} == {"open", "settle"}
     assert not held.exit_effect.any()

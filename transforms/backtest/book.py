@@ -90,12 +90,11 @@ class Group:
     def build(
         cls, market: Market, condor: CondorPath, *, roll_days: int, div_yield: float
     ) -> Group:
-        ret = np.concatenate([[0.0], market.spx[1:] / market.spx[:-1] - 1.0])
         return cls(
             market=market,
             condor=condor,
             ladder=ladder_months(market, roll_days=roll_days),
-            spx_return=ret,
+            spx_return=market.spx_return(),
             dividend=div_yield * market.calendar_days() / 365.0,
         )
 

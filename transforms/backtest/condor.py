@@ -14,8 +14,11 @@ Rules (methodology section 2; parameters in :class:`~transforms.backtest.params.
   ``wing_delta``, whichever is positive; all on the ``strike_grid``. Credit received = mid
   - the four legs' half-spreads.
 * Size: ``lots``, or with ``margin_target`` > 0, the whole lots whose margin is nearest
-  below that fraction of the condor's capital (initial equity + the sleeve's P&L so far;
-  the equity sleeve and the second engine do not resize it, so one path serves a group).
+  below that fraction of the condor's capital: the equity the book would have without
+  its second engine (initial equity, compounded by the equity sleeve at
+  ``equity_weight``, plus the condor sleeve's own P&L). It grows with the account, so
+  the condor's weight does not shrink as equity compounds, and the hedge never resizes
+  it, so one path serves a group.
 * Each close, first trigger wins: profit take (mid <= (1 - profit_take) x credit); stop
   (loss >= ``stop_multiple`` x credit, i.e. mid >= (1 + stop_multiple) x credit); time exit
   (calendar DTE <= ``exit_dte``); none with ``hold_to_expiry``. Closing pays mid + the
@@ -71,6 +74,7 @@ class Trade:
     price: float  # condor mid value per unit (index points); fills differ by the half-spreads
     lots: int
     cost: float  # commissions + half-spreads, dollars (P&L = mid changes - costs)
+    credit: float  # what the condor took in per unit at its opening (mid - half-spreads)
 
 
 @dataclass
@@ -81,6 +85,7 @@ class _Open:
     credit: float
     mark: float
     lots: int
+    opened: int = -1  # the session it opened
 
 
 @dataclass(frozen=True)
@@ -235,7 +240,8 @@ def simulate_condor(market: Market, p: BacktestParams) -> CondorPath:  # noqa: P
     pricer = CondorPricer(market, p)
     book: list[_Open] = []
     pending = False
-    capital = p.initial_equity  # the sleeve's own capital, for margin_target sizing
+    capital = p.initial_equity  # the unhedged book's equity, for margin_target sizing
+    growth = p.equity_weight * _equity_return(market, p.div_yield)
 
     def add_greeks(i: int, pos: _Open, greeks: tuple[F64, ...]) -> None:
         units = MULTIPLIER * pos.lots
@@ -271,7 +277,7 @@ def simulate_condor(market: Market, p: BacktestParams) -> CondorPath:  # noqa: P
             keep.append(pos)
             add_greeks(i, pos, (delta, gamma, vega, theta))
         book = keep
-        capital += out["pnl"][i]
+        capital += capital * growth[i] + out["pnl"][i]
         blocked = p.fomc_rule and bool(market.fomc[i])
         due = bool(market.week_start[i]) or pending
         pending = due and blocked
@@ -289,13 +295,25 @@ def simulate_condor(market: Market, p: BacktestParams) -> CondorPath:  # noqa: P
                 trades.append(_trade(i, "open", "schedule", pos, pos.mark, cost))
                 add_greeks(i, pos, greeks[1:])
         count[i] = len(book)
-    last = book[-1] if book else None
-    be = (
-        (float(last.strikes[0] - last.credit), float(last.strikes[2] + last.credit))
-        if last is not None
-        else (float("nan"), float("nan"))
-    )
+    be = (float("nan"), float("nan"))
+    if book:  # the last condor still open, as its opening trade
+        last = book[-1]
+        be = break_evens(
+            next(t for t in reversed(trades) if t.action == "open" and t.day == last.opened)
+        )
     return CondorPath(**out, open_count=count, trades=trades, break_even=be)
+
+
+def break_evens(opened: Trade) -> tuple[float, float]:
+    """SPX levels at which the condor ``opened`` breaks even at its expiry (index points):
+    the short put less and the short call plus the credit it took in."""
+    return (opened.strikes[0] - opened.credit, opened.strikes[2] + opened.credit)
+
+
+def _equity_return(market: Market, div_yield: float) -> F64:
+    """The equity sleeve's return per unit of weight on each session: SPX close to
+    close plus the dividend accrual (0 on the first session), as the book earns it."""
+    return market.spx_return() + div_yield * market.calendar_days() / 365.0
 
 
 def _exit_reason(p: BacktestParams, pos: _Open, mark: float, days: float) -> str:
@@ -323,7 +341,9 @@ def _trade(  # noqa: PLR0917 (a row constructor, columns in order)
 ) -> Trade:
     k = pos.strikes
     strikes = (float(k[0]), float(k[1]), float(k[2]), float(k[3]))
-    return Trade(i, action, reason, pos.expiry, strikes, float(price), pos.lots, float(cost))
+    return Trade(
+        i, action, reason, pos.expiry, strikes, float(price), pos.lots, float(cost), pos.credit
+    )
 
 
 def _enter(
@@ -357,5 +377,13 @@ def _enter(
         lots = int(max(p.margin_target * capital, 0.0) // per_lot)
     if lots <= 0:
         return None
-    pos = _Open(expiry_pos=epos, expiry=expiry, strikes=strikes, credit=credit, mark=mid, lots=lots)
+    pos = _Open(
+        expiry_pos=epos,
+        expiry=expiry,
+        strikes=strikes,
+        credit=credit,
+        mark=mid,
+        lots=lots,
+        opened=i,
+    )
     return pos, legs, _leg_cost(p, half, lots)

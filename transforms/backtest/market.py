@@ -74,6 +74,10 @@ class Market:
         d = self.dates.astype("datetime64[D]").astype(np.int64)
         return np.concatenate([[0.0], np.diff(d).astype(np.float64)])
 
+    def spx_return(self) -> F64:
+        """SPX's simple close-to-close return per session (0 on the first)."""
+        return np.concatenate([[0.0], self.spx[1:] / self.spx[:-1] - 1.0])
+
     def snapshot(self) -> str:
         """Hash of every array: the data snapshot a result was computed on."""
         h = hashlib.sha256()

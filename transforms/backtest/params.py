@@ -33,15 +33,17 @@ class BacktestParams:
     equity_weight: float = 1.0
     div_yield: float = 0.018  # SPX dividend yield, also the Black-Scholes q
     # --- core: SPX iron condor
-    lots: int = 50
-    margin_target: float = 0.0  # > 0: lots at entry = this fraction of the condor's capital
-    # (initial equity + the condor's own P&L so far) / margin per lot, instead of ``lots``
+    lots: int = 50  # fixed lots, used when margin_target is 0 (the seeds' example)
+    margin_target: float = 0.10  # > 0: lots at entry = this fraction of the condor's capital
+    # (the book's equity without its second engine) / margin per lot, instead of ``lots``;
+    # 0.10 chosen on 2004-2011 only (README "The default book")
     target_dte: int = 45
     max_open: int = 1
     short_delta: float = 0.15
     wing_width: float = 50.0
     wing_delta: float = 0.0  # > 0: long wings at this |delta| instead of a fixed width
-    wing_pct: float = 0.0  # > 0: long wings this fraction of spot away (0.04 = 4 %)
+    wing_pct: float = 0.08  # > 0: long wings this fraction of spot away (0.04 = 4 %);
+    # 0 with wing_delta 0: a fixed wing_width; 0.08 chosen on 2004-2011 only
     profit_take: float = 0.5  # close when this fraction of the credit is earned
     stop_multiple: float = 2.0  # close when the loss reaches this multiple of the credit
     exit_dte: int = 21
@@ -125,7 +127,7 @@ class BacktestParams:
         if self.margin_target < 0 or self.wing_pct < 0 or self.spx_spread_scale < 0:
             problems.append("margin_target, wing_pct and spx_spread_scale must be >= 0")
         if self.wing_pct > 0 and self.wing_delta > 0:
-            problems.append("choose one of wing_pct and wing_delta")
+            problems.append("choose one of wing_pct and wing_delta (set the other to 0)")
         if min(self.lots, self.max_open, self.r2_window - 2, self.beta_window - 2) < 0:
             problems.append("lots, max_open must be >= 0 and windows >= 2")
         if problems:
@@ -152,6 +154,7 @@ PATH_FIELDS: frozenset[str] = frozenset(
         "end_date",
         "div_yield",
         "initial_equity",
+        "equity_weight",
         "lots",
         "margin_target",
         "target_dte",

@@ -318,6 +318,7 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
                         target - s.contracts,
                         float(m.settle[i, s.contract]),
                         cost,
+                        f"re-hedge at h {h:.2f}" if rehedge else "resized with the calls",
                     )
                     fut_cost += cost
                     s.contracts = target
@@ -334,6 +335,7 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
                     call_target - calls.contracts,
                     calls.value,
                     cost,
+                    "a new series: none held" if opening else f"re-hedge at h {h:.2f}",
                 )
                 call_cost += cost
                 calls.contracts = call_target

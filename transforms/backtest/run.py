@@ -25,7 +25,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from transforms.backtest.book import Group
-from transforms.backtest.condor import simulate_condor
+from transforms.backtest.condor import Trade, simulate_condor
 from transforms.backtest.market import Market, build_market
 from transforms.backtest.metrics import (
     DEFAULT_METRICS,
@@ -120,9 +120,17 @@ def _metrics(
 
 
 def _rows(
-    configs: Sequence[BacktestParams], metrics: dict[str, np.ndarray], hashes: list[str]
+    configs: Sequence[BacktestParams],
+    metrics: dict[str, np.ndarray],
+    hashes: list[str],
+    ruin: tuple[Market, np.ndarray],
 ) -> pl.DataFrame:
+    """One row per configuration: its hash, parameters and metrics; ``ruined`` a bool
+    and ``ruin_date`` the session equity reached zero (null for a book that lived),
+    from ``ruin``: the market and each configuration's ruin session (-1: none)."""
     types = {"start_date": pl.Date, "end_date": pl.Date}
+    market, day = ruin
+    dates = pl.Series("ruin_date", market.dates.astype("datetime64[D]")).cast(pl.Date)
     return pl.DataFrame(
         {
             "config_hash": [config_hash(c) for c in configs],
@@ -133,6 +141,9 @@ def _rows(
             },
             **{name: metrics[name].astype(np.float64) for name in METRICS},
         }
+    ).with_columns(
+        pl.Series("ruined", day >= 0),
+        dates.gather(np.maximum(day, 0)).alias("ruin_date").set(pl.Series(day < 0), None),
     )
 
 
@@ -143,6 +154,7 @@ class Backtest:
     daily: pl.DataFrame  # one row per session (backtest_daily columns, without run_id)
     trades: pl.DataFrame  # every trade and event (backtest_trades columns, without run_id)
     metrics: pl.DataFrame  # one row: config_hash, parameters, metrics
+    condor_trades: list[Trade]  # the condor sleeve's opens, closes and settlements
 
 
 def backtest(
@@ -194,8 +206,10 @@ def backtest(
         pl.int_range(pl.len(), dtype=pl.Int32).alias("seq"),
         dates.gather(result.trades["day"]).alias("date"),
     ).drop("day")
-    rows = _rows([p], metrics, hex_digests(observed.hashes))
-    return Backtest(p, market.snapshot(), daily, trades, rows)
+    rows = _rows([p], metrics, hex_digests(observed.hashes), (market, paths.ruin_day))
+    last = result.daily["day"][-1]
+    condor = [t for t in group.condor.trades if t.day <= last]
+    return Backtest(p, market.snapshot(), daily, trades, rows, condor)
 
 
 def _hedge_contracts(trades: pl.DataFrame, p: BacktestParams) -> float:
@@ -235,7 +249,7 @@ def top_configs(
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
     eligible = results.lazy().filter(
-        (pl.col("ruined") == 0) & (pl.col("time_in_band").fill_nan(0.0) >= min_time_in_band)
+        ~pl.col("ruined") & (pl.col("time_in_band").fill_nan(0.0) >= min_time_in_band)
     )
     return (
         eligible.with_columns(pl.col(metric).fill_nan(None))
@@ -328,7 +342,9 @@ def evaluate(run: GroupRun, configs: Sequence[BacktestParams]) -> Evaluated:
         {name: np.ascontiguousarray(o.blocks[:, :, j]) for j, name in enumerate(FIELDS)},
         np.where(ruin >= 0, month[np.maximum(ruin, 1)], len(s.months)).astype(np.intp),
     )
-    return Evaluated(_rows(configs, _metrics(run, configs, paths, o), hex_digests(o.hashes)), sums)
+    rows = _rows(configs, _metrics(run, configs, paths, o), hex_digests(o.hashes),
+                 (run.group.market, ruin))  # fmt: skip
+    return Evaluated(rows, sums)
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def sweep_page(
     *, record: dict[str, Any], results: pl.DataFrame, seed: int = 0, top_n: int = 10
 ) -> SweepPage:
     notes = []
-    alive = results.filter(pl.col("ruined") == 0)
+    alive = results.filter(~pl.col("ruined"))
     ruined = results.height - alive.height
     if ruined == results.height:
         notes.append(

@@ -1,25 +1,25 @@
-"""Today's book: where the saved book stands at the last session of its latest run, and
-what the rules call for on the next session.
+"""Today's book, as a page: the engine's book at its as-of close
+(:func:`transforms.backtest.step.book_today`) with its break-evens and a payoff sketch.
 
-Break-evens of the combined structure at the condor's expiry: over a grid of SPX
-levels S, the condor's P&L if it settles at S (its value now less its settlement value,
-times 100 x lots) plus the second engine's first-order P&L, ``hedge vega x dVIX``, with
-the VIX move implied by S through the trailing one-year regression of daily VIX changes
-on SPX returns (points per 1 % of SPX). The hedge's own decay to that date and a VIX
-that does not follow the regression are outside this sketch; the page says so.
+Break-evens are the condor's at its expiry, the numbers ``alvh backtest`` prints
+(:func:`transforms.backtest.condor.break_evens`). The payoff sketch adds, over a grid of
+SPX levels S, the second engine's first-order P&L to the condor's settlement P&L:
+``hedge vega x dVIX``, with the VIX move implied by S through the trailing one-year
+regression of daily VIX changes on SPX returns (points per 1 % of SPX). The hedge's own
+decay to that date and a VIX that does not follow the regression are outside this
+sketch; the page says so. The next session's actions are the engine's own trades.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Any
+from datetime import date
 
 import numpy as np
 import polars as pl
 
 from transforms.backtest.condor import settlement
+from transforms.backtest.step import Today
 
 
 @dataclass(frozen=True)
@@ -28,14 +28,15 @@ class TodayPage:
     r2: float | None
     band: tuple[float, float]
     r2_history: pl.DataFrame  # date, r2 (the last year)
-    positions: pl.DataFrame  # instrument, quantity, detail
+    positions: pl.DataFrame  # sleeve, instrument, quantity, detail
     greeks: dict[str, float]
     payoff: pl.DataFrame  # spx, condor, hedge, combined (dollars at the condor's expiry)
-    break_evens: list[float]
-    condor_break_evens: list[float]
+    break_evens: list[float]  # the condor's at its expiry (as alvh backtest prints them)
+    combined_break_evens: list[float]  # condor plus the hedge's first-order P&L
     vix_beta: float  # VIX points per 1 % SPX move
     next_session: date | None
-    actions: pl.DataFrame  # action, reason
+    actions: pl.DataFrame  # sleeve, action, instrument, quantity, reason
+    inputs: pl.DataFrame  # input, last date, stale
     notes: list[str]
 
 
@@ -60,61 +61,36 @@ def vix_beta(signals: pl.DataFrame, *, as_of: date, sessions: int = 252) -> floa
     return float(np.polyfit(r[ok], dv[ok], 1)[0])
 
 
-def today_page(
-    *,
-    run: dict[str, Any],
-    daily: pl.DataFrame,
-    trades: pl.DataFrame,
-    signals: pl.DataFrame,
-    sessions: list[date],
-    fomc: set[date],
-) -> TodayPage:
-    """``sessions``: NYSE sessions after the run's last day (the calendar ahead);
-    ``fomc``: FOMC announcement days."""
-    params = json.loads(run["params"]) if isinstance(run["params"], str) else run["params"]
-    d = daily.sort("date")
-    last = d.row(-1, named=True)
-    as_of: date = last["date"]
-    notes: list[str] = []
-    condor = _open_condor(trades)
+def today_page(*, today: Today, signals: pl.DataFrame, market: str) -> TodayPage:
+    """The page of ``today`` (``market``: which market the warehouse holds)."""
+    p, b = today.params, today.bound
+    as_of = b.as_of
+    notes = [f"{market} market; as of {as_of}, the last session on which every input the "
+             f"book needs exists (bounded by {b.bounded_by})"]  # fmt: skip
+    stale = [k for k, v in b.last.items() if v > as_of]
+    if stale:
+        notes.append(
+            "inputs that run further are not used past it: "
+            + ", ".join(f"{k} to {b.last[k]}" for k in stale)
+        )
+    if today.ruin_date is not None:
+        notes.append(
+            f"this book was ruined on {today.ruin_date} (equity reached zero): it holds "
+            "nothing and trades no more"
+        )
+    d = today.run.daily
     spot = float(signals.filter(pl.col("date") == as_of)["spx_close"].item())
     beta = vix_beta(signals, as_of=as_of)
-    positions = [
-        {
-            "instrument": f"VX month {m}",
-            "quantity": float(last[f"futures_m{m}"]),
-            "detail": "long futures, $1,000 per VIX point",
-        }
-        for m in (2, 3, 4)
-    ]
-    if last["calls"]:
-        positions.append(
-            {
-                "instrument": "VIX calls",
-                "quantity": float(last["calls"]),
-                "detail": f"front-month, strike {last['call_strike']:g}",
-            }
-        )
     grid = np.linspace(0.8 * spot, 1.2 * spot, 401)
     payoff = pl.DataFrame({"spx": grid})
-    be: list[float] = []
-    condor_be: list[float] = []
+    combined: list[float] = []
+    condor = today.condor
     if condor is not None:
-        strikes = np.array(condor["strikes"])
-        units = 100.0 * condor["lots"]
-        positions.append(
-            {
-                "instrument": f"SPX iron condor {condor['expiry']}",
-                "quantity": -float(condor["lots"]),
-                "detail": "short put {:g} / long put {:g} / short call {:g} / long call {:g}".format(  # noqa: E501
-                    *strikes
-                ),
-            }
-        )
-        credit = condor["price"]
-        c_pnl = np.array([(credit - settlement(strikes, s)) * units for s in grid])
+        strikes = np.array(condor.strikes)
+        units = 100.0 * condor.lots
+        c_pnl = np.array([(condor.credit - settlement(strikes, s)) * units for s in grid])
         h_pnl = (
-            float(last["hedge_vega"]) * beta * (grid / spot - 1.0) * 100
+            today.greeks["hedge_vega"] * beta * (grid / spot - 1.0) * 100
             if np.isfinite(beta)
             else 0 * grid
         )
@@ -123,164 +99,38 @@ def today_page(
             pl.Series("hedge", h_pnl),
             pl.Series("combined", c_pnl + h_pnl),
         )
-        be = _crossings(grid, c_pnl + h_pnl)
-        condor_be = _crossings(grid, c_pnl)
-    else:
-        notes.append("no condor is open at the last session: no break-evens to show")
-    nxt = sessions[0] if sessions else None
-    today_row = signals.filter(pl.col("date") == as_of)
-    expiries = [
-        as_of + timedelta(days=int(v))
-        for c in ("dte_m1", "dte_m2")
-        if today_row.height and (v := today_row[c][0]) is not None
-    ]
-    actions = _actions(
-        params=params,
-        last=last,
-        condor=condor,
-        nxt=nxt,
-        fomc=fomc,
-        sessions=sessions,
-        as_of=as_of,
-        expiries=expiries,
+        combined = _crossings(grid, c_pnl + h_pnl)
+    elif today.ruin_date is None:
+        notes.append("no condor is open at the as-of close: no break-evens to show")
+    actions = today.actions
+    if today.next_session is None:
+        notes.append("no NYSE session ahead in the calendar: no next-session actions")
+    elif actions.is_empty() and today.ruin_date is None:
+        actions = pl.DataFrame(
+            [{"sleeve": "-", "action": "hold", "instrument": "-", "quantity": 0.0,
+              "reason": "no rule trades on the next session at unchanged prices"}],
+            schema=actions.schema,
+        )  # fmt: skip
+    inputs = pl.DataFrame(
+        {
+            "input": list(b.last),
+            "last date": list(b.last.values()),
+            "used to": [min(v, as_of) for v in b.last.values()],
+        }
     )
-    greeks = {g: float(last[g]) for g in ("delta", "gamma", "condor_vega", "hedge_vega", "theta")}
-    r2_history = d.tail(252).select("date", pl.col("r2_60").alias("r2"))
     return TodayPage(
         as_of=as_of,
-        r2=last["r2_60"],
-        band=(float(params["band_low"]), float(params["band_high"])),
-        r2_history=r2_history,
-        positions=pl.DataFrame(
-            positions, schema={"instrument": pl.String, "quantity": pl.Float64, "detail": pl.String}
-        ),
-        greeks=greeks,
+        r2=today.r2,
+        band=(p.band_low, p.band_high),
+        r2_history=d.tail(252).select("date", pl.col("r2_60").alias("r2")),
+        positions=today.positions,
+        greeks=today.greeks,
         payoff=payoff,
-        break_evens=be,
-        condor_break_evens=condor_be,
+        break_evens=list(today.break_evens) if today.break_evens else [],
+        combined_break_evens=combined,
         vix_beta=beta,
-        next_session=nxt,
+        next_session=today.next_session,
         actions=actions,
+        inputs=inputs,
         notes=notes,
     )
-
-
-def _open_condor(trades: pl.DataFrame) -> dict[str, Any] | None:
-    """The condor opened last and not yet closed or settled: its expiry, strikes (short
-    put, long put, short call, long call), lots and opening mid (``price``). Instruments
-    read ``SPX IC <expiry> <long put>/<short put>/<short call>/<long call>``."""
-    c = trades.filter(pl.col("sleeve") == "condor").sort("seq")
-    open_: dict[str, dict[str, Any]] = {}
-    for row in c.iter_rows(named=True):
-        key = row["instrument"]
-        if row["action"] != "open":
-            open_.pop(key, None)
-            continue
-        _, _, expiry, legs = key.split()
-        lp, sp, sc, lc = (float(x) for x in legs.split("/"))
-        open_[key] = {
-            "expiry": expiry,
-            "strikes": [sp, lp, sc, lc],
-            "lots": abs(float(row["quantity"])),
-            "price": float(row["price"]),
-        }
-    return list(open_.values())[-1] if open_ else None
-
-
-def _actions(
-    *,
-    params: dict[str, Any],
-    last: dict[str, Any],
-    condor: dict[str, Any] | None,
-    nxt: date | None,
-    fomc: set[date],
-    sessions: list[date],
-    as_of: date,
-    expiries: list[date],
-) -> pl.DataFrame:
-    rows: list[dict[str, str]] = []
-    if nxt is None:
-        return pl.DataFrame(
-            {"action": ["none"], "reason": ["no NYSE session ahead in the calendar"]}
-        )
-    week_start = nxt.isocalendar()[:2] != as_of.isocalendar()[:2]
-    blocked = bool(params.get("fomc_rule", True)) and nxt in fomc
-    if condor is not None:
-        expiry = date.fromisoformat(condor["expiry"])
-        dte = (expiry - nxt).days
-        if expiry == nxt:
-            rows.append(
-                {
-                    "action": "condor settles",
-                    "reason": f"expiry {expiry}: cash-settled at the SPX open",
-                }
-            )
-        elif dte <= int(params["exit_dte"]) and not params.get("hold_to_expiry"):
-            rows.append(
-                {
-                    "action": "close the condor",
-                    "reason": f"time exit: {dte} days to expiry <= {params['exit_dte']}",
-                }
-            )
-        elif not params.get("hold_to_expiry"):
-            credit = float(condor["price"])
-            rows.append(
-                {
-                    "action": "close the condor if triggered",
-                    "reason": (
-                        f"profit take at a mark <= {(1 - params['profit_take']) * credit:.2f}, "
-                        f"stop at >= {(1 + params['stop_multiple']) * credit:.2f} "
-                        f"(opening mid {credit:.2f})"
-                    ),
-                }
-            )
-    open_after = condor is not None and not any(
-        r["action"] in ("condor settles", "close the condor") for r in rows
-    )
-    if week_start:
-        if blocked:
-            rows.append(
-                {
-                    "action": "no entry, no re-hedge",
-                    "reason": f"{nxt} is an FOMC announcement day: moved to the next session",
-                }
-            )
-        else:
-            if not open_after or int(params["max_open"]) > 1:
-                rows.append(
-                    {
-                        "action": "open a condor",
-                        "reason": f"first session of the week; target {params['target_dte']} "
-                        f"DTE, {params['short_delta']} delta shorts",
-                    }
-                )
-            rows.append(
-                {
-                    "action": "re-hedge",
-                    "reason": "weekly: hedge vega = h x |condor vega| with h = "
-                    f"{float(last['hedge_ratio']):.2f} (R² {_r2(last)} against band "
-                    f"{params['band_low']}-{params['band_high']})",
-                }
-            )
-    roll_days = int(params["roll_days"])
-    for expiry in expiries:  # the first two listed VX months
-        # as the engine counts (transforms.backtest.market.ladder_months): a contract
-        # leaves the count once it is roll_days or fewer sessions from its expiry
-        left = sum(1 for d in sessions if d <= expiry) - 1  # sessions after the next one
-        if left == roll_days:
-            rows.append(
-                {
-                    "action": "roll the VX ladder",
-                    "reason": f"the VX contract expiring {expiry} is {left} sessions from "
-                    f"expiry on the next session (roll_days {roll_days}): each slot moves "
-                    "one month out",
-                }
-            )
-    if not rows:
-        rows.append({"action": "hold", "reason": "no rule triggers on the next session"})
-    return pl.DataFrame(rows)
-
-
-def _r2(last: dict[str, Any]) -> str:
-    v = last.get("r2_60")
-    return "n/a" if v is None else f"{v:.2f}"

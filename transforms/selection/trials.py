@@ -75,8 +75,8 @@ def trial_stats(
     alive = (
         pl.concat(
             [
-                first.filter(pl.col("ruined") == 0).select(metric),
-                others.filter(~pl.col("ruined").cast(pl.Boolean)).select(metric),
+                first.filter(~pl.col("ruined")).select(metric),
+                others.filter(~pl.col("ruined")).select(metric),
             ],
             how="vertical_relaxed",
         )[metric]
@@ -84,7 +84,7 @@ def trial_stats(
         .to_numpy()
     )
     eligible = rows.filter(
-        (pl.col("ruined") == 0) & (pl.col("time_in_band").fill_nan(0.0) >= min_time_in_band)
+        ~pl.col("ruined") & (pl.col("time_in_band").fill_nan(0.0) >= min_time_in_band)
     ).filter(pl.col(metric).is_not_nan())
     best_hash = best_sr = dsr = None
     if eligible.height:
@@ -104,7 +104,7 @@ def trial_stats(
     return TrialStats(
         null_hypothesis=NULL if overlay else "the book's excess return is zero",
         distinct_trials=distinct,
-        ruined_trials=int((rows["ruined"] > 0).sum()),
+        ruined_trials=int(rows["ruined"].sum()),
         effective_trials=round(float(effective), 3),
         registry_trials=others.height,
         trials_counted=round(float(counted), 3),
@@ -121,5 +121,5 @@ def trial_rows(rows: pl.DataFrame) -> pl.DataFrame:
         "returns_hash",
         "sharpe",
         "overlay_sharpe",
-        (pl.col("ruined") > 0).alias("ruined"),
+        "ruined",
     ).with_columns(pl.col("sharpe", "overlay_sharpe").fill_nan(None))
