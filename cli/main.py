@@ -429,12 +429,13 @@ def _flat(frame: pl.DataFrame, *, nested: bool) -> pl.DataFrame:
 
 
 class _EngineErrors(logging.Filter):
-    """Drops Prefect's reports of failed flow and task runs from the console: the
-    command prints its own one-line error (the Prefect API still records them)."""
+    """Keeps the run logs off the console but their warnings: the command prints its own
+    lines (flows.runlog.say) and its own one-line error, while the Prefect API still
+    records every run log at INFO."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not (
-            record.levelno >= logging.ERROR
+            record.levelno != logging.WARNING
             and record.name.startswith(("prefect.flow_runs", "prefect.task_runs"))
         )
 

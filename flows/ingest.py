@@ -25,6 +25,7 @@ from prefect.states import State
 from pydantic import BaseModel, Field
 
 from flows import artifacts, settings, validation
+from flows.runlog import say
 from flows.sources import Item, Source, make_source, trading_calendar
 from transforms.columns import (
     BY_NAME,
@@ -339,7 +340,7 @@ def ingest_flow(params: IngestParams) -> list[str]:
         end=params.synthetic_end,
         force=params.force,
     )
-    print(f"ingest run {run_id} from {source.label} into {params.db}", flush=True)
+    say(f"ingest run {run_id} from {source.label} into {params.db}")
     holidays = load_calendar(params.db, run_id, params.as_of)
     plan = source.plan(holidays=holidays)
     if not plan.items:
@@ -348,7 +349,7 @@ def ingest_flow(params: IngestParams) -> list[str]:
             f"({len(plan.ignored)} files seen, none recognised): nothing loaded"
         )
     for location, reason in plan.ignored:
-        print(f"  not loaded: {location} ({reason})")
+        say(f"  not loaded: {location} ({reason})")
     lines, failures, vx_changed = [], [], False
     ordered = [s for s in INGESTED if s is not TRADING_CALENDAR]
     # Release dates first: the macro task dates CPI values with them.
@@ -371,12 +372,12 @@ def ingest_flow(params: IngestParams) -> list[str]:
         else:
             failures.append(f"{series.name}: {_failure(state)}")
             lines.append(f"FAILED {failures[-1]}")
-        print(f"  {lines[-1]}", flush=True)
+        say(f"  {lines[-1]}")
     if vx_changed or params.force:
         lines.append(derive_vx_curve(params.db, run_id, params.as_of))
     else:
         lines.append("vx curve tables: VX futures unchanged, not rebuilt")
-    print(f"  {lines[-1]}", flush=True)
+    say(f"  {lines[-1]}")
     publish_snapshot(params.db)
     artifacts.ingest(params.db, run_id)
     if failures:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from flows import artifacts, settings
 from flows.backtest import inputs_from
+from flows.runlog import say
 from flows.settings import EXCHANGE_TZ
 from transforms.backtest.params import BacktestParams, config_hash, with_values
 from transforms.backtest.run import Inputs
@@ -68,7 +69,7 @@ def ledger_flow(request: LedgerRequest) -> pl.DataFrame:
     stale = {k: v for k, v in bound.last.items() if v < due}
     if stale:
         ends = ", ".join(f"{k} ends {v}" for k, v in stale.items())
-        print(f"ledger: stale inputs for the session of {due}: {ends}", flush=True)
+        say(f"ledger: stale inputs for the session of {due}: {ends}")
     rows: list[dict[str, object]] = []
     code = settings.code_version()
     for p in books:
@@ -77,10 +78,9 @@ def ledger_flow(request: LedgerRequest) -> pl.DataFrame:
         last = max(known, default=None)
         days = [d for d in sessions if last is not None and last < d <= bound.as_of]
         if len(days) > request.catch_up:
-            print(
+            say(
                 f"ledger: book {h}: {len(days)} sessions to catch up; this run writes the "
-                f"oldest {request.catch_up}, the next run goes on",
-                flush=True,
+                f"oldest {request.catch_up}, the next run goes on"
             )
             days = days[: request.catch_up]
         for day in days or [bound.as_of]:
@@ -89,16 +89,15 @@ def ledger_flow(request: LedgerRequest) -> pl.DataFrame:
             row = ledger_row(book, digest=inputs_digest(inputs, as_of=day), stale=stale)
             before = known.get(day)
             if before is not None and before["digest"] == row["digest"]:
-                print(f"ledger: book {h} as of {day}: unchanged, nothing added", flush=True)
+                say(f"ledger: book {h} as of {day}: unchanged, nothing added")
                 continue
             version = 1 if before is None else int(before["version"]) + 1
             rows.append(
                 {**row, "version": version, "code_version": code, "recorded_at": datetime.now()}
             )
-            print(
+            say(
                 f"ledger: book {h} as of {day} (bounded by {book.bound.bounded_by}): version "
-                f"{version}, {book.actions.height} actions for {nxt}",
-                flush=True,
+                f"{version}, {book.actions.height} actions for {nxt}"
             )
     added = pl.DataFrame(rows, infer_schema_length=None)
     if rows:

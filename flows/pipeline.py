@@ -26,6 +26,7 @@ from flows.backtest import BacktestRequest, SweepRequest, backtest_flow, sweep_f
 from flows.ingest import IngestFailed, IngestParams, ingest_flow
 from flows.ledger import LedgerRequest, ledger_flow
 from flows.report import ReportRequest, report_flow, report_folder
+from flows.runlog import say
 from flows.settings import EXCHANGE_TZ
 from flows.signals import SignalsParams, signals_flow
 from transforms.backtest.params import read_grid, sweep_dimensions
@@ -102,7 +103,7 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
     db = params.warehouse
     idle = _idle(params, params.as_of or datetime.now(EXCHANGE_TZ).date())
     if idle:
-        print(idle, flush=True)
+        say(idle)
         return {
             "seconds": {},
             "db": db,
@@ -132,7 +133,7 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
                 "(allow_stale / --allow-stale runs them on the last good data)"
             ) from None
         stale = f"the ingest failed; signals and backtests use the last good data ({exc})"
-        print(f"warning: {stale}", flush=True)
+        say(f"warning: {stale}")
         ingested = []
     seconds["ingest"], clock = time.perf_counter() - clock, time.perf_counter()
     lines = signals_flow(SignalsParams(db=db))
@@ -157,7 +158,7 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
             (folder / "index.html").resolve().as_uri(),
             f"{len(pages)} report pages, refreshed by this run",
         )
-    print("  steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()), flush=True)
+    say("  steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
     return {
         "seconds": seconds,
         "db": db,

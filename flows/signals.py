@@ -11,6 +11,7 @@ from prefect import flow, task
 from pydantic import BaseModel, Field
 
 from flows import artifacts, settings, validation
+from flows.runlog import say
 from transforms.columns import MACRO_SIGNALS, SIGNAL_INPUTS, SIGNALS_DAILY
 from transforms.signals.daily import SignalInputs, macro_monthly_signals, signals_daily
 from warehouse.db import publish_snapshot, writer
@@ -73,10 +74,10 @@ def compute_signals(db: Path, run_id: str) -> list[str]:
 @flow(name="signals")
 def signals_flow(params: SignalsParams) -> list[str]:
     run_id = f"signals-{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    print(f"signals run {run_id} on {params.db}", flush=True)
+    say(f"signals run {run_id} on {params.db}")
     lines = compute_signals(params.db, run_id)
     for line in lines:
-        print(f"  {line}", flush=True)
+        say(f"  {line}")
     publish_snapshot(params.db)
     artifacts.validation(params.db, run_id)
     return lines

@@ -194,10 +194,11 @@ def backtest_html(p: BacktestPage) -> str:
     curves = _lines(
         p.curves,
         ["book", "equity_only", "spx"],
-        y_format=".2f",
+        y_format="~g",
         y_title="growth of 1 (log scale)",
         log=True,
     )
+    curves.update_yaxes(dtick="D2")  # 1, 2, 5 per decade: no crowded or 0.00 ticks
     dd = _lines(p.drawdown, ["drawdown"], y_format=".0%", y_title="below the peak")
     dd.update_traces(fill="tozeroy")
     sleeves = _lines(
@@ -285,7 +286,9 @@ def backtest_html(p: BacktestPage) -> str:
             table(p.trades, formats={"cost": _usd}, sortable=True, name="trades")
             if p.trades.height
             else "<p>No trades.</p>",
-            f"{p.trades.height:,} trades and events; click a header to sort.",
+            f"{p.trades.height:,} trades and events; click a header to sort. Quantities are "
+            "in contracts and may be fractional: the book is a research scale model (hedge "
+            "contracts are sized to a vega, not rounded; transforms/backtest/book.py).",
         ),
         Section("Metrics", table(p.metrics, name="metrics")),
         Section(
@@ -309,6 +312,32 @@ def backtest_html(p: BacktestPage) -> str:
 # --- sweep ---------------------------------------------------------------------------
 
 
+PRECISION = 0.005
+"""What a heatmap's values must span to be drawn in colour: below it (half the last
+digit shown, a Sharpe ratio's 0.01 or half a percent) every cell reads the same."""
+
+
+def color_scale(z: np.ndarray, *, pct: bool) -> tuple[float, float, str] | str:
+    """(zmin, zmax, tick format) for a heatmap of ``z``: bounded by the finite values
+    (and by [0, 1] for shares of days), with enough decimals for distinct ticks; or a
+    sentence when there is nothing to colour."""
+    finite = z[np.isfinite(z)]
+    if finite.size == 0:
+        return "No configuration has a value here."
+    low, high = float(finite.min()), float(finite.max())
+    if pct:
+        low, high = max(low, 0.0), min(high, 1.0)
+    if high - low < PRECISION:
+        shown = f"{low:.1%}" if pct else f"{low:.2f}"
+        return (
+            f"Every cell shows {shown}: the values differ by less than the metric's precision "
+            f"({PRECISION:g}), so there is no colour scale to draw."
+        )
+    step = (high - low) / 4  # about five ticks
+    decimals = max(0, math.ceil(-math.log10(step * (100 if pct else 1))))
+    return low, high, f".{decimals}%" if pct else f".{max(decimals, 2)}f"
+
+
 def sweep_html(p: SweepPage) -> str:
     rec = p.record
     sections = []
@@ -319,20 +348,22 @@ def sweep_html(p: SweepPage) -> str:
         cols = [c for c in grid.columns if c != "band"]
         pct = metric in ("time_in_band", "hedge_cost_flat")
         z = grid.select(cols).to_numpy().astype(float)
-        if not np.isfinite(z).any():
+        scale = color_scale(z, pct=pct)
+        if isinstance(scale, str):
             sections.append(
-                Section(
-                    f"{label} by hedge ratio and band", f"<p>No configuration has a {label}.</p>"
-                )
+                Section(f"{label} by hedge ratio and band", f"<p>{html.escape(scale)}</p>")
             )
             continue
+        zmin, zmax, ticks = scale
         fig = go.Figure(
             go.Heatmap(
                 z=z,
                 x=[float(c) for c in cols],
                 y=grid["band"].to_list(),
                 colorscale="RdYlGn",
-                colorbar={"tickformat": ".0%" if pct else ".2f"},
+                zmin=zmin,
+                zmax=zmax,
+                colorbar={"tickformat": ticks},
                 hovertemplate="h %{x}<br>band %{y}<br>%{z:"
                 + (".1%" if pct else ".3f")
                 + "}<extra></extra>",
@@ -373,14 +404,17 @@ def sweep_html(p: SweepPage) -> str:
             )
         )
         _layout(fig, y_format=".2f", y_title="Sharpe ratio")
-        fig.update_xaxes(tickformat=".0%", title_text="time in band")
+        band = p.scatter["time_in_band"].fill_nan(None).drop_nulls()
+        low = max(float(band.min() or 0.0) - 0.02, 0.0)  # type: ignore[arg-type]
+        high = min(float(band.max() or 0.0) + 0.02, 1.0)  # type: ignore[arg-type]
+        fig.update_xaxes(tickformat=".0%", title_text="time in band", range=[low, high])
         fig.update_layout(hovermode="closest")
         sections.append(Section("Sharpe ratio against time in band", chart(fig, "pareto")))
     if len(p.sharpes) > 1:
         fig = go.Figure(go.Histogram(x=p.sharpes.tolist(), name="trials", nbinsx=50))
         dsr = rec.get("deflated_sharpe")
-        label = f"best {p.best_sharpe:.2f}" + (
-            f", deflated Sharpe {dsr:.3f}" if dsr is not None else ""
+        label = f"highest {p.best_sharpe:.2f}" + (
+            f", deflated Sharpe of the ranked best {dsr:.3f}" if dsr is not None else ""
         )
         fig.add_vline(x=p.best_sharpe, line_color="#d62728", annotation_text=label)
         _layout(fig, y_title="configurations")
@@ -390,7 +424,8 @@ def sweep_html(p: SweepPage) -> str:
             Section(
                 "Distribution of trial Sharpe ratios",
                 chart(fig, "distribution"),
-                f"{len(p.sharpes):,} configurations that were never ruined; "
+                f"{len(p.sharpes):,} of the {p.living:,} configurations that were never "
+                "ruined (those with a Sharpe ratio); "
                 f"{rec.get('trials_counted', 'n/a')} effective trials counted on this data.",
             )
         )
@@ -408,8 +443,19 @@ def sweep_html(p: SweepPage) -> str:
                 "from the defaults.",
             )
         )
+    if p.ruined.height:
+        sections.append(
+            Section(
+                f"Ruined configurations ({p.ruined.height:,})",
+                table(p.ruined, wrap=["differs_from_defaults"], sortable=True, name="ruined"),
+                "Equity reached zero on the ruin date: these books are stored but never "
+                "ranked or drawn above.",
+            )
+        )
     headline = {
         "configurations": f"{rec.get('configurations', 0):,}",
+        "living": f"{p.living:,}",
+        "ruined": f"{p.ruined.height:,}",
         f"best {rec.get('rank_metric', 'sharpe')}": fmt(rec.get("best_value"), RATIO),
         "deflated Sharpe of the best": fmt(rec.get("deflated_sharpe"), RATIO),
         "overlay deflated Sharpe": fmt(rec.get("overlay_deflated_sharpe"), RATIO),

@@ -25,7 +25,10 @@ from transforms.backtest.run import Inputs, backtest, group_for, sweep
 from transforms.backtest.vectorised import run_chunk
 
 QUIET = {"breadth_scale": 0.0, "rsi_extra_calls": 0.0, "cpi_call_scale": 0.0}
-CRISES = BacktestParams(start_date=date(2007, 1, 3), end_date=date(2020, 12, 31))
+SEEDS = {"margin_target": 0.0, "wing_pct": 0.0}
+"""The seeds' fixed book (50 lots, 50-point wings) that the hand checks below use; the
+default book sizes to the account (test_structure_options_size_and_place_the_condor)."""
+CRISES = BacktestParams(start_date=date(2007, 1, 3), end_date=date(2020, 12, 31), **SEEDS)
 
 
 @pytest.fixture(scope="module")
@@ -279,7 +282,7 @@ def test_structure_options_size_and_place_the_condor(crisis_group: Group) -> Non
         width = round(0.04 * float(m.spx[t.day]) / 5.0) * 5.0
         assert sp - lp == lc - sc == width
     sized = replace(CRISES, margin_target=0.25, end_date=date(2012, 12, 31), hedge_ratio=0.0,
-                    controller=False)  # fmt: skip
+                    controller=False, equity_weight=0.7)  # fmt: skip
     cp = simulate_condor(m, sized)
     opens = [t for t in cp.trades if t.action == "open"]
     assert len({t.lots for t in opens}) > 3  # lots follow the capital
@@ -326,6 +329,7 @@ def test_vectorised_engine_refuses_mixed_groups(crisis_group: Group) -> None:
 # --- the second engine by hand ------------------------------------------------------
 
 LADDER = BacktestParams(
+    **SEEDS,
     start_date=date(2019, 6, 3),
     end_date=date(2020, 6, 30),
     futures_share=1.0,
@@ -617,12 +621,12 @@ def test_a_ruined_configuration_is_never_the_best() -> None:
             "config_hash": ["ruined", "good", "worse", "out of band"],
             "sharpe": [0.9, 0.5, 0.1, 0.8],
             "time_in_band": [0.9, 0.6, 0.7, 0.2],
-            "ruined": [1.0, 0.0, 0.0, 0.0],
+            "ruined": [True, False, False, False],
         }
     )
     best = top_configs(results, metric="sharpe", n=5, min_time_in_band=0.5)
     assert best["config_hash"].to_list() == ["good", "worse"]
-    everyone_ruined = results.with_columns(pl.lit(1.0).alias("ruined"))
+    everyone_ruined = results.with_columns(pl.lit(True).alias("ruined"))
     assert top_configs(everyone_ruined, metric="sharpe", n=5).is_empty()
 
 

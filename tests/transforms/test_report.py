@@ -1,13 +1,14 @@
 """Report figures without the warehouse: the Pareto front, the sweep page's handling of
-ruined configurations, and the display formats."""
+ruined configurations, heatmap colour scales, and the display formats."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from datetime import date
 
 import numpy as np
 import polars as pl
 
+from report.render import color_scale
 from transforms.backtest.metrics import METRICS
 from transforms.backtest.params import BacktestParams
 from transforms.report.formats import DOLLARS, PERCENT, RATIO, UNITS, fmt
@@ -33,7 +34,8 @@ def _results(ruined: list[int]) -> pl.DataFrame:
             "band_low": [0.45] * n,
             "band_high": [0.65] * n,
             "lots": [BacktestParams().lots if k % 2 else 10 for k in range(n)],
-            "ruined": [float(r) for r in ruined],
+            "ruined": [bool(r) for r in ruined],
+            "ruin_date": [date(2011, 8, 1 + k) if r else None for k, r in enumerate(ruined)],
             "sharpe": rng.normal(size=n),
             "time_in_band": rng.uniform(size=n),
             "sharpe_out_of_sample": rng.normal(size=n),
@@ -42,16 +44,42 @@ def _results(ruined: list[int]) -> pl.DataFrame:
     )
 
 
-def test_a_sweep_page_leaves_ruined_configurations_out_unless_all_are() -> None:
-    some = sweep_page(record={"sweep_id": "s"}, results=_results([0, 1, 0, 1, 0, 0]))
-    assert some.notes == ["2 of 6 configurations were ruined: not shown"]
-    assert len(some.sharpes) == 4 and some.heatmaps["sharpe"].height == 1
+def test_a_sweep_page_never_shows_a_ruined_configuration_as_a_candidate() -> None:
+    results = _results([0, 1, 0, 1, 0, 0])
+    some = sweep_page(record={"sweep_id": "s"}, results=results)
+    assert some.notes == [
+        "2 of 6 configurations were ruined (the first on 2011-08-02): they are left out of "
+        "every figure and listed apart"
+    ]
+    assert len(some.sharpes) == some.living == 4 and some.heatmaps["sharpe"].height == 1
+    assert set(some.scatter["config_hash"]) == {"c0", "c2", "c4", "c5"}
+    assert set(some.top["config_hash"]) == {"c0", "c2", "c4", "c5"}
+    assert some.ruined["config_hash"].to_list() == ["c1", "c3"]
+    assert some.ruined["ruin_date"].to_list() == [date(2011, 8, 2), date(2011, 8, 4)]
     assert some.top["differs_from_defaults"][0].startswith(("lots=10", "hedge_ratio"))
     every = sweep_page(record={"sweep_id": "s"}, results=_results([1, 1, 1]))
     assert "every configuration (3) was ruined" in every.notes[0]
-    assert len(every.sharpes) == 3
+    assert "the first on 2011-08-01" in every.notes[0]
+    assert len(every.sharpes) == every.living == 0 and every.top.is_empty()
+    assert every.scatter.is_empty() and every.ruined.height == 3
     one = sweep_page(record={"sweep_id": "s"}, results=_results([0]))
     assert "a sweep of one configuration" in one.notes[0]
+
+
+def test_heatmap_colour_scales_have_distinct_ticks_or_say_why_not() -> None:
+    flat = np.array([[0.3201, 0.3233], [0.3268, np.nan]])  # spans 0.0067 of Sharpe
+    scale = color_scale(flat, pct=False)
+    assert isinstance(scale, tuple)
+    low, high, ticks = scale
+    assert (low, high) == (0.3201, 0.3268) and ticks == ".3f"  # five ticks, all distinct
+    assert {f"{low + k * (high - low) / 4:{ticks}}" for k in range(5)}.__len__() == 5
+    zero = color_scale(np.zeros((3, 4)), pct=True)
+    assert isinstance(zero, str) and "0.0%" in zero
+    tiny = color_scale(np.array([[0.5, 0.5004]]), pct=False)
+    assert isinstance(tiny, str) and "less than the metric's precision" in tiny
+    share = color_scale(np.array([[0.0, 0.25]]), pct=True)
+    assert share == (0.0, 0.25, ".0%")  # within [0, 1], never -40 % to 40 %
+    assert color_scale(np.full((2, 2), np.nan), pct=False) == "No configuration has a value here."
 
 
 def test_every_metric_has_a_unit_and_formats_read_as_on_the_page() -> None:
@@ -60,29 +88,3 @@ def test_every_metric_has_a_unit_and_formats_read_as_on_the_page() -> None:
     assert fmt(1234567.8, DOLLARS) == "1,234,568"
     assert fmt(0.5, RATIO) == "0.50" and fmt(0.0123, RATIO) == "0.0123"
     assert fmt(float("nan"), RATIO) == fmt(None, RATIO) == "n/a"
-
-
-def test_the_ladder_roll_is_called_on_the_session_the_engine_rolls() -> None:
-    """A VX contract leaves the ladder once it is roll_days or fewer sessions from its
-    expiry (transforms.backtest.market.ladder_months); today's book calls the roll on
-    that session only."""
-    from datetime import date, timedelta
-
-    from transforms.report.today import _actions
-
-    params = {**asdict(BacktestParams()), "roll_days": 5}
-    as_of = date(2026, 1, 7)  # a Wednesday
-    sessions = [
-        as_of + timedelta(days=k) for k in range(1, 40) if (as_of + timedelta(days=k)).weekday() < 5
-    ]
-    last = {"hedge_ratio": 0.2, "r2_60": 0.9}
-
-    def actions(expiry: date) -> list[str]:
-        frame = _actions(params=params, last=last, condor=None, nxt=sessions[0], fomc=set(),
-                         sessions=sessions, as_of=as_of, expiries=[expiry])  # fmt: skip
-        return frame["action"].to_list()
-
-    # expiry on the 7th session ahead: 6 sessions after the next one -> not yet
-    assert "roll the VX ladder" not in actions(sessions[6])
-    assert "roll the VX ladder" in actions(sessions[5])  # 5 after the next one: rolls
-    assert "roll the VX ladder" not in actions(sessions[4])  # already out of the ladder

@@ -176,6 +176,8 @@ def test_every_sql_file_runs_on_an_in_memory_database(con: duckdb.DuckDBPyConnec
     query_params = {
         "ingest_fingerprint": {"series": "s"},
         "sweep_results": {"sweep_id": "s"},
+        "ledger_latest": {"config_hash": "c"},
+        "ledger_book": {"config_hash": "c"},
         "sweep_results_incoming": {"sweep_id": "s"},
         "trials_on_snapshot": {"snapshot": "d", "source_id": "s"},
         "report_run": {"run_id": "r"},
@@ -381,8 +383,18 @@ def test_result_tables_hold_every_parameter_and_metric_as_a_column(
     # added by later migrations at the end: the same columns, in an order of their own
     stored = columns("sweep_results")
     assert stored[:2] == ["sweep_id", "config_hash"]
-    assert sorted(stored[2:]) == sorted(["returns_hash", *NAMES, *METRICS])
-    assert sorted(columns("backtest_metrics")) == sorted(["run_id", *METRICS])
+    assert sorted(stored[2:]) == sorted(["returns_hash", *NAMES, *METRICS, "ruin_date"])
+    assert sorted(columns("backtest_metrics")) == sorted(["run_id", *METRICS, "ruin_date"])
+    types = dict(con.execute(
+        "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'results' AND column_name IN ('ruined', 'ruin_date') "
+        "AND table_name IN ('backtest_metrics', 'sweep_results')"
+    ).fetchall())  # fmt: skip
+    assert types == {
+        f"{t}.{c}": k
+        for t in ("backtest_metrics", "sweep_results")
+        for c, k in (("ruined", "BOOLEAN"), ("ruin_date", "DATE"))
+    }
 
 
 def test_a_sweep_streams_in_batches_and_counts_each_row_once(

@@ -66,7 +66,7 @@ def run_rows(
         daily=result.daily.with_columns(pl.lit(rid).alias("run_id")),
         trades=result.trades.with_columns(pl.lit(rid).alias("run_id")),
         metrics=result.metrics.with_columns(pl.lit(rid).alias("run_id")).select(
-            ["run_id", *METRICS]
+            ["run_id", *METRICS, "ruin_date"]
         ),
         trial=trial if sweep is None else trial.clear(),
     )

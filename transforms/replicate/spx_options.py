@@ -70,7 +70,7 @@ def write_options(
     if index not in (PUT, CNDR):
         raise ValueError(f"unknown option-writing index {index!r}: expected {PUT} or {CNDR}")
     if index == CNDR:
-        p = replace(p, short_delta=CNDR_SHORT_DELTA, wing_delta=CNDR_WING_DELTA)
+        p = replace(p, short_delta=CNDR_SHORT_DELTA, wing_delta=CNDR_WING_DELTA, wing_pct=0.0)
     pricer = CondorPricer(market, p)
     expiries = spx_expiries(market, months_after=2)
     rolls = [(e, pos) for e, pos in expiries if pos >= 0]

@@ -60,14 +60,17 @@ def backtest_page(
         spx.select("date", pl.col("close").alias("spx")), on="date", how="left"
     )
     initial = float(params["initial_equity"])
-    prev = pl.col("equity").shift(1).fill_null(initial)
-    d = d.with_columns(
-        (pl.col("pnl_equity") / prev).fill_nan(0.0).alias("_eq_ret"),
-    )
+    # the equity sleeve alone, as the book earns it (SPX close to close plus the dividend
+    # accrual at equity_weight), from the SPX closes: it goes on after a ruin
+    days = pl.col("date").diff().dt.total_days().fill_null(0)
+    accrual = float(params["div_yield"]) * days / 365.0
+    growth = pl.col("spx") / pl.col("spx").shift(1) - 1.0 + accrual
     curves = d.select(
         "date",
-        (pl.col("equity") / initial).alias("book"),
-        (1.0 + pl.col("_eq_ret")).cum_prod().alias("equity_only"),
+        pl.when(pl.col("equity") > 0).then(pl.col("equity") / initial).alias("book"),
+        (1.0 + float(params["equity_weight"]) * growth.fill_null(0.0))
+        .cum_prod()
+        .alias("equity_only"),
         (pl.col("spx") / pl.col("spx").drop_nulls().first()).alias("spx"),
     )
     peak = pl.max_horizontal(pl.col("equity").cum_max(), pl.lit(initial))
@@ -88,13 +91,16 @@ def backtest_page(
         "date", *(pl.col(c).cast(pl.Int8).alias(label) for c, label in SCALERS.items())
     )
     vega = d.select("date", "condor_vega", "hedge_vega")
-    stress = stress_windows(d)
+    ruin = metrics.get("ruin_date") if metrics.get("ruined") else None
+    stress = stress_windows(d, ruin=ruin)
     notes = []
     if trades.is_empty():
         notes.append("no trades: the run never opened a condor or a hedge")
-    if metrics.get("ruined"):
-        ruin = d.filter(pl.col("equity") <= 0)["date"].min()
-        notes.append(f"ruined: equity reached zero on {ruin!s}; nothing trades after that")
+    if ruin is not None:
+        notes.append(
+            f"ruined: equity reached zero on {ruin!s}; nothing trades after that (the book's "
+            "curve ends there; the equity-only benchmark goes on)"
+        )
     headline_names = (
         "final_equity",
         "cagr",
@@ -143,14 +149,25 @@ def backtest_page(
     )
 
 
-def stress_windows(daily: pl.DataFrame) -> pl.DataFrame:
+def stress_windows(daily: pl.DataFrame, *, ruin: date | None = None) -> pl.DataFrame:
     """Per stress window inside the run: the condor's loss, the second engine's P&L and
-    the offset (hedge P&L / condor loss; n/a when the condor did not lose)."""
+    the offset (hedge P&L / condor loss; n/a when the condor did not lose); a window that
+    ends after the book's ``ruin`` has no figures and says so."""
     rows = []
     first, last = daily["date"].min(), daily["date"].max()
     for name, (a, b) in STRESS_WINDOWS.items():
         start, end = date.fromisoformat(a), date.fromisoformat(b)
         if not (first <= start and end <= last):  # type: ignore[operator]
+            continue
+        if ruin is not None and ruin <= end:
+            rows.append(
+                {
+                    "window": name.replace("_", " "),
+                    "start": start,
+                    "end": end,
+                    "note": f"after the ruin on {ruin}",
+                }
+            )
             continue
         w = daily.filter(pl.col("date").is_between(start, end))
         loss = -float(w["pnl_condor"].sum())
@@ -163,6 +180,7 @@ def stress_windows(daily: pl.DataFrame) -> pl.DataFrame:
                 "condor_loss": loss,
                 "hedge_pnl": hedge,
                 "offset": hedge / loss if loss > 0 else None,
+                "note": "" if loss > 0 else "the condor did not lose: no offset",
             }
         )
     schema = {
@@ -172,5 +190,6 @@ def stress_windows(daily: pl.DataFrame) -> pl.DataFrame:
         "condor_loss": pl.Float64,
         "hedge_pnl": pl.Float64,
         "offset": pl.Float64,
+        "note": pl.String,
     }
     return pl.DataFrame(rows, schema=schema)

@@ -129,7 +129,7 @@ def market_page(
         breadth=breadth,
         breadth_end=breadth_end,  # type: ignore[arg-type]
         macro=macro.sort("public_date")
-        .filter(pl.col("public_date") >= since - timedelta(days=365 * 3))
+        .filter(pl.col("public_date").is_between(since - timedelta(days=365 * 3), as_of))
         .select("public_date", "reference_month", "cpi_ppi_spread", "cpi_ppi_z"),
         next_fomc=upcoming[0] if upcoming else None,
         scalers=scalers,

@@ -3,8 +3,8 @@ time in band, the distribution of trial Sharpe ratios, and the top configuration
 how each differs from the defaults.
 
 Heatmap cells show the best value over the sweep's other dimensions (the grid may vary
-more than h and the band); ruined configurations are left out of every figure and
-counted in the notes.
+more than h and the band). Ruined configurations are never candidates: they are left out
+of every figure, front and table of candidates, and listed apart with their ruin dates.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ class SweepPage:
     sharpes: np.ndarray  # every surviving configuration's Sharpe ratio
     best_sharpe: float | None
     top: pl.DataFrame  # rank, config_hash, metric, the differences from the defaults
+    ruined: pl.DataFrame  # config_hash, ruin_date, the differences from the defaults
+    living: int  # configurations that were never ruined
     notes: list[str]
 
 
@@ -62,15 +64,18 @@ def sweep_page(
 ) -> SweepPage:
     notes = []
     alive = results.filter(~pl.col("ruined"))
-    ruined = results.height - alive.height
-    if ruined == results.height:
+    dead = results.filter(pl.col("ruined")).sort("ruin_date", "config_hash")
+    if dead.height == results.height:
         notes.append(
-            f"every configuration ({ruined}) was ruined: the figures below run up to each "
-            "one's ruin, and none of them is a candidate"
+            f"every configuration ({dead.height}) was ruined (equity reached zero; the first "
+            f"on {dead['ruin_date'][0]}): none is a candidate, so no figure is drawn; they "
+            "are listed below with their ruin dates"
         )
-        alive = results
-    elif ruined:
-        notes.append(f"{ruined} of {results.height} configurations were ruined: not shown")
+    elif dead.height:
+        notes.append(
+            f"{dead.height} of {results.height} configurations were ruined (the first on "
+            f"{dead['ruin_date'][0]}): they are left out of every figure and listed apart"
+        )
     if results.height == 1:
         notes.append("a sweep of one configuration: no distribution, front or deflated Sharpe")
     banded = alive.with_columns(_band(pl.col("band_low"), pl.col("band_high")).alias("band"))
@@ -114,6 +119,10 @@ def sweep_page(
         sharpes=sharpes,
         best_sharpe=float(sharpes.max()) if len(sharpes) else None,
         top=_differences(ranked, metric),
+        ruined=_differences(dead, "ruin_date").drop("rank", "time_in_band")
+        if dead.height
+        else pl.DataFrame(),
+        living=alive.height,
         notes=notes,
     )
 
