@@ -177,10 +177,16 @@ def print_metrics(metrics: Any, print_table: Callable[..., None]) -> None:
 
     print_table(pl.DataFrame({"metric": list(METRICS), "value": [shown(m) for m in METRICS]}))
     if row["ruined"]:
+        smaller = (
+            f"--param margin_target={row['margin_target'] / 2:g}"
+            if row["margin_target"] > 0
+            else f"fewer than {row['lots']} lots, or one sized to the account: "
+            "--param margin_target=0.1"
+        )
         print(
             f"this book was ruined on {row['ruin_date']} (equity reached zero): it trades no "
-            "more after that. Try a smaller condor (--param margin_target=0.05), wider wings "
-            "(--param wing_pct=0.1) or --param hold_to_expiry=true"
+            f"more after that. Try a smaller condor ({smaller}), wider wings "
+            "(--param wing_pct=0.08) or --param hold_to_expiry=true"
         )
     elif row["turnover"] == 0:
         print("this book never traded: no condor could be opened and nothing was hedged")

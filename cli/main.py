@@ -26,6 +26,7 @@ from flows import (
 
 if TYPE_CHECKING:
     import polars as pl
+    from prefect.runner import Runner
 
 SYNTHETIC_NOTICE = (
     "No source configured (--source or ALVH_SOURCE): using the synthetic market "
@@ -509,12 +510,14 @@ def _load_staged(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     import httpx
-    from prefect import serve
+    from prefect.runner import Runner
     from prefect.settings import PREFECT_API_URL
 
     from flows.deployments import deployments
-    from flows.pipeline import EXCHANGE_TZ
+    from flows.settings import EXCHANGE_TZ
     from flows.sources import check_spec
 
     api = PREFECT_API_URL.value()
@@ -546,9 +549,68 @@ def _serve(args: argparse.Namespace) -> int:
 
     today = datetime.now(EXCHANGE_TZ).date()
     db = Path(args.db) if args.db else None
+    runner = Runner(pause_on_shutdown=True, limit=1)
+    for deployment in deployments(source=args.source, db=db, today=today):
+        runner.add_deployment(deployment)
     print(f"serving on {api} (source {args.source}); stop with Ctrl-C", flush=True)
-    serve(*deployments(source=args.source, db=db, today=today), limit=1)
+    gone = asyncio.run(_serve_until_stopped(runner, api))
+    if gone:
+        print(f"error: {gone}; alvh serve stopped", file=sys.stderr)
+        return EXIT_FAILED
+    print("alvh serve stopped", flush=True)
     return 0
+
+
+SERVER_CHECK = 2.0  # seconds between health checks of the Prefect server while serving
+SERVER_MISSES = 3  # failed checks in a row after which serving stops
+
+
+async def _serve_until_stopped(runner: Runner, api: str) -> str | None:
+    """Run ``runner`` until SIGTERM or SIGINT (then None) or until its Prefect server has
+    stopped answering (then why); either way the runner is stopped and awaited."""
+    import asyncio
+    import signal
+
+    import httpx
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    why: list[str] = []
+
+    def request_stop(*_: object) -> None:
+        loop.call_soon_threadsafe(stop.set)
+
+    runner.handle_sigterm = request_stop  # type: ignore[method-assign]  # Runner.start installs it
+    loop.add_signal_handler(signal.SIGINT, request_stop)
+
+    async def watch() -> None:
+        misses = 0
+        async with httpx.AsyncClient(timeout=5) as client:
+            while not stop.is_set():
+                await asyncio.sleep(SERVER_CHECK)
+                try:
+                    ok = (await client.get(f"{api.rstrip('/')}/health")).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                misses = 0 if ok else misses + 1
+                if misses >= SERVER_MISSES:
+                    why.append(f"the Prefect server at {api} stopped answering")
+                    stop.set()
+
+    serving = asyncio.create_task(runner.start())
+    watching = asyncio.create_task(watch())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    watching.cancel()
+    if not serving.done():
+        if runner.started:
+            await runner.astop()
+        try:  # pausing the schedules needs the server: give up on it if it has gone
+            await asyncio.wait_for(serving, timeout=5 if why else 30)
+        except (TimeoutError, httpx.HTTPError):
+            serving.cancel()
+    stopping.cancel()
+    return why[0] if why else None
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -30,7 +30,8 @@ from prefect.client.schemas.schedules import RRuleSchedule
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 
 from flows.backtest import sweep_flow
-from flows.pipeline import EXCHANGE_TZ, pipeline_flow
+from flows.pipeline import pipeline_flow
+from flows.settings import EXCHANGE_TZ
 
 DAILY_AT = time(18, 30)  # after the 16:00 close, once the publishers' day files are out
 WEEKLY_AT = time(19, 30)  # after the daily run of the same evening

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 _PREFECT_HOME = tempfile.mkdtemp(prefix="alvh-prefect-")
+_SESSION = os.path.basename(_PREFECT_HOME)  # marks every process this session starts
+os.environ["ALVH_TEST_SESSION"] = _SESSION
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
 os.environ["PREFECT_API_DATABASE_CONNECTION_URL"] = (
     f"sqlite+aiosqlite:///{_PREFECT_HOME}/prefect.db"
@@ -31,6 +33,40 @@ import polars as pl  # noqa: E402
 import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind() -> Iterator[None]:
+    """Fails the session if a test leaves a process it started (however deep, orphans
+    included: they carry this session's ALVH_TEST_SESSION) or a temporary folder of
+    alvh's behind; this session's Prefect home and ephemeral API go with it."""
+    import gc
+
+    import psutil
+
+    tmp = Path(tempfile.gettempdir())
+    before = {p for p in tmp.iterdir() if p.name.startswith("alvh-")}
+    yield
+    gc.collect()  # sweeps' scratch folders go when nothing refers to them
+    from prefect.server.api.server import SubprocessASGIServer
+
+    SubprocessASGIServer().stop()  # this process's ephemeral API, as at exit
+    shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
+    left = []
+    for process in psutil.process_iter():
+        try:
+            if process.pid != os.getpid() and (
+                process.environ().get("ALVH_TEST_SESSION") == _SESSION
+            ):
+                left.append(f"{process.pid} {' '.join(process.cmdline())[:200]}")
+                process.kill()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    folders = sorted(
+        str(p) for p in tmp.iterdir() if p.name.startswith("alvh-") and p not in before
+    )
+    assert not left, f"processes left running by the tests: {left}"
+    assert not folders, f"temporary folders left by the tests: {folders}"
 
 
 def shared_data_path() -> Path:

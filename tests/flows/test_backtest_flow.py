@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -255,26 +256,59 @@ def test_a_ruined_book_trades_no_more_and_is_never_ranked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "synthetic.duckdb"
-    assert main(["run", "--db", str(db)]) == 0  # the synthetic market ruins the default book
-    capsys.readouterr()
-    (ruin,) = query(db, "SELECT min(date) FROM results.backtest_daily WHERE equity <= 0").row(0)
+    assert main(["run", "--db", str(db)]) == 0  # the default book lives on this market
+    out = capsys.readouterr().out
+    assert re.search(r"│ ruined\s+┆ no\s+│", out), out
+    seeds = ["--param", "margin_target=0", "--param", "wing_pct=0"]  # 50 lots, 50 points
+    assert main(["backtest", "--db", str(db), *seeds]) == 0
+    out = capsys.readouterr().out
+    rid = next(line.split()[1] for line in out.splitlines() if line.startswith("run bt-"))
+    run = f"run_id = '{rid}'"
+    (ruin,) = query(
+        db, f"SELECT min(date) FROM results.backtest_daily WHERE {run} AND equity <= 0"
+    ).row(0)
     assert ruin is not None
-    after = f"date > DATE '{ruin}'"
+    assert f"this book was ruined on {ruin} (equity reached zero)" in out
+    assert "fewer than 50 lots" in out
+    stored = query(db, f"SELECT ruined, ruin_date FROM results.backtest_metrics WHERE {run}")
+    assert stored.rows() == [(True, ruin)] and stored.schema["ruined"] == pl.Boolean
+    after = f"{run} AND date > DATE '{ruin}'"
     assert query(db, f"SELECT count(*) FROM results.backtest_trades WHERE {after}").row(0) == (0,)
     daily = query(
         db, f"SELECT sum(costs) AS c, sum(pnl_total) AS p FROM results.backtest_daily WHERE {after}"
     )
     assert daily.row(0) == (0.0, 0.0)
-    (paid,) = query(db, "SELECT costs_paid FROM results.backtest_metrics").row(0)
-    (costs,) = query(db, "SELECT sum(costs) FROM results.backtest_daily").row(0)
+    (paid,) = query(db, f"SELECT costs_paid FROM results.backtest_metrics WHERE {run}").row(0)
+    (costs,) = query(db, f"SELECT sum(costs) FROM results.backtest_daily WHERE {run}").row(0)
     assert paid == pytest.approx(costs, rel=1e-12)
-    args = ["sweep", "--db", str(db), "--hedge-ratio", "0:0.1:0.1", "--r2-band", "0.45-0.65"]
+    # ruined on its first entry: one line with the date
+    tiny = [*seeds, "--param", "initial_equity=1000"]
+    assert main(["backtest", "--db", str(db), *tiny]) == 0
+    first = [line for line in capsys.readouterr().out.splitlines() if "was ruined on" in line]
+    assert len(first) == 1 and "2004-03-29" in first[0]
+    # a book with no trades: one line
+    idle = ["--param", "margin_target=0", "--param", "lots=0", "--param", "hedge_ratio=0"]
+    assert main(["backtest", "--db", str(db), *idle]) == 0
+    assert "this book never traded" in capsys.readouterr().out
+    # a sweep whose every configuration is ruined: one line, the first ruin, what to try
+    args = [
+        "sweep",
+        "--db",
+        str(db),
+        *seeds,
+        "--hedge-ratio",
+        "0:0.1:0.1",
+        "--r2-band",
+        "0.45-0.65",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "2 of 2 configurations were ruined (equity reached zero)" in out
-    assert "no configuration to rank: 2 of 2 were ruined" in out
-    assert "best " not in out
+    firsts = query(db, "SELECT min(ruin_date) FROM results.sweep_results").row(0)[0]
+    assert f"every configuration (2) was ruined (equity reached zero; the first on {firsts})" in out
+    assert "Try a smaller condor" in out
+    assert "best " not in out and "no configuration to rank" not in out
     assert query(db, "SELECT best_config_hash FROM results.sweep_runs").rows() == [(None,)]
+    assert query(db, "SELECT count(*) FROM results.sweep_results WHERE ruined").row(0) == (2,)
 
 
 @pytest.mark.slow

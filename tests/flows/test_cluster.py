@@ -3,6 +3,7 @@ two `dask worker` processes on 127.0.0.1), one of them killed mid-sweep."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
-from tests.conftest import query, stop
+from tests.conftest import query
 
 pytestmark = pytest.mark.slow
 
@@ -35,9 +36,26 @@ class Cluster:
 
 
 def _dask(*args: str, log: Path) -> subprocess.Popen[bytes]:
+    """A dask process in a session of its own, so that it is stopped with its children
+    (a worker that runs Prefect tasks starts Prefect's ephemeral API server)."""
     dask = str(Path(sys.executable).with_name("dask"))
     with log.open("w") as out:
-        return subprocess.Popen([dask, *args], stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [dask, *args], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group, then SIGKILL whatever of it is still there."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        if sig == signal.SIGTERM:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=30)
+            time.sleep(1)  # the group's children end after their leader
 
 
 @pytest.fixture
@@ -78,8 +96,7 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         yield Cluster(address, workers)
     finally:
         for process in [*workers, scheduler]:
-            if process.poll() is None:
-                stop(process)
+            _stop_group(process)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -17,7 +18,8 @@ import pytest
 
 from cli.main import EXIT_FAILED, main
 from flows.deployments import deployments
-from flows.pipeline import EXCHANGE_TZ, PipelineParams, is_session, is_week_end, pipeline_flow
+from flows.pipeline import PipelineParams, is_session, is_week_end, pipeline_flow
+from flows.settings import EXCHANGE_TZ
 from tests.conftest import prefect_env, prefect_server, stop
 
 PREFECT = str(Path(sys.executable).with_name("prefect"))
@@ -88,12 +90,13 @@ def test_served_deployments_run_on_a_real_server(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
     with prefect_server(tmp_path / "server") as api:
         env = prefect_env(tmp_path / "client", PREFECT_API_URL=api)
+        served = (tmp_path / "serve.log").open("w")
         serve = subprocess.Popen(
             [sys.executable, "-m", "cli", "serve", "--source", "synthetic", "--db", str(db)],
             cwd=tmp_path,
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=served,
+            stderr=subprocess.STDOUT,
         )
         try:
             deadline = time.monotonic() + 120
@@ -115,6 +118,9 @@ def test_served_deployments_run_on_a_real_server(tmp_path: Path) -> None:
                 "--watch", "--watch-timeout", "360", env=env,
             )  # fmt: skip
             assert "Completed" in run.stdout
+            (daily_id,) = set(re.findall(r"flow-run/([0-9a-f-]{36})", run.stdout))
+            logs = _prefect("flow-run", "logs", daily_id, env=env).stdout
+            assert "  steps: ingest" in logs  # the run's own lines reach the server at INFO
             artifacts = _prefect("artifact", "ls", env=env).stdout
             for key in ("ingest-summary", "validation", "backtest-metrics"):
                 assert key in artifacts
@@ -153,5 +159,38 @@ def test_served_deployments_run_on_a_real_server(tmp_path: Path) -> None:
             assert _state(api, run_id) == "COMPLETED"
             results = pl.read_parquet(db.parent / "export" / "w" / "results.sweep_results.parquet")
             assert results.height == 82
+            serve.send_signal(signal.SIGTERM)  # stops cleanly: exit 0, no warning
+            assert serve.wait(timeout=60) == 0
+            said = (tmp_path / "serve.log").read_text()
+            assert "never awaited" not in said and "Traceback" not in said, said[-3000:]
+            assert said.rstrip().endswith("alvh serve stopped")
         finally:
             stop(serve)
+            served.close()
+
+
+@pytest.mark.slow
+def test_serve_stops_when_its_server_goes_away(tmp_path: Path) -> None:
+    with prefect_server(tmp_path / "server") as api:
+        env = prefect_env(tmp_path / "client", PREFECT_API_URL=api)
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "cli", "serve", "--source", "synthetic"],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and "sweep/ad-hoc" not in (
+                _prefect("deployment", "ls", env=env).stdout
+            ):
+                time.sleep(1)
+        except BaseException:
+            stop(serve)
+            raise
+    # the server has stopped: serving ends by itself within a few health checks
+    try:
+        _, err = serve.communicate(timeout=120)
+    finally:
+        stop(serve)
+    assert serve.returncode == EXIT_FAILED
+    assert f"error: the Prefect server at {api} stopped answering" in err
+    assert "never awaited" not in err, err[-3000:]
