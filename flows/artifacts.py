@@ -21,6 +21,11 @@ def table(key: str, frame: pl.DataFrame, description: str) -> None:
     create_table_artifact(table=json.loads(frame.write_json()), key=key, description=description)
 
 
+def note(key: str, text: str) -> None:
+    """A markdown artifact of one sentence (what a table artifact would say when empty)."""
+    create_markdown_artifact(markdown=text, key=key, description=text)
+
+
 def link(key: str, target: str, description: str) -> None:
     """A link artifact (the weekly review publishes its report index this way)."""
     create_link_artifact(link=target, key=key, description=description)

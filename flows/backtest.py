@@ -585,13 +585,22 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
         request.db, record, results.with_columns(pl.lit(sid).alias("sweep_id")), top_rows, extra
     )
     publish_snapshot(request.db)
-    artifacts.table(
-        "sweep-top",
-        best,
-        f"sweep {sid}: the best {best.height} of {len(configs)} configurations by "
-        f"{request.rank_metric}",
-    )
     ruined = int(keys["ruined"].sum())
+    if best.height:
+        artifacts.table(
+            "sweep-top",
+            best,
+            f"sweep {sid}: the best {best.height} of {len(configs)} configurations by "
+            f"{request.rank_metric}",
+        )
+    else:
+        artifacts.note(
+            "sweep-top",
+            f"sweep {sid}: no configuration to rank. {ruined} of {len(configs)} were ruined"
+            + (f" (the first on {keys['ruin_date'].min()})" if ruined else "")
+            + f"; none of the rest spent {request.min_time_in_band:.0%} of its days inside "
+            "its band.",
+        )
     return {
         "first_ruin": keys["ruin_date"].min(),
         "sweep_id": sid,

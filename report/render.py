@@ -333,9 +333,15 @@ def color_scale(z: np.ndarray, *, pct: bool) -> tuple[float, float, str] | str:
             f"Every cell shows {shown}: the values differ by less than the metric's precision "
             f"({PRECISION:g}), so there is no colour scale to draw."
         )
-    step = (high - low) / 4  # about five ticks
+    return low, high, tick_format(low, high, pct=pct)
+
+
+def tick_format(low: float, high: float, *, pct: bool) -> str:
+    """A d3 format with enough decimals that about five ticks over [low, high] read
+    apart (at least two for ratios)."""
+    step = max(high - low, 1e-12) / 4
     decimals = max(0, math.ceil(-math.log10(step * (100 if pct else 1))))
-    return low, high, f".{decimals}%" if pct else f".{max(decimals, 2)}f"
+    return f".{decimals}%" if pct else f".{max(decimals, 2)}f"
 
 
 def sweep_html(p: SweepPage) -> str:
@@ -403,11 +409,17 @@ def sweep_html(p: SweepPage) -> str:
                 line={"color": "#d62728"},
             )
         )
-        _layout(fig, y_format=".2f", y_title="Sharpe ratio")
         band = p.scatter["time_in_band"].fill_nan(None).drop_nulls()
         low = max(float(band.min() or 0.0) - 0.02, 0.0)  # type: ignore[arg-type]
         high = min(float(band.max() or 0.0) + 0.02, 1.0)  # type: ignore[arg-type]
-        fig.update_xaxes(tickformat=".0%", title_text="time in band", range=[low, high])
+        sharpe = p.scatter["sharpe"].fill_nan(None).drop_nulls()
+        y_low, y_high = float(sharpe.min() or 0.0), float(sharpe.max() or 0.0)  # type: ignore[arg-type]
+        _layout(fig, y_format=tick_format(y_low, y_high, pct=False), y_title="Sharpe ratio")
+        fig.update_xaxes(
+            tickformat=tick_format(low, high, pct=True),
+            title_text="time in band",
+            range=[low, high],
+        )
         fig.update_layout(hovermode="closest")
         sections.append(Section("Sharpe ratio against time in band", chart(fig, "pareto")))
     if len(p.sharpes) > 1:
@@ -567,7 +579,9 @@ def track_html(p: TrackPage) -> str:
     sections = [
         Section(
             "P&L since the first ledger day",
-            chart(_lines(p.pnl, ["ledger", "backtest"], y_format=",.0f"), "track"),
+            chart(_lines(p.pnl, ["ledger", "backtest"], y_format=",.0f"), "track")
+            if p.pnl.height > 1
+            else "<p>One ledger day so far: the P&amp;L since it starts with the next.</p>",
             f"What the ledger recorded each day (its first version of the day) against backtest "
             f"{p.run_id} over the same days, dollars. They differ on {p.differing} of "
             f"{p.pnl.height} days.",

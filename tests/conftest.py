@@ -48,15 +48,21 @@ def nothing_left_behind() -> Iterator[None]:
     before = {p for p in tmp.iterdir() if p.name.startswith("alvh-")}
     yield
     gc.collect()  # sweeps' scratch folders go when nothing refers to them
+    from prefect.logging.handlers import APILogWorker
     from prefect.server.api.server import SubprocessASGIServer
 
+    APILogWorker.drain_all(timeout=5)  # the run logs still queued for it, first
     SubprocessASGIServer().stop()  # this process's ephemeral API, as at exit
     shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
     left = []
     for process in psutil.process_iter():
         try:
-            if process.pid != os.getpid() and (
-                process.environ().get("ALVH_TEST_SESSION") == _SESSION
+            if (
+                process.pid != os.getpid()
+                and process.environ().get("ALVH_TEST_SESSION") == _SESSION
+                # multiprocessing's resource tracker (a local Dask cluster's) is this
+                # process's own helper: it ends when this process does, by design
+                and "multiprocessing.resource_tracker" not in " ".join(process.cmdline())
             ):
                 left.append(f"{process.pid} {' '.join(process.cmdline())[:200]}")
                 process.kill()

@@ -41,12 +41,18 @@ def test_the_first_screen_runs_in_its_order(
     monkeypatch.chdir(tmp_path)  # a clean clone's data/ folder
     assert main(["run"]) == 0  # make run: the synthetic market
     assert Path("data/synthetic.duckdb").is_file()
+    assert re.search(r"│ ruined\s+┆ no\s+│", capsys.readouterr().out)  # a book that lives
     for line in second:
         command = _command(line)
         assert command[0] == ".venv/bin/alvh", line
         args = [a.replace("../shared/data", str(shared_data)) for a in command[1:]]
         capsys.readouterr()
         assert main(args) == 0, (line, capsys.readouterr().err)
+        if args[0] == "run":  # the real history's default book lives too
+            assert re.search(r"│ ruined\s+┆ no\s+│", capsys.readouterr().out)
+        elif args[0] == "sweep":  # ranked, living configurations
+            out = capsys.readouterr().out
+            assert "best 5 by sharpe" in out and "were ruined" not in out, out[-2000:]
     rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("│")]
     assert len(rows) == 6 and "hedge_ratio" in rows[0]  # the header and the best five
     # The Querying section's readers of the export, as written.

@@ -1,10 +1,12 @@
 """Every page type in a real headless Chromium from file://: no console error, no request
 beyond file://, every chart drawn; the figures shown equal the warehouse's; runs with
-no trades, a ruined run and a one-configuration sweep still render and say what is
-missing. Screenshots go to the test's output folder."""
+no trades, a ruined run, a one-configuration sweep and all-ruined and partly ruined
+sweeps still render and say what is missing; today's book and its track record show
+the engine's and the ledger's numbers. Screenshots go to the test's output folder."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -49,22 +51,29 @@ def site(research_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         return next(w for w in out.split() if w.startswith("sw-")).rstrip(":")
 
     base = ["--db", str(db), *START]
-    ids["ruined"] = rid(run(["backtest", *base]))  # 50 lots: ruined by the chain's spreads
-    ids["empty"] = rid(run(["backtest", *base, "--param", "lots=0", "--param", "hedge_ratio=0"]))
-    book = ["--param", "lots=10", "--param", "hold_to_expiry=true"]  # a condor open at the end
-    ids["book"] = rid(run(["backtest", *base, *book]))  # the latest: today's book
+    seeds = ["--param", "margin_target=0", "--param", "wing_pct=0"]  # 50 lots, 50 points
+    ids["ruined"] = rid(run(["backtest", *base, *seeds]))  # ruined by the chain's spreads
+    idle = ["--param", "margin_target=0", "--param", "lots=0", "--param", "hedge_ratio=0"]
+    ids["empty"] = rid(run(["backtest", *base, *idle]))
     grid = ["--dim", "hold_to_expiry=false,true", "--hedge-ratio", "0:0.4:0.2", "--top", "1"]
-    ids["sweep"] = sid(
-        run(["sweep", *base, "--param", "lots=10", *grid, "--walk-forward", "--train", "24"])
-    )
+    ids["sweep"] = sid(run(["sweep", *base, *grid, "--walk-forward", "--train", "24"]))
     one = ["--hedge-ratio", "0.2", "--r2-band", "0.45-0.65", "--top", "1"]
-    ids["one"] = sid(run(["sweep", *base, "--param", "lots=10", *one]))
+    ids["one"] = sid(run(["sweep", *base, *one]))
+    two = ["--hedge-ratio", "0:0.2:0.2", "--r2-band", "0.45-0.65", "--top", "1"]
+    ids["dead"] = sid(run(["sweep", *base, *seeds, *two]))  # every configuration ruined
+    mixed = ["--dim", "wing_pct=0,0.08", *two]  # 10 % margin: 50-point wings are ruined
+    ids["mixed"] = sid(run(["sweep", *base, *mixed]))  # in 2019, wings 8 % of spot live
+    book = {"start_date": "2015-01-02", "hold_to_expiry": "true"}  # a condor open at the end
+    ids["book"] = rid(run(["backtest", *base, "--param", "hold_to_expiry=true"]))  # the latest
+    from flows.ledger import LedgerRequest, ledger_flow
+
+    ledger_flow(LedgerRequest(db=db, books=[book], session=date(2026, 1, 8)))
     run(["validate", "--db", str(db)])
     out = folder / "reports"
     args = ["report", "--db", str(db), "--out", str(out), "--latest"]
     for k in ("ruined", "empty", "book"):
         args += ["--run", ids[k]]
-    for k in ("sweep", "one"):
+    for k in ("sweep", "one", "dead", "mixed"):
         args += ["--sweep", ids[k]]
     run(args)
     # A replication page from a made-up index (the flow test covers the real one).
@@ -86,7 +95,10 @@ PAGES = [
     "empty",
     "sweep",
     "one",
+    "dead",
+    "mixed",
     "today",
+    "track",
     "market",
     "validation",
     "replication",
@@ -102,6 +114,8 @@ def _file(site: dict[str, Any], page: str) -> Path:
         "empty": f"backtest-{ids['empty']}.html",
         "sweep": f"sweep-{ids['sweep']}.html",
         "one": f"sweep-{ids['one']}.html",
+        "dead": f"sweep-{ids['dead']}.html",
+        "mixed": f"sweep-{ids['mixed']}.html",
         "replication": "replication-X.html",
     }
     return site["out"] / names.get(page, f"{page}.html")
@@ -123,13 +137,22 @@ def test_every_page_opens_clean_and_draws_every_chart(
     assert all(drawn > 0 for drawn in v.charts.values()), v.charts
     expected = {
         "book": {"equity", "drawdown", "sleeves", "r2", "hedge", "scalers", "vega"},
-        "sweep": {"heat-sharpe", "heat-time_in_band", "heat-sharpe_out_of_sample",
-                  "heat-hedge_cost_flat", "pareto", "distribution"},
+        "sweep": {"pareto", "distribution"},  # and the heatmaps, below
         "today": {"r2", "payoff"},
+        "track": set(),  # one ledger day: a sentence, no chart
+        "dead": set(),
         "market": {"curve", "term", "vix", "breadth", "macro"},
         "validation": {"rules"},
         "replication": {"levels", "errors"},
     }.get(page)  # fmt: skip
+    if page == "sweep":  # a heatmap with nothing to colour is a sentence instead
+        html = _file(site, page).read_text()
+        heat = {f"heat-{m}" for m in ("sharpe", "time_in_band", "sharpe_out_of_sample",
+                                       "hedge_cost_flat")}  # fmt: skip
+        drawn = heat & set(v.charts)
+        said = html.count("differ by less than the metric") + html.count("has a value here")
+        assert said == len(heat - drawn)
+        expected = {*expected, *drawn}  # type: ignore[misc]
     if expected is not None:
         assert set(v.charts) == expected
     assert _file(site, page).stat().st_size < 8e6
@@ -160,7 +183,8 @@ def test_the_figures_shown_are_the_warehouses(
     assert visits["sweep"].figures["configurations"] == f"{sweep['configurations']:,}"
     assert visits["sweep"].figures["PBO"] == fmt(sweep["pbo"], RATIO)
     html = _file(site, "index").read_text()
-    for page in ("book", "ruined", "empty", "sweep", "one", "today", "market", "validation"):
+    pages = ("book", "ruined", "empty", "sweep", "one", "today", "track", "market", "validation")
+    for page in pages:
         assert f'href="{_file(site, page).name}"' in html
 
 
@@ -180,3 +204,75 @@ def test_an_unknown_run_is_one_error_line(
     args = ["report", "--db", str(site["db"]), "--run", "bt-nope", "--out", str(tmp_path)]
     assert main(args) == 2
     assert capsys.readouterr().err.strip() == "error: no backtest run bt-nope in the warehouse"
+
+
+@pytest.mark.parametrize("page", ["sweep", "dead", "mixed"])
+def test_sweep_captions_count_what_the_warehouse_holds(
+    page: str, site: dict[str, Any], visits: dict[str, Visit]
+) -> None:
+    """A living, an all-ruined and a partly ruined sweep: every count a caption or
+    headline shows is the warehouse's, and no ruined configuration is a candidate."""
+    sid = site["ids"][page]
+    rows = query(
+        site["db"], "SELECT config_hash, ruined, ruin_date, sharpe FROM results.sweep_results "
+        "WHERE sweep_id = ?", [sid],
+    )  # fmt: skip
+    dead = rows.filter(pl.col("ruined"))
+    living = rows.height - dead.height
+    v = visits[page]
+    assert v.figures["configurations"] == f"{rows.height:,}"
+    assert v.figures["living"] == f"{living:,}" and v.figures["ruined"] == f"{dead.height:,}"
+    html = _file(site, page).read_text()
+    if dead.height:
+        table = v.tables["ruined"]
+        assert sorted(r[0] for r in table) == sorted(dead["config_hash"].to_list())
+        assert {r[1] for r in table} == {str(d) for d in dead["ruin_date"].to_list()}
+        first = dead["ruin_date"].min()
+        assert f"the first on {first}" in html
+    else:
+        assert "ruined" not in v.tables
+    if living:
+        shown = {r[1] for r in v.tables["top"]}
+        assert shown <= set(rows.filter(~pl.col("ruined"))["config_hash"].to_list())
+        if living > 1:
+            sharpes = rows.filter(~pl.col("ruined"))["sharpe"].drop_nans().len()
+            assert f"{sharpes:,} of the {living:,} configurations that were never ruined" in html
+            best = rows.filter(~pl.col("ruined"))["sharpe"].drop_nans().max()
+            assert f"highest {best:.2f}" in html
+    else:
+        assert v.charts == {} and "top" not in v.tables
+        assert f"every configuration ({rows.height}) was ruined" in html
+    assert 'data-market="real"' in html
+
+
+def test_todays_book_and_its_track_record_show_the_engines_numbers(
+    site: dict[str, Any], visits: dict[str, Visit]
+) -> None:
+    db = site["db"]
+    ledger = query(db, "SELECT * FROM results.signal_ledger ORDER BY as_of DESC, version DESC")
+    row = ledger.row(0, named=True)
+    today = visits["today"]
+    assert today.figures["as of"] == str(row["as_of"])
+    assert today.figures["R² now"] == f"{row['r2_now']:.2f}"
+    low, high = row["break_even_low"], row["break_even_high"]
+    assert today.figures["break-evens"] == f"{low:,.1f} / {high:,.1f}"
+    # the same numbers as the saved book's backtest run to that day
+    positions = json.loads(row["positions"])
+    shown = today.tables["positions"]
+    assert [r[1] for r in shown] == [p["instrument"] for p in positions]
+    condor = next(p for p in positions if p["sleeve"] == "condor")
+    expiry = date.fromisoformat(condor["instrument"].split()[-1])
+    assert expiry > row["as_of"]  # nothing expired is shown open
+    actions = json.loads(row["actions"])
+    if actions:
+        assert [r[2] for r in today.tables["actions"]] == [a["instrument"] for a in actions]
+    else:
+        assert [r[1] for r in today.tables["actions"]] == ["hold"]
+    html = _file(site, "today").read_text()
+    assert f"bounded by {row['bounded_by']}" in html
+    track = visits["track"]
+    assert track.figures["ledger days"] == f"{ledger['as_of'].n_unique():,}" == "1"
+    assert "One ledger day so far" in _file(site, "track").read_text()
+    assert [r[0] for r in track.tables["pnl"]] == sorted(
+        str(d) for d in ledger["as_of"].unique().to_list()
+    )
