@@ -159,6 +159,7 @@ def test_served_deployments_run_on_a_real_server(tmp_path: Path) -> None:
             assert _state(api, run_id) == "COMPLETED"
             results = pl.read_parquet(db.parent / "export" / "w" / "results.sweep_results.parquet")
             assert results.height == 82
+            assert not results["ruined"].any()  # the README's ad-hoc sweep: living books
             serve.send_signal(signal.SIGTERM)  # stops cleanly: exit 0, no warning
             assert serve.wait(timeout=60) == 0
             said = (tmp_path / "serve.log").read_text()
