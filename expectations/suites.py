@@ -18,6 +18,7 @@ from great_expectations.expectations.row_conditions import Column
 
 from expectations.rules import CRITICAL, WARNING, Rule, Suite
 from transforms.columns import (
+    BREADTH_SERIES,
     BY_NAME,
     CPI_SERIES,
     MACRO_SIGNALS,
@@ -39,6 +40,7 @@ VX_SETTLE_RANGE = (5.0, 150.0)  # real settles 8.75 .. 74.5 outside the flagged 
 # (VXG17 12.26 vs 10.84).
 FINAL_SETTLEMENT_MAX_REL_GAP = 0.20
 TBILL_RANGE = (-1.0, 25.0)  # percent, discount basis
+SP500_MEMBERS_RANGE = (450, 510)  # members counted a day (487-502 in the data: a few lack bars)
 TBILL_MAX_GAP_DAYS = 7  # the bond market closes for at most a long weekend + holiday
 CALENDAR_START = date(1990, 1, 2)  # first session of core.trading_calendar
 MACRO_SERIES = (*CPI_SERIES, *PPI_SERIES)
@@ -57,6 +59,8 @@ MISSING_SESSIONS: dict[str, dict[date, str]] = {
     "nyse_breadth": {
         date(1999, 11, 26): "absent from the Unicorn breadth files (data README)",
         date(2002, 6, 20): "absent from the Unicorn breadth files (data README)",
+        date(2019, 8, 20): "absent from the Unicorn breadth files (data-updates/2026-09 "
+        "README); the A/D line skips it",
     },
 }
 EXTRA_DAYS: dict[str, dict[date, str]] = {
@@ -465,6 +469,26 @@ def nyse_breadth(frame: pl.DataFrame, ctx: Context) -> Suite:
     )
 
 
+def sp500_breadth(frame: pl.DataFrame, ctx: Context) -> Suite:
+    series = BY_NAME["sp500_breadth"]
+    table = frame.sort("date").with_columns(
+        (pl.col("members") - pl.col("advancing") - pl.col("declining")).alias("neither")
+    )
+    rules = [
+        *_structure(series, helpers=("neither",)),
+        *[_at_least(c, 0) for c in ("advancing", "declining")],
+        _between("members", SP500_MEMBERS_RANGE),
+        _at_least("neither", 0, "advancing + declining members never exceed the members"),
+        *_calendar_rules(series.name),
+    ]
+    return _suite(
+        series,
+        rules,
+        {"table": table, "calendar": _calendar_frame(series.name, frame["date"], ctx)},
+        {"table": ("date",), "calendar": ("date",)},
+    )
+
+
 def macro_monthly(frame: pl.DataFrame, ctx: Context) -> Suite:
     series = BY_NAME["macro_monthly"]
     latest = frame.sort("vintage_date").group_by("series_id", "reference_month").last()
@@ -574,8 +598,18 @@ def trading_calendar(frame: pl.DataFrame, ctx: Context) -> Suite:
 
 def signals_daily(frame: pl.DataFrame, ctx: Context) -> Suite:
     series = SIGNALS_DAILY
+    table = frame.with_columns(
+        (pl.col("breadth_series").is_null() != pl.col("ad_line").is_null()).alias("unnamed")
+    )
     rules = [
-        *_structure(series),
+        *_structure(series, helpers=("unnamed",)),
+        Rule(
+            "breadth_series is a known breadth series",
+            gxe.ExpectColumnValuesToBeInSet(
+                column="breadth_series", value_set=list(BREADTH_SERIES)
+            ),
+        ),
+        _flag_false("unnamed", "every breadth value names its series", frame="table"),
         _between("vix_rsi_14", (0.0, 100.0)),
         _between("vx_front_rsi_14", (0.0, 100.0)),
         _between("vx_cm30_spx_r2_60", (0.0, 1.0)),
@@ -588,7 +622,7 @@ def signals_daily(frame: pl.DataFrame, ctx: Context) -> Suite:
     return _suite(
         series,
         rules,
-        {"table": frame, "calendar": calendar},
+        {"table": table, "calendar": calendar},
         {"table": ("date",), "calendar": ("date",)},
     )
 
@@ -615,6 +649,7 @@ SUITES: Mapping[str, Callable[[pl.DataFrame, Context], Suite]] = {
     "vvix_daily": vvix_daily,
     "vx_futures": vx_futures,
     "nyse_breadth": nyse_breadth,
+    "sp500_breadth": sp500_breadth,
     "cpi_release_dates": cpi_release_dates,
     "macro_monthly": macro_monthly,
     "tbill_3m_daily": tbill_3m_daily,

@@ -42,11 +42,15 @@ from transforms.macro import date_releases
 from transforms.parse import ParsedBatch, ParseError
 from transforms.parse.common import generated
 from transforms.quality import (
+    COUNT_TOLERANCE,
+    PRICE_TOLERANCE,
     concat_rejects,
     history_gaps,
+    overlap,
     resolve_precedence,
     split_malformed,
     unusable_files,
+    without_a_trade,
 )
 from transforms.vx import constant_maturity, term_structure
 from warehouse.db import (
@@ -156,8 +160,30 @@ def _load(
     try:
         with writer(db) as con:
             warnings = []
+            revisions = None
             if screen and series.observed and not problems:
-                gaps = history_gaps(read_table(con, series.name), core, series)
+                stored = read_table(con, series.name)
+                if series.name != "macro_monthly":  # revisions there are new vintages
+                    restated = overlap(stored, core, series)
+                    revisions = restated.revisions
+                    if restated.conflicts.height and not force:
+                        problems.append(
+                            f"{series.name}: the input restates "
+                            f"{restated.conflicts.height} stored values beyond tolerance "
+                            f"({PRICE_TOLERANCE:.0%} for prices, {COUNT_TOLERANCE:.0%} for "
+                            f"counts): {restated.describe(restated.conflicts)}; --force "
+                            "loads them (the stored values are kept in core.revisions)"
+                        )
+                    elif restated.conflicts.height:
+                        revisions = pl.concat([revisions, restated.conflicts])
+                    if revisions.height:
+                        rows = revisions["natural_key"].n_unique()
+                        warnings.append(
+                            f"{rows} rows revised ({revisions.height} values; the stored "
+                            "values are kept in core.revisions): "
+                            f"{restated.describe(revisions)}"
+                        )
+                gaps = history_gaps(stored, core, series)
                 if gaps.after.height and not force:
                     problems.append(
                         f"{series.name}: the input ends before the stored history: "
@@ -165,9 +191,17 @@ def _load(
                         "from it (a truncated download or an older file?); --force loads it "
                         "anyway (stored rows are never deleted)"
                     )
-                if gaps.inside.height:
+                idle, other = without_a_trade(gaps.inside, stored, series)
+                if idle.height:
                     warnings.append(
-                        f"the input lacks {gaps.describe(gaps.inside)} that the warehouse "
+                        f"the input lacks {gaps.describe(idle)} that the warehouse holds: "
+                        "days without a trade (volume 0, no close), which some publishers "
+                        "omit (Cboe's own files carry them, vix_utils drops them); kept as "
+                        "stored"
+                    )
+                if other.height:
+                    warnings.append(
+                        f"the input lacks {gaps.describe(other)} that the warehouse "
                         "holds (kept as stored)"
                     )
             if problems:
@@ -185,6 +219,7 @@ def _load(
                 fingerprint=fingerprint,
                 check=validation.gate(series.name, info.run_id),
                 warnings=warnings,
+                revisions=revisions,
             )
     except (validation.ValidationFailed, BatchRejected) as failed:
         # The data is rolled back; the rows and rules that explain why are kept.

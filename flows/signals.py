@@ -42,6 +42,7 @@ def compute_signals(db: Path, run_id: str) -> list[str]:
             vix3m=read_table(con, "vix3m_daily"),
             vvix=read_table(con, "vvix_daily"),
             breadth=read_table(con, "nyse_breadth"),
+            members=read_table(con, "sp500_breadth"),
             vx=read_table(con, "vx_futures"),
             curve=read_table(con, "vx_term_structure"),
             cm=read_table(con, "vx_constant_maturity"),

@@ -144,6 +144,23 @@ NYSE_BREADTH = Series(
     description="NYSE advancing/declining/unchanged issues and volumes; cumulative A/D line.",
 )
 
+SP500_BREADTH = Series(
+    name="sp500_breadth",
+    key=("date",),
+    schema={
+        "date": pl.Date(),
+        "members": pl.Int64(),
+        "advancing": pl.Int64(),
+        "declining": pl.Int64(),
+    },
+    required=("date", "members", "advancing", "declining"),
+    observed="date",
+    description=(
+        "S&P 500 members that advanced and declined on the session (the index's own "
+        "components, a different universe from NYSE issues); members counted that day."
+    ),
+)
+
 MACRO_MONTHLY = Series(
     name="macro_monthly",
     key=("series_id", "reference_month"),
@@ -282,6 +299,7 @@ _SIGNAL_COLUMNS: dict[str, pl.DataType] = {
     "days_to_next_fomc": pl.Int32(),
     "week_start": pl.Boolean(),
     "week_id": pl.String(),
+    "breadth_series": pl.String(),
 }
 
 SIGNALS_DAILY = Series(
@@ -313,6 +331,10 @@ MACRO_SIGNALS = Series(
     ),
 )
 SIGNAL_TABLES: tuple[Series, ...] = (SIGNALS_DAILY, MACRO_SIGNALS)
+# Values of signals_daily.breadth_series: the breadth series a row's A/D MACD is of.
+NYSE_ISSUES = "NYSE issues"
+SP500_MEMBERS = "S&P 500 members"
+BREADTH_SERIES: tuple[str, ...] = (NYSE_ISSUES, SP500_MEMBERS)
 
 # Series that sources deliver, in load order.
 INGESTED: tuple[Series, ...] = (
@@ -323,6 +345,7 @@ INGESTED: tuple[Series, ...] = (
     VVIX_DAILY,
     VX_FUTURES,
     NYSE_BREADTH,
+    SP500_BREADTH,
     CPI_RELEASE_DATES,
     MACRO_MONTHLY,
     TBILL_3M_DAILY,

@@ -210,6 +210,107 @@ def history_gaps(stored: pl.DataFrame, incoming: pl.DataFrame, series: Series) -
     return HistoryGaps(inside=inside.select(keys), after=after.select(keys))
 
 
+PRICE_TOLERANCE = 0.01
+"""A decimal value (a price, a level, a rate) an input restates within this share of the
+stored one (or within ``ROUNDING``) is a revision; beyond it the input conflicts with the
+history. One per cent covers rounding and settlement methods (4-decimal settles from
+2021), not a different print."""
+COUNT_TOLERANCE = 0.05
+"""The same for counts (volume, open interest, issues): preliminary and final figures
+differ by up to about 0.5 % in the data (VXF26-VXH26 open interest on 2026-01-07)."""
+ROUNDING = 0.005
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Stored rows an input restates with other values: one row per changed value
+    (``natural_key``, ``column_name``, ``stored_value``, ``new_value`` as text,
+    ``stored_source``, ``location``, ``line``). ``revisions`` are within the column's
+    tolerance (or fill or blank a value): kept, the stored value recorded; ``conflicts``
+    are beyond it: the input is refused."""
+
+    revisions: pl.DataFrame
+    conflicts: pl.DataFrame
+
+    def describe(self, frame: pl.DataFrame, *, shown: int = 3) -> str:
+        """'key column stored -> new (file line N)' for the first rows."""
+        return "; ".join(
+            f"{r['natural_key']} {r['column_name']}: stored {r['stored_value']} "
+            f"(from {r['stored_source']}), {r['location']} line {r['line']} says "
+            f"{r['new_value']}"
+            for r in frame.head(shown).iter_rows(named=True)
+        ) + (f"; and {frame.height - shown} more" if frame.height > shown else "")
+
+
+OVERLAP_SCHEMA = {
+    "natural_key": pl.String(),
+    "column_name": pl.String(),
+    "stored_value": pl.String(),
+    "new_value": pl.String(),
+    "stored_source": pl.String(),
+    "location": pl.String(),
+    "line": pl.Int64(),
+    "within": pl.Boolean(),
+}
+
+
+def overlap(stored: pl.DataFrame, incoming: pl.DataFrame, series: Series) -> Overlap:
+    """Compare ``incoming`` (one row per key, with its file and line) with the ``stored``
+    rows of the same keys, value by value (see :class:`Overlap`)."""
+    key = list(series.key)
+    values = [c for c in series.columns if c not in key]
+    both = incoming.select(*key, *values, LOCATION, LINE).join(
+        stored.select(*key, *values, pl.col("source").alias("_stored_source")),
+        on=key,
+        how="inner",
+        suffix="_stored",
+    )
+    natural = pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="|")
+    parts = []
+    for c in values:
+        new, old = pl.col(c), pl.col(f"{c}_stored")
+        kind = series.schema[c]
+        if kind.is_float() or kind.is_integer():
+            tolerance = COUNT_TOLERANCE if kind.is_integer() else PRICE_TOLERANCE
+            gap = (new.cast(pl.Float64) - old.cast(pl.Float64)).abs()
+            within = gap <= pl.max_horizontal(tolerance * old.cast(pl.Float64).abs(), ROUNDING)
+        else:
+            within = pl.lit(False)
+        changed = both.filter(new.ne_missing(old))
+        parts.append(
+            changed.select(
+                natural.alias("natural_key"),
+                pl.lit(c).alias("column_name"),
+                old.cast(pl.String).alias("stored_value"),
+                new.cast(pl.String).alias("new_value"),
+                pl.col("_stored_source").alias("stored_source"),
+                pl.col(LOCATION).alias("location"),
+                pl.col(LINE).cast(pl.Int64).alias("line"),
+                (new.is_null() | old.is_null() | within).fill_null(False).alias("within"),
+            )
+        )
+    rows = pl.concat(parts) if parts else pl.DataFrame(schema=OVERLAP_SCHEMA)
+    rows = rows.sort("natural_key", "column_name")
+    return Overlap(
+        revisions=rows.filter(pl.col("within")).drop("within"),
+        conflicts=rows.filter(~pl.col("within")).drop("within"),
+    )
+
+
+def without_a_trade(
+    keys: pl.DataFrame, stored: pl.DataFrame, series: Series
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Of stored ``keys`` (rows an input lacks), those of days without a trade (volume 0
+    and no close: a contract that only settled, which some publishers omit), and the
+    rest; all are the rest for a series without volume and close."""
+    key = list(series.key)
+    if not {"volume", "close"} <= set(series.schema):
+        return keys.clear(), keys
+    rows = keys.join(stored.select(*key, "volume", "close"), on=key, how="left")
+    idle = (pl.col("volume").fill_null(0) == 0) & pl.col("close").is_null()
+    return rows.filter(idle).select(key), rows.filter(~idle).select(key)
+
+
 def unusable_files(
     batches: Sequence[ParsedBatch],
     goods: Sequence[pl.DataFrame],

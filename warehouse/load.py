@@ -94,6 +94,7 @@ def load_batch(
     fingerprint: str | None = None,
     check: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     warnings: Sequence[str] = (),
+    revisions: pl.DataFrame | None = None,
 ) -> LoadCounts:
     """Write one batch atomically and record it; return what changed.
 
@@ -103,9 +104,11 @@ def load_batch(
     ``check`` runs inside the transaction after the core merge (it sees the table as the
     batch would leave it); an exception from it rolls the whole batch back (the caller
     then keeps the rejects with :func:`keep_rejects`). ``warnings`` are recorded with the
-    run.
+    run. ``revisions``: the stored values the batch replaces, kept in ``core.revisions``.
     """
     with transaction(con):
+        if revisions is not None:
+            keep_revisions(con, series=series, info=info, revisions=revisions)
         _merge(con, "load/raw_rows", _raw_rows(parsed, series, info.run_id))
         keep_rejects(con, series=series, run_id=info.run_id, rejects=rejects)
         params = {"as_of": info.as_of} if series.name == "macro_monthly" else {}
@@ -134,6 +137,23 @@ def load_batch(
                 {"series": series.name, "fingerprint": fingerprint, "run_id": info.run_id},
             )
     return counts
+
+
+def keep_revisions(
+    con: duckdb.DuckDBPyConnection, *, series: Series, info: RunInfo, revisions: pl.DataFrame
+) -> None:
+    """Append the stored values a batch replaces to ``core.revisions`` (inside the
+    caller's transaction)."""
+    if revisions.is_empty():
+        return
+    rows = revisions.with_columns(
+        pl.lit(series.name).alias("series"),
+        pl.lit(info.run_id).alias("ingest_run_id"),
+        pl.lit(datetime.now()).alias("revised_at"),
+    )
+    con.register("incoming", rows)
+    run(con, "load/revisions")
+    con.unregister("incoming")
 
 
 def keep_rejects(

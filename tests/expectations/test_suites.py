@@ -31,12 +31,20 @@ SINCE = {"vx_futures": date(2019, 1, 1), "vx_term_structure": date(2019, 1, 1)}
 
 
 @pytest.fixture(scope="module")
-def base(real_warehouse: Path) -> tuple[dict[str, pl.DataFrame], Context]:
+def base(real_warehouse: Path, shared_data: Path) -> tuple[dict[str, pl.DataFrame], Context]:
+    from transforms.parse import normalised
+
+    members = shared_data.parent / "data-updates" / "2026-09" / "sp500_member_breadth_daily.csv"
     con = duckdb.connect(str(real_warehouse), read_only=True)
     try:
         tables = {}
         for name in CORE_TABLES:
             frame = read_table(con, name)
+            if name == "sp500_breadth":  # not in the history: from the 2026-09 update
+                parsed = normalised.parse_sp500_breadth(members.read_bytes(), location="m")
+                frame = parsed.frame.select(*frame.columns[:-2]).with_columns(
+                    pl.lit("m").alias("source"), pl.lit("test").alias("ingest_run_id")
+                )
             key = frame.columns[0]
             if name in SINCE:
                 frame = frame.filter(pl.col(key) >= SINCE[name])
@@ -52,6 +60,7 @@ def base(real_warehouse: Path) -> tuple[dict[str, pl.DataFrame], Context]:
             cm=tables["vx_constant_maturity"],
             macro=tables["macro_monthly"],
             fomc=tables["fomc_meetings"],
+            members=tables["sp500_breadth"],
         )
         run_id = pl.lit("signals-test").alias("signal_run_id")
         tables["signals_daily"] = signals_daily(inputs).with_columns(run_id)
@@ -119,13 +128,21 @@ MUTATIONS: dict[tuple[str, str], Mutation] = {
     # calendar
     **{
         (t, "a row for every NYSE session in the span"): _drop_late_day
-        for t in ("spx_daily", "vix_daily", "vix3m_daily", "vvix_daily", "nyse_breadth")
+        for t in (
+            "spx_daily",
+            "vix_daily",
+            "vix3m_daily",
+            "vvix_daily",
+            "nyse_breadth",
+            "sp500_breadth",
+        )
     },
     ("spx_daily", "no rows on NYSE holidays"): _add_holiday(date(2019, 12, 25)),
     ("vix_daily", "no rows on NYSE holidays"): _add_holiday(date(2019, 12, 25)),
     ("vix3m_daily", "no rows on NYSE holidays"): _add_holiday(date(2019, 12, 25)),
     ("vvix_daily", "no rows on NYSE holidays"): _add_holiday(date(2019, 12, 25)),
     ("nyse_breadth", "no rows on NYSE holidays"): _add_holiday(date(2014, 12, 25)),
+    ("sp500_breadth", "no rows on NYSE holidays"): _add_holiday(date(2023, 12, 25)),
     # bars
     **{
         (t, "high >= low"): (lambda f: _scale(f, "high", 0.5, "low"))
@@ -178,6 +195,17 @@ MUTATIONS: dict[tuple[str, str], Mutation] = {
     ),
     ("nyse_breadth", "A/D line adds advancing - declining each day"): lambda f: _row(
         f, pl.col("date") == f.sort("date")["date"][100], ad_line=f.sort("date")["ad_line"][100] + 7
+    ),
+    ("sp500_breadth", "advancing + declining members never exceed the members"): lambda f: _row(
+        f, 100, advancing=f["members"][100] - f["declining"][100] + 1
+    ),
+    ("signals_daily", "breadth_series is a known breadth series"): lambda f: _row(
+        f, pl.col("ad_line").is_not_null(), breadth_series="Nasdaq issues"
+    ),
+    ("signals_daily", "every breadth value names its series"): lambda f: _row(
+        f,
+        pl.col("date") == f.filter(pl.col("ad_line").is_not_null())["date"][-1],
+        breadth_series=None,
     ),
     # macro
     ("macro_monthly", "series is a known CPI/PPI id"): lambda f: _row(f, 0, series_id="UNRATE"),
@@ -281,7 +309,9 @@ def test_real_history_passes_every_suite(
     from tests.conftest import query
 
     runs = query(real_warehouse, "SELECT table_name, success, blocked, failed FROM validation_runs")
-    assert set(runs["table_name"]) == set(CORE_TABLES)  # the ingest validates the core tables
+    # the ingest validates the core tables it loads (S&P 500 member breadth comes with the
+    # 2026-09 update, not the history)
+    assert set(runs["table_name"]) == set(CORE_TABLES) - {"sp500_breadth"}
     assert runs["success"].all() and not runs["blocked"].any()
     warnings = query(
         real_warehouse,

@@ -54,6 +54,7 @@ def test_real_data_answers_the_acceptance_queries(real_warehouse: Path, sql: Que
     )
     assert counts["vx_futures"] == 52958 and counts["spx_daily"] == 24777
     runs = _runs(sql, real_warehouse)
+    assert runs.pop("sp500_breadth")["status"] == "absent"  # it comes with the 2026-09 update
     assert {r["status"] for r in runs.values()} == {"succeeded"}
     assert all(r["rows_quarantined"] == 0 for r in runs.values())
     # The three bad 2008 prints are kept, flagged, and out of the curve.
@@ -89,11 +90,15 @@ def test_newer_overlapping_file_updates_only_changed_rows(
     _ingest(folder, db)
     lines = (folder / "vix_daily.csv").read_text().splitlines()
     header, body = lines[0], lines[1:]
-    # A newer file: two revised closes (set to the day's high, so bars stay valid), one
+    # A newer file: two closes revised within tolerance (0.05 point, inside the bar), one
     # new day.
+    revised = {}
     for i in (-1, -2):
-        day, open_, high, low, _ = body[i].split(",")
-        body[i] = ",".join([day, open_, high, low, high])
+        day, open_, high, low, close = body[i].split(",")
+        new = round(float(close) + 0.05, 2)
+        assert float(low) <= new <= float(high) and abs(new / float(close) - 1) < 0.01
+        body[i] = ",".join([day, open_, high, low, f"{new:.2f}"])
+        revised[date.fromisoformat(day)] = (float(close), new, len(body) + i + 2)
     body.append("2026-07-24,16.00,17.50,15.90,17.10")
     (folder / "vix_daily.csv").write_text("\n".join([header, *body]) + "\n")
     _ingest(folder, db)
@@ -103,7 +108,43 @@ def test_newer_overlapping_file_updates_only_changed_rows(
         2,
         len(body) - 3,
     )
+    assert "2 rows revised (2 values; the stored values are kept in core.revisions)" in str(
+        run["warnings"]
+    )
     assert sql(db, "SELECT close FROM core.vix_daily WHERE date = '2026-07-24'").row(0) == (17.10,)
+    kept = sql(
+        db, "SELECT natural_key, stored_value, new_value, line FROM core.revisions "
+        "WHERE series = 'vix_daily' AND column_name = 'close' ORDER BY natural_key",
+    )  # fmt: skip
+    assert [(date.fromisoformat(k), float(o), float(n), line) for k, o, n, line in kept.rows()] == [
+        (day, *revised[day]) for day in sorted(revised)
+    ]
+
+
+def test_a_restated_value_beyond_tolerance_is_refused_naming_file_line_and_stored_value(
+    shared_data: Path, sql: Query, tmp_path: Path
+) -> None:
+    folder = copy_data(tmp_path, shared_data, "vix_daily.csv")
+    db = tmp_path / "w.duckdb"
+    _ingest(folder, db)
+    before = table_fingerprints(db)
+    lines = (folder / "vix_daily.csv").read_text().splitlines()
+    day, open_, high, low, close = lines[-3].split(",")
+    lines[-3] = ",".join([day, open_, f"{float(high) + 10:.2f}", low, f"{float(close) + 10:.2f}"])
+    lines.append("2026-07-24,16.00,17.50,15.90,17.10")
+    (folder / "vix_daily.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(IngestFailed) as failed:
+        _ingest(folder, db)
+    text = str(failed.value)
+    assert "vix_daily: the input restates 2 stored values beyond tolerance" in text
+    assert f"{day} close: stored {float(close)}" in text
+    assert f"vix_daily.csv line {len(lines) - 3} says {float(close) + 10:.2f}" in text
+    assert table_fingerprints(db)["core.vix_daily"] == before["core.vix_daily"]  # nothing
+    forced = ingest_flow(IngestParams(source=f"dir:{folder}", db=db, as_of=AS_OF, force=True))
+    assert forced and sql(db, "SELECT count(*) FROM core.revisions").row(0) == (2,)
+    assert sql(db, f"SELECT close FROM core.vix_daily WHERE date = '{day}'").row(0) == (
+        round(float(close) + 10, 2),
+    )
 
 
 def test_malformed_rows_are_quarantined_and_the_rest_loads(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -297,3 +298,72 @@ def test_breadth_divergence_definition(signals: pl.DataFrame) -> None:
         expected = 0 <= hist[i] < hist[i - w] and spx[i] / spx[i - w] - 1 > p.breadth.min_spx_gain
         assert flag[i] == expected
     assert 300 < sum(1 for f in flag if f) < 3000
+
+
+# ---------------------------------------------------------------- breadth after 2015
+
+
+@pytest.fixture(scope="module")
+def updated(inputs: SignalInputs, shared_data: Path) -> SignalInputs:
+    """The history plus the 2026-09 update's breadth files: NYSE issues to 2020-02-10,
+    S&P 500 members from 2021-09-22 (parsed by the project's own parsers)."""
+    from transforms.parse import normalised
+
+    folder = shared_data.parent / "data-updates" / "2026-09"
+    nyse = normalised.parse_nyse_breadth(
+        (folder / "nyse_breadth_daily.csv").read_bytes(), location="nyse"
+    ).frame
+    members = normalised.parse_sp500_breadth(
+        (folder / "sp500_member_breadth_daily.csv").read_bytes(), location="members"
+    ).frame
+    cols = inputs.breadth.columns
+    return replace(
+        inputs,
+        breadth=pl.concat(
+            [inputs.breadth, nyse.select(c for c in cols if c in nyse.columns)],
+            how="diagonal_relaxed",
+        ),
+        members=members.select("date", "members", "advancing", "declining"),
+    )
+
+
+def test_the_breadth_policy_switches_series_and_computes_each_alone(
+    updated: SignalInputs,
+) -> None:
+    s = signals_daily(updated).filter(pl.col("date") >= date(2015, 1, 1))
+    series = dict(zip(s["date"], s["breadth_series"], strict=True))
+    assert series[date(2017, 6, 1)] == "NYSE issues" and series[date(2020, 2, 10)] == "NYSE issues"
+    assert series[date(2019, 8, 20)] is None  # the session the NYSE source lacks
+    assert series[date(2023, 6, 1)] == "S&P 500 members"
+    gap = s.filter(pl.col("date").is_between(date(2020, 2, 11), date(2021, 9, 21)))
+    assert gap["breadth_series"].is_null().all() and gap["ad_macd"].is_null().all()
+    assert gap["breadth_divergence"].is_null().all()
+    assert gap["breadth_note"].str.contains("the breadth scaler is off").all()
+    for name, year in (("NYSE issues", 2017), ("S&P 500 members", 2023)):
+        rows = s.filter(pl.col("date").dt.year() == year)
+        assert (rows["breadth_series"] == name).all() and rows["ad_macd"].is_not_null().all()
+    # the member MACD is the textbook loop over the member A/D line alone
+    m = updated.members.sort("date")
+    line = np.cumsum((m["advancing"] - m["declining"]).to_numpy()).astype(float).tolist()
+    ref = dict(zip(m["date"], _macd_loop(line, MacdParams()), strict=True))
+    lines = dict(zip(m["date"], line, strict=True))
+    ours = s.join(m.select("date"), on="date")  # member days SPX has (to 2026-08-21)
+    assert ours.height > 1200
+    for day, ad, *mine in ours.select("date", "ad_line", "ad_macd", "ad_macd_signal",
+                                       "ad_macd_hist").rows():  # fmt: skip
+        theirs = ref[day]
+        assert tuple(mine) == ((None,) * 3 if theirs is None else pytest.approx(theirs, abs=1e-9))
+        assert ad == lines[day]
+    # and the NYSE rows are those of NYSE issues alone, members or not
+    alone = signals_daily(replace(updated, members=updated.members.clear()))
+    nyse = s.filter(pl.col("breadth_series") == "NYSE issues").select("date", "ad_macd_hist")
+    assert nyse.equals(alone.join(nyse.select("date"), on="date").select("date", "ad_macd_hist"))
+
+
+def test_member_breadth_has_no_look_ahead(updated: SignalInputs) -> None:
+    full = signals_daily(updated)
+    for cut in (date(2021, 10, 15), date(2024, 3, 1)):
+        part = signals_daily(
+            replace(_truncate(updated, cut), members=updated.members.filter(pl.col("date") <= cut))
+        )
+        assert_frame_equal(part, full.filter(pl.col("date") <= cut), rel_tol=1e-12)

@@ -105,6 +105,18 @@ def ladder_months(market: Market, *, roll_days: int) -> I64:
     return out
 
 
+def inputs_last(signals: pl.DataFrame, vx: pl.DataFrame) -> dict[str, date | None]:
+    """The last date of each input a book cannot be priced without: SPX and VIX closes
+    (from the signal table) and a monthly VX settlement (None: the input has no row)."""
+    monthly = vx.filter((pl.col("contract_type") == "monthly") & pl.col("settle").is_not_null())
+    last = {
+        "SPX": signals.filter(pl.col("spx_close").is_not_null())["date"].max(),
+        "VIX": signals.filter(pl.col("vix_close").is_not_null())["date"].max(),
+        "VX futures": monthly["trade_date"].max(),
+    }
+    return {k: v if isinstance(v, date) else None for k, v in last.items()}
+
+
 def _column(frame: pl.DataFrame, name: str, dates: pl.DataFrame, on: str = "date") -> F64:
     joined = dates.join(frame.select(on, name), left_on="date", right_on=on, how="left")
     return joined[name].cast(pl.Float64).to_numpy().astype(np.float64)
@@ -123,15 +135,20 @@ def build_market(
     beta_window: int = 60,
     beta_fallback: float = 0.6,
 ) -> Market:
-    """Arrays for sessions from ``start`` to ``end`` (default: last day with VX data).
+    """Arrays for sessions from ``start`` to ``end`` (default, and at the latest: the last
+    session with SPX, VIX and VX data, :func:`inputs_last`; nothing after it is priced).
 
     ``calendar`` is the exchange calendar (``date``, ``nyse_open``), which runs past the
     data: session counts to an expiry never depend on where the data stops."""
     monthly = vx.filter(pl.col("contract_type") == "monthly")
     if monthly.is_empty():
         raise ValueError("no monthly VX settlements: ingest VX futures first")
-    last = min(monthly["trade_date"].max(), signals["date"].max())  # type: ignore[type-var]
-    end = last if end is None else min(end, last)  # type: ignore[type-var,assignment]
+    bounds = inputs_last(signals, vx)
+    missing = [k for k, v in bounds.items() if v is None]
+    if missing:
+        raise ValueError(f"no {' or '.join(missing)} data: ingest it first")
+    last = min(v for v in bounds.values() if v is not None)
+    end = last if end is None else min(end, last)
     days = signals.filter(pl.col("date").is_between(start, end)).sort("date")
     if days.height < 2:
         raise ValueError(f"no SPX sessions between {start} and {end}")

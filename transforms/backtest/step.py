@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from transforms.backtest.condor import Trade, break_evens
+from transforms.backtest.market import inputs_last
 from transforms.backtest.params import BacktestParams, as_record, config_hash
 from transforms.backtest.run import Backtest, Inputs, backtest
 
@@ -38,16 +39,10 @@ class Bound:
 
 
 def as_of_bound(inputs: Inputs) -> Bound:
-    """The last session on which SPX, VIX and a monthly VX settlement all exist."""
-    s = inputs.signals
-    last = {
-        "SPX": s.filter(pl.col("spx_close").is_not_null())["date"].max(),
-        "VIX": s.filter(pl.col("vix_close").is_not_null())["date"].max(),
-        "VX futures": inputs.vx.filter(
-            (pl.col("contract_type") == "monthly") & pl.col("settle").is_not_null()
-        )["trade_date"].max(),
-    }
-    typed: dict[str, date] = {k: v for k, v in last.items() if isinstance(v, date)}
+    """The last session on which SPX, VIX and a monthly VX settlement all exist (where a
+    backtest ends too: :func:`transforms.backtest.market.inputs_last`)."""
+    last = inputs_last(inputs.signals, inputs.vx)
+    typed: dict[str, date] = {k: v for k, v in last.items() if v is not None}
     if len(typed) < len(last):
         missing = ", ".join(k for k in last if k not in typed)
         raise ValueError(f"no data for {missing}: ingest it first")

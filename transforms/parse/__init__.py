@@ -20,6 +20,7 @@ from transforms.columns import (
     FOMC_MEETINGS,
     MACRO_MONTHLY,
     NYSE_BREADTH,
+    SP500_BREADTH,
     SPX_DAILY,
     TBILL_3M_DAILY,
     VIX3M_DAILY,
@@ -99,6 +100,12 @@ _NORMALISED: list[tuple[str, str, Series, Callable[..., ParsedBatch]]] = [
         "normalised NYSE breadth",
         NYSE_BREADTH,
         normalised.parse_nyse_breadth,
+    ),
+    (
+        r"sp500_member_breadth_daily",
+        "S&P 500 member breadth",
+        SP500_BREADTH,
+        normalised.parse_sp500_breadth,
     ),
     (
         r"cpi_monthly",

@@ -14,6 +14,7 @@ from transforms.columns import (
     CPI_RELEASE_DATES,
     FOMC_MEETINGS,
     NYSE_BREADTH,
+    SP500_BREADTH,
     SPX_DAILY,
     TBILL_3M_DAILY,
     VIX3M_DAILY,
@@ -62,6 +63,7 @@ parse_vix_daily = _simple(VIX_DAILY, _OHLC_HEADER, _same_names(VIX_DAILY))
 parse_vix3m_daily = _simple(VIX3M_DAILY, _OHLC_HEADER, _same_names(VIX3M_DAILY))
 parse_vvix_daily = _simple(VVIX_DAILY, ["date", "close"], _same_names(VVIX_DAILY))
 parse_nyse_breadth = _simple(NYSE_BREADTH, list(NYSE_BREADTH.schema), _same_names(NYSE_BREADTH))
+parse_sp500_breadth = _simple(SP500_BREADTH, list(SP500_BREADTH.schema), _same_names(SP500_BREADTH))
 parse_fomc_meetings = _simple(
     FOMC_MEETINGS,
     [

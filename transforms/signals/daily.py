@@ -6,12 +6,23 @@ Definitions (parameters in :class:`SignalParams`, defaults from the methodology)
   x sqrt(252); VIX RSI (Wilder, ``rsi_window``) on VIX closes of SPX trading days; front
   VX RSI on the day-to-day settle change of the contract that is M1 that day (roll
   adjusted: a change always compares one contract with itself); VIX/VIX3M ratio.
-* Breadth: MACD of the NYSE A/D line on breadth days. ``breadth_divergence``: the MACD
+* Breadth: MACD of an A/D line on breadth days. ``breadth_divergence``: the MACD
   histogram is still positive but lower than ``window`` breadth days ago (positive bars
   narrowing: upside breadth momentum fading; a histogram below zero is a crossover, not
   narrowing) while SPX closed more than ``min_spx_gain`` higher over the same days.
-  Null where there is no breadth row (the real series ends 2015-11-11); ``breadth_note``
-  says why.
+  **Breadth policy** (two universes): the NYSE A/D line (issues, ``core.nyse_breadth``)
+  on every day it has a row; on a day it has none, the S&P 500 member A/D line
+  (``core.sp500_breadth``: the running sum of advancing less declining members). The
+  MACD, its histogram and the divergence are computed on each series alone, over its own
+  rows, and the day's row is taken from the series in force: the NYSE line has about 4.5
+  times the member line's daily swing (A-D std 1,016 against 225), so one MACD across
+  the switch would break, and the two never overlap in the data (NYSE issues end
+  2020-02-10, members start 2021-09-22), so no scale between them can be measured. The
+  divergence reads only signs and a comparison within one series, so it means the same
+  on both. The member MACD
+  starts from the member series' own first rows (its EMAs warm up there, as the NYSE
+  one did in 1965). Null where neither series has a row (2020-02-11 .. 2021-09-21 in the
+  real data); ``breadth_note`` says why and ``breadth_series`` names the series used.
 * Term structure: M1..M4 settles and days to expiry; spreads M2-M1, M3-M2; contango % =
   100 (M2/M1 - 1); backwardation = M1 > M2. Annualised roll yield of month m:
   ``ln(F_m / F_{m-1}) x 365 / (d_m - d_{m-1})`` with F_0 = spot VIX and d_0 = 0: the
@@ -39,7 +50,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from transforms.columns import MACRO_SIGNALS, SIGNALS_DAILY
+from transforms.columns import MACRO_SIGNALS, NYSE_ISSUES, SIGNALS_DAILY, SP500_MEMBERS
 from transforms.signals.indicators import MacdParams, macd, rsi_from_changes, rsi_wilder
 from transforms.signals.regression import rolling_ols
 
@@ -72,12 +83,27 @@ class SignalInputs:
     vix: pl.DataFrame  # date, close
     vix3m: pl.DataFrame  # date, close
     vvix: pl.DataFrame  # date, close
-    breadth: pl.DataFrame  # date, ad_line
+    breadth: pl.DataFrame  # date, ad_line (NYSE issues)
     vx: pl.DataFrame  # trade_date, contract, settle, suspect_settle
     curve: pl.DataFrame  # trade_date, month, contract, days_to_expiry, settle
     cm: pl.DataFrame  # trade_date, settle (30-day constant maturity)
     macro: pl.DataFrame  # series_id, reference_month, vintage_date, value, public_date
     fomc: pl.DataFrame  # date, scheduled
+    members: pl.DataFrame = field(  # date, advancing, declining (S&P 500 members)
+        default_factory=lambda: pl.DataFrame(
+            schema={"date": pl.Date(), "advancing": pl.Int64(), "declining": pl.Int64()}
+        )
+    )
+
+    def breadth_lines(self) -> list[tuple[str, pl.DataFrame]]:
+        """Each breadth series with its A/D line (date, ad_line), in order of precedence."""
+        members = self.members.sort("date").select(
+            "date", (pl.col("advancing") - pl.col("declining")).cum_sum().alias("ad_line")
+        )
+        return [
+            (NYSE_ISSUES, self.breadth.select("date", "ad_line")),
+            (SP500_MEMBERS, members),
+        ]
 
 
 def _volatility(spx: pl.DataFrame, vix: pl.DataFrame, p: SignalParams) -> pl.DataFrame:
@@ -125,7 +151,18 @@ def _front_rsi(vx: pl.DataFrame, curve: pl.DataFrame, p: SignalParams) -> pl.Dat
     )
 
 
-def _breadth(breadth: pl.DataFrame, spx: pl.DataFrame, p: SignalParams) -> pl.DataFrame:
+def _breadth(inputs: SignalInputs, p: SignalParams) -> pl.DataFrame:
+    """The breadth columns of every breadth day under the breadth policy: each series'
+    MACD over its own rows, a day's row from the first series that has one."""
+    parts, taken = [], pl.DataFrame(schema={"date": pl.Date()})
+    for name, line in inputs.breadth_lines():
+        rows = _one_breadth(line, inputs.spx, p).join(taken, on="date", how="anti")
+        parts.append(rows.with_columns(pl.lit(name).alias("breadth_series")))
+        taken = pl.concat([taken, rows.select("date")])
+    return pl.concat(parts).sort("date")
+
+
+def _one_breadth(breadth: pl.DataFrame, spx: pl.DataFrame, p: SignalParams) -> pl.DataFrame:
     line, signal, hist = macd(pl.col("ad_line").cast(pl.Float64), params=p.macd)
     w = p.breadth.window
     frame = (
@@ -291,9 +328,9 @@ def signals_daily(inputs: SignalInputs, *, params: SignalParams = SignalParams()
     p = params
     spx = inputs.spx.filter(pl.col("date") >= p.start).sort("date")
     days = spx.select("date")
-    breadth = _breadth(inputs.breadth, inputs.spx, p)
-    breadth_days = inputs.breadth.select(pl.col("date").alias("_last_breadth")).sort(
-        "_last_breadth"
+    breadth = _breadth(inputs, p)
+    breadth_days = breadth.select(
+        pl.col("date").alias("_last_breadth"), pl.col("breadth_series").alias("_last_series")
     )
     term = _term(inputs.curve, inputs.cm, inputs.vix, p)
     monthly = macro_monthly_signals(inputs.macro, params=p)
@@ -328,8 +365,15 @@ def signals_daily(inputs: SignalInputs, *, params: SignalParams = SignalParams()
             pl.when(pl.col("ad_line").is_not_null())
             .then(None)
             .when(pl.col("_last_breadth").is_null())
-            .then(pl.lit("no NYSE breadth data yet"))
-            .otherwise(pl.format("no NYSE breadth row; last row {}", pl.col("_last_breadth")))
+            .then(pl.lit("no breadth data yet"))
+            .otherwise(
+                pl.format(
+                    "no breadth row (NYSE issues or S&P 500 members): the breadth scaler is "
+                    "off; last row {} ({})",
+                    pl.col("_last_breadth"),
+                    pl.col("_last_series"),
+                )
+            )
             .alias("breadth_note")
         )
         .join(term, on="date", how="left")
