@@ -45,7 +45,9 @@ from transforms.quality import (
     COUNT_TOLERANCE,
     PRICE_TOLERANCE,
     concat_rejects,
+    fomc_calendar_staleness,
     history_gaps,
+    keep_absent_columns,
     overlap,
     resolve_precedence,
     split_malformed,
@@ -164,6 +166,7 @@ def _load(
             if screen and series.observed and not problems:
                 stored = read_table(con, series.name)
                 if series.name != "macro_monthly":  # revisions there are new vintages
+                    core = keep_absent_columns(core, stored, series)
                     restated = overlap(stored, core, series)
                     revisions = restated.revisions
                     if restated.conflicts.height and not force:
@@ -361,6 +364,14 @@ def _failure(state: State[Outcome]) -> str:
     return "failed"
 
 
+def _read(db: Path, table: str) -> pl.DataFrame:
+    con = connect_reader(db, wait_seconds=WRITER_WAIT.seconds)
+    try:
+        return read_table(con, table)
+    finally:
+        con.close()
+
+
 @flow(name="ingest")
 def ingest_flow(params: IngestParams) -> list[str]:
     """Ingest every series the source has into the warehouse; returns one line per series."""
@@ -413,6 +424,10 @@ def ingest_flow(params: IngestParams) -> list[str]:
     else:
         lines.append("vx curve tables: VX futures unchanged, not rebuilt")
     say(f"  {lines[-1]}")
+    stale = fomc_calendar_staleness(_read(params.db, "fomc_meetings"), as_of=params.as_of)
+    if stale:
+        lines.append(f"warning: {stale}")
+        say(f"  {lines[-1]}")
     publish_snapshot(params.db)
     artifacts.ingest(params.db, run_id)
     if failures:

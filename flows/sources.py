@@ -296,7 +296,7 @@ class Http:
 
 CBOE_INDEX_PATH = "/api/global/us_indices/daily_prices/{index}_History.csv"
 CBOE_VX_PATH = "/data/us/futures/market_statistics/historical_data/VX/VX_{expiry}.csv"
-LIVE_FRED_IDS = ("DTB3", "CPIAUCSL", "CPIAUCNS", "PPIACO", "PPIFIS")
+LIVE_FRED_IDS = ("SP500", "DTB3", "CPIAUCSL", "CPIAUCNS", "PPIACO", "PPIFIS")
 # Cboe's per-expiry VX files in the current format start with the 2013 contracts.
 FIRST_LIVE_VX_EXPIRY = date(2013, 1, 1)
 
@@ -318,8 +318,12 @@ class RedactSecret(logging.Filter):
 class LiveSource(Source):
     """Publishers' downloads: Cboe index histories and per-expiry VX files, FRED series.
 
-    SPX, NYSE breadth, FOMC dates and CPI release dates have no publisher download here
-    and are reported absent (point a ``dir:`` source at files for them). VX: the monthly
+    SPX comes from FRED's ``SP500``: the free daily publisher of the index, closes only
+    and only the last ten years (S&P's licence), so it extends a stored history rather
+    than replacing it; the open, high, low and volume it lacks stay as stored, and new
+    days have none (a backtest settles an expiry at the close where there is no open).
+    NYSE breadth, FOMC dates and CPI release dates have no publisher download here and
+    are reported absent (point a ``dir:`` source at files for them). VX: the monthly
     contracts expiring from 2013 to ``as_of`` + 270 days; a contract the publisher does
     not list (404) is skipped.
     """

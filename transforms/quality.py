@@ -297,6 +297,55 @@ def overlap(stored: pl.DataFrame, incoming: pl.DataFrame, series: Series) -> Ove
     )
 
 
+def keep_absent_columns(
+    incoming: pl.DataFrame, stored: pl.DataFrame, series: Series
+) -> pl.DataFrame:
+    """``incoming`` with the values of columns it lacks entirely (null on every row: a
+    publisher that does not carry them, such as FRED's closes-only SPX) taken from the
+    stored rows of the same keys, so an input never blanks what another one stored."""
+    key = list(series.key)
+    absent = [
+        c for c in series.columns if c not in key and incoming[c].null_count() == incoming.height
+    ]
+    if not absent or incoming.is_empty() or stored.is_empty():
+        return incoming
+    kept = stored.select(*key, *(pl.col(c).alias(f"{c}__stored") for c in absent))
+    return (
+        incoming.join(kept, on=key, how="left")
+        .with_columns(pl.coalesce(c, f"{c}__stored").alias(c) for c in absent)
+        .drop(f"{c}__stored" for c in absent)
+    )
+
+
+FOMC_HORIZON_DAYS = 90
+"""The Fed publishes next year's meeting calendar months ahead; a stored calendar whose
+last scheduled meeting is closer than this to the run's date is about to run out."""
+
+
+def fomc_calendar_staleness(
+    meetings: pl.DataFrame, *, as_of: date, horizon_days: int = FOMC_HORIZON_DAYS
+) -> str | None:
+    """A warning when the FOMC calendar (``date``, ``scheduled``) has no scheduled
+    meeting after ``as_of`` (the FOMC rule would see none) or none beyond the horizon;
+    None when it runs far enough ahead."""
+    scheduled = meetings.filter(pl.col("scheduled").fill_null(False))
+    last = scheduled["date"].max()
+    if not isinstance(last, date):
+        return "fomc_meetings: no scheduled FOMC meeting is stored: the FOMC rule is off"
+    fix = "add the Federal Reserve's next calendar (an fomc_meetings.csv in a dir: source)"
+    if last < as_of:
+        return (
+            f"fomc_meetings: the last scheduled meeting listed, {last}, is in the past "
+            f"(as of {as_of}): the FOMC rule sees no meeting after it; {fix}"
+        )
+    if (last - as_of).days < horizon_days:
+        return (
+            f"fomc_meetings: the last scheduled meeting listed is {last}, "
+            f"{(last - as_of).days} days after {as_of} (under {horizon_days}): {fix}"
+        )
+    return None
+
+
 def without_a_trade(
     keys: pl.DataFrame, stored: pl.DataFrame, series: Series
 ) -> tuple[pl.DataFrame, pl.DataFrame]:

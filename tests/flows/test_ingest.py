@@ -473,3 +473,12 @@ def test_an_ingest_killed_mid_write_leaves_no_partial_batch_and_the_next_run_res
     )
     for (name,) in core.rows():
         assert content(db, f"core.{name}").equals(content(real_warehouse, f"core.{name}")), name
+
+
+def test_an_fomc_calendar_in_the_past_is_named_by_the_run(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    folder = copy_data(tmp_path, shared_data, "fomc_meetings.csv")
+    lines = _ingest(folder, tmp_path / "w.duckdb", as_of=date(2027, 1, 15))
+    named = "warning: fomc_meetings: the last scheduled meeting listed, 2026-12-09, is in the past"
+    assert any(line.startswith(named) for line in lines), lines

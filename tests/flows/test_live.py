@@ -1,7 +1,8 @@
 """The live source against a local HTTP server on 127.0.0.1 serving the vendor samples.
 
 No test touches the internet: the server answers Cboe's and FRED's URL paths from
-``../shared/data/vendor/`` and 404 for everything it does not have.
+``../shared/data/vendor/`` and ``tests/fixtures/vendor/`` (samples the shared folder
+lacks) and 404 for everything it does not have.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ SECRET = "k3y-that-must-never-be-logged"
 # After the vendor samples' last rows (2026-07-22): a row dated after the as-of date is
 # quarantined.
 AS_OF = date(2026, 8, 1)
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vendor"
+SP500_ROWS = 43  # the closes of tests/fixtures/vendor/fred/SP500.csv (and one empty day)
 
 
 class VendorServer:
@@ -90,14 +93,14 @@ class VendorServer:
         elif url.path.startswith("/data/us/futures/market_statistics/historical_data/VX/"):
             path = cboe / "vx" / name
         elif url.path == "/graph/fredgraph.csv":
-            path = self.vendor / "fred" / f"{query['id'][0]}.csv"
+            path = self._fred(query["id"][0])
         elif url.path == "/fred/series/observations":
             if query.get("api_key") != [SECRET]:
                 return (
                     400,
                     b'{"error_message": "Bad Request. The value for variable api_key is not registered."}',
                 )
-            path = self.vendor / "fred" / f"{query['series_id'][0]}.csv"
+            path = self._fred(query["series_id"][0])
             if path.is_file():
                 rows = list(csv.reader(io.StringIO(path.read_text())))[1:]
                 obs = [{"date": d, "value": v or "."} for d, v in rows]
@@ -105,6 +108,10 @@ class VendorServer:
         else:
             return 404, b"not found"
         return (200, path.read_bytes()) if path.is_file() else (404, b"not found")
+
+    def _fred(self, fred_id: str) -> Path:
+        shared = self.vendor / "fred" / f"{fred_id}.csv"
+        return shared if shared.is_file() else FIXTURES / "fred" / f"{fred_id}.csv"
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -132,7 +139,7 @@ def test_live_ingest_from_local_server(
     server: VendorServer, shared_data: Path, sql: Query, tmp_path: Path
 ) -> None:
     db = tmp_path / "w.duckdb"
-    lines = ingest_flow(IngestParams(source="live", db=db, as_of=AS_OF))
+    ingest_flow(IngestParams(source="live", db=db, as_of=AS_OF))
     runs = {r["series"]: r for r in sql(db, "SELECT * FROM ingest_runs").iter_rows(named=True)}
     for series, pattern in (("vix_daily", "VIX_History.csv"), ("vvix_daily", "VVIX_History.csv")):
         assert runs[series]["rows_inserted"] == _vendor_rows(shared_data, pattern)
@@ -140,9 +147,10 @@ def test_live_ingest_from_local_server(
     assert sql(db, "SELECT count(DISTINCT contract) FROM core.vx_futures").row(0) == (5,)
     assert runs["vx_futures"]["rows_inserted"] == _vendor_rows(shared_data, "VX_20*.csv")
     assert runs["tbill_3m_daily"]["rows_inserted"] == 6521
-    for absent in ("spx_daily", "nyse_breadth", "macro_monthly", "fomc_meetings"):
+    for absent in ("nyse_breadth", "macro_monthly", "fomc_meetings"):
         assert runs[absent]["status"] == "absent", absent
-    assert "spx_daily: absent from live" in "\n".join(lines)
+    assert runs["spx_daily"]["rows_inserted"] == SP500_ROWS  # FRED's SP500: closes only
+    assert sql(db, "SELECT count(*) FROM core.spx_daily WHERE open IS NOT NULL").row(0) == (0,)
     assert (
         sql(db, "SELECT source FROM core.vix_daily LIMIT 1")
         .row(0)[0]
@@ -338,3 +346,32 @@ def test_a_server_that_drips_bytes_is_cut_off_by_the_deadline(
     ):
         http.get(server.url + path, shown=server.url + path)
     assert time.monotonic() - started < 4
+
+
+def test_live_spx_extends_the_stored_history_and_keeps_what_fred_lacks(
+    server: VendorServer, shared_data: Path, sql: Query, tmp_path: Path
+) -> None:
+    """FRED's SP500 has closes only: restated days keep their stored open, high, low and
+    volume (equal closes: nothing revised); days after the history are added, close only."""
+    folder = tmp_path / "history"
+    folder.mkdir()
+    full = pl.read_csv(shared_data / "spx_daily.csv.gz", try_parse_dates=True)
+    full.filter(pl.col("date") <= date(2026, 7, 15)).write_csv(folder / "spx_daily.csv")
+    db = tmp_path / "w.duckdb"
+    ingest_flow(IngestParams(source=f"dir:{folder}", db=db, as_of=AS_OF))
+    before = sql(db, "SELECT * EXCLUDE (source, ingest_run_id) FROM core.spx_daily ORDER BY date")
+    ingest_flow(IngestParams(source="live", db=db, as_of=AS_OF))
+    run = sql(db, "SELECT * FROM ingest_runs WHERE series = 'spx_daily' ORDER BY started_at")
+    last = run.row(-1, named=True)
+    assert last["status"] == "succeeded" and last["rows_updated"] == 0
+    after = sql(db, "SELECT * EXCLUDE (source, ingest_run_id) FROM core.spx_daily ORDER BY date")
+    assert after.filter(pl.col("date") <= date(2026, 7, 15)).equals(before)  # OHLC kept
+    new = after.filter(pl.col("date") > date(2026, 7, 15))
+    assert new.height == 12 and new["open"].is_null().all() and new["volume"].is_null().all()
+    assert (
+        new["close"].to_list()
+        == full.filter(pl.col("date").is_between(date(2026, 7, 16), date(2026, 7, 31)))[
+            "close"
+        ].to_list()
+    )
+    assert sql(db, "SELECT count(*) FROM core.revisions").row(0) == (0,)

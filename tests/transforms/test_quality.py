@@ -154,3 +154,22 @@ def test_rows_dated_after_the_as_of_date_are_malformed() -> None:
         (3, "date after the run's as-of date 2026-11-30: date 2031-01-01")
     ]
     assert FOMC_MEETINGS.observed is None  # scheduled meetings may lie ahead
+
+
+def test_an_fomc_calendar_that_runs_out_is_named() -> None:
+    from transforms.quality import fomc_calendar_staleness
+
+    meetings = pl.DataFrame(
+        {
+            "date": [date(2026, 10, 28), date(2026, 12, 9), date(2026, 12, 20)],
+            "scheduled": [True, True, False],  # the last: unscheduled, not a calendar entry
+        }
+    )
+    assert fomc_calendar_staleness(meetings, as_of=date(2026, 8, 1)) is None
+    near = fomc_calendar_staleness(meetings, as_of=date(2026, 11, 1))
+    assert near is not None and "is 2026-12-09, 38 days after 2026-11-01 (under 90)" in near
+    past = fomc_calendar_staleness(meetings, as_of=date(2027, 1, 15))
+    assert past is not None
+    assert "the last scheduled meeting listed, 2026-12-09, is in the past" in past
+    empty = fomc_calendar_staleness(meetings.clear(), as_of=date(2027, 1, 15))
+    assert empty is not None and "no scheduled FOMC meeting is stored" in empty

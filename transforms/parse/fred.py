@@ -10,7 +10,7 @@ import json
 
 import polars as pl
 
-from transforms.columns import LINE, LOCATION, MACRO_MONTHLY, RAW, TBILL_3M_DAILY, Series
+from transforms.columns import LINE, LOCATION, MACRO_MONTHLY, RAW, SPX_DAILY, TBILL_3M_DAILY, Series
 from transforms.parse.common import (
     Cast,
     ParsedBatch,
@@ -26,6 +26,7 @@ ISO = "%Y-%m-%d"
 
 # FRED id -> (canonical table, series id inside it).
 FRED_SERIES: dict[str, tuple[Series, str]] = {
+    "SP500": (SPX_DAILY, "SP500"),  # closes only, the last ten years (S&P's licence)
     "DTB3": (TBILL_3M_DAILY, "DTB3"),
     "CPIAUCSL": (MACRO_MONTHLY, "CPIAUCSL"),
     "CPIAUCNS": (MACRO_MONTHLY, "CPIAUCNSA"),
@@ -50,6 +51,8 @@ def _typed(frame: pl.DataFrame, fred_id: str, date_col: str, location: str) -> P
     casts: dict[str, tuple[str, Cast]]
     if series is TBILL_3M_DAILY:
         casts = {"date": (date_col, ISO), "rate_pct": (fred_id, pl.Float64())}
+    elif series is SPX_DAILY:  # open, high, low and volume: not published (null)
+        casts = {"date": (date_col, ISO), "close": (fred_id, pl.Float64())}
     else:
         observed = observed.with_columns(pl.lit(series_id).alias("_series_id"))
         casts = {
