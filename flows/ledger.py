@@ -27,6 +27,7 @@ from flows.settings import EXCHANGE_TZ
 from transforms.backtest.params import BacktestParams, config_hash, with_values
 from transforms.backtest.run import Inputs
 from transforms.backtest.step import as_of_bound, book_today, inputs_digest, ledger_row
+from transforms.staleness import input_staleness
 from warehouse.db import WRITER_WAIT, connect_reader, publish_snapshot, writer
 from warehouse.load import read_frame, read_table
 from warehouse.results import append_ledger
@@ -37,6 +38,28 @@ class LedgerRequest(BaseModel):
     books: list[dict[str, Any]] = Field(default_factory=lambda: [{}])
     session: date | None = Field(None, description="the session the run is for (today)")
     catch_up: int = Field(60, ge=1, description="missed sessions caught up per run, at most")
+
+
+def input_status(con: Any, *, session: date) -> pl.DataFrame:
+    """Each input's last date, what it should reach for ``session`` and whether it is
+    stale (:func:`transforms.staleness.input_staleness`), through an open connection."""
+    last = dict(read_frame(con, "query/input_last_dates").rows())
+    calendar = read_table(con, "trading_calendar").filter(pl.col("nyse_open")).sort("date")
+    return input_staleness(
+        last,
+        session=session,
+        sessions=calendar["date"].to_list(),
+        release_dates=read_table(con, "cpi_release_dates"),
+    )
+
+
+def stale_lines(status: pl.DataFrame, *, session: date) -> list[str]:
+    """One line per stale input: its last date, what it should reach, what that means."""
+    return [
+        f"stale for the session of {session}: {r['input']} ends {r['last']} "
+        f"(expected {r['expected']}{', required' if r['required'] else ''}): {r['effect']}"
+        for r in status.filter(pl.col("stale")).iter_rows(named=True)
+    ]
 
 
 def _sessions(inputs: Inputs) -> list[date]:
@@ -60,16 +83,16 @@ def ledger_flow(request: LedgerRequest) -> pl.DataFrame:
             h: read_frame(con, "query/ledger_latest", {"config_hash": h})
             for h in {config_hash(p) for p in books}
         }
+        bound = as_of_bound(inputs)
+        sessions = _sessions(inputs)
+        today = request.session or datetime.now(EXCHANGE_TZ).date()
+        due = max((d for d in sessions if d <= today), default=bound.as_of)
+        status = input_status(con, session=due)
     finally:
         con.close()
-    bound = as_of_bound(inputs)
-    sessions = _sessions(inputs)
-    today = request.session or datetime.now(EXCHANGE_TZ).date()
-    due = max((d for d in sessions if d <= today), default=bound.as_of)
-    stale = {k: v for k, v in bound.last.items() if v < due}
-    if stale:
-        ends = ", ".join(f"{k} ends {v}" for k, v in stale.items())
-        say(f"ledger: stale inputs for the session of {due}: {ends}")
+    stale = {r["input"]: r["last"] for r in status.filter(pl.col("stale")).iter_rows(named=True)}
+    for line in stale_lines(status, session=due):
+        say(f"ledger: {line}")
     rows: list[dict[str, object]] = []
     code = settings.code_version()
     for p in books:

@@ -24,12 +24,13 @@ from pydantic import BaseModel, Field
 from flows import artifacts, settings
 from flows.backtest import BacktestRequest, SweepRequest, backtest_flow, sweep_flow
 from flows.ingest import IngestFailed, IngestParams, ingest_flow
-from flows.ledger import LedgerRequest, ledger_flow
+from flows.ledger import LedgerRequest, input_status, ledger_flow, stale_lines
 from flows.report import ReportRequest, report_flow, report_folder
 from flows.runlog import say
 from flows.settings import EXCHANGE_TZ
 from flows.signals import SignalsParams, signals_flow
 from transforms.backtest.params import read_grid, sweep_dimensions
+from warehouse.db import WRITER_WAIT, connect_reader
 
 
 class PipelineParams(BaseModel):
@@ -138,6 +139,14 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
     seconds["ingest"], clock = time.perf_counter() - clock, time.perf_counter()
     lines = signals_flow(SignalsParams(db=db))
     seconds["signals"], clock = time.perf_counter() - clock, time.perf_counter()
+    con = connect_reader(db, wait_seconds=WRITER_WAIT.seconds)
+    try:
+        day = params.as_of or datetime.now(EXCHANGE_TZ).date()
+        status = input_status(con, session=day)
+    finally:
+        con.close()
+    for line in stale_lines(status, session=day):
+        say(f"  {line}")
     runs = [backtest_flow(BacktestRequest(db=db, values=book)) for book in params.books]
     seconds["backtests"], clock = time.perf_counter() - clock, time.perf_counter()
     ledger = ledger_flow(LedgerRequest(db=db, books=params.books, session=params.as_of))

@@ -21,6 +21,8 @@ from pydantic import BaseModel, Field
 
 from flows import settings
 from flows.backtest import inputs_from
+from flows.ledger import input_status
+from flows.settings import EXCHANGE_TZ
 from report import render
 from transforms.backtest.params import BacktestParams, with_values
 from transforms.backtest.step import as_of_bound, book_today
@@ -31,7 +33,7 @@ from transforms.report.sweep import sweep_page
 from transforms.report.tables import validation_outcomes
 from transforms.report.today import today_page
 from transforms.report.track import track_page
-from warehouse.db import WRITER_WAIT, connect_reader
+from warehouse.db import WRITER_WAIT, connect_reader, require_current_schema
 from warehouse.load import read_frame, read_table
 
 KINDS = {
@@ -105,7 +107,9 @@ def write_today(con: Any, db: Path, run: dict[str, Any], out: Path, market: str)
     today = book_today(
         inputs, replace(params, end_date=None), next_session=nxt, fomc_next=nxt in fomc
     )
-    page = today_page(today=today, signals=inputs.signals, market=market)
+    session = max(d for d in sessions if d <= max(datetime.now(EXCHANGE_TZ).date(), sessions[0]))
+    status = input_status(con, session=session)
+    page = today_page(today=today, signals=inputs.signals, market=market, status=status)
     return _write(out / "today.html", render.today_html(page))
 
 
@@ -190,6 +194,7 @@ def report_flow(request: ReportRequest) -> list[Path]:
     render.write_assets(out)
     con = connect_reader(request.db, wait_seconds=WRITER_WAIT.seconds)
     try:
+        require_current_schema(con, request.db)
         latest = read_frame(con, "query/report_latest").row(0, named=True)
         markets = read_frame(con, "query/warehouse_markets")["market"].to_list()
         market = "/".join(markets) or "no"

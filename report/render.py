@@ -558,7 +558,14 @@ def today_html(p: TodayPage) -> str:
             "unchanged prices; a move on that session can trigger a profit take or a stop.",
         )
     )
-    sections.append(Section("Inputs", table(p.inputs, name="inputs")))
+    sections.append(
+        Section(
+            "Inputs",
+            table(p.inputs, wrap=["effect"], name="inputs"),
+            "Each input's last date against what it should hold for today's session; the "
+            "book stands at the last session every required input holds.",
+        )
+    )
     headline = {
         "as of": str(p.as_of),
         "R² now": fmt(p.r2, RATIO),

@@ -153,6 +153,21 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(run(con, "query/schema_version").fetchall()[0][0])
 
 
+class SchemaOutdated(RuntimeError):
+    """A reader opened a warehouse an older alvh wrote (readers never migrate)."""
+
+
+def require_current_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Raise SchemaOutdated, naming the versions and the remedy, unless ``con``'s
+    warehouse has every schema file this code knows."""
+    have, want = schema_version(con), max(n for n, _ in schema_files())
+    if have < want:
+        raise SchemaOutdated(
+            f"{path} is at schema version {have}, this alvh reads version {want}: any command "
+            "that writes it (alvh signals, alvh ingest, alvh run) migrates it first"
+        )
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """BEGIN ... COMMIT, or ROLLBACK on any exception (which propagates)."""

@@ -270,6 +270,11 @@ def test_todays_book_and_its_track_record_show_the_engines_numbers(
         assert [r[1] for r in today.tables["actions"]] == ["hold"]
     html = _file(site, "today").read_text()
     assert f"bounded by {row['bounded_by']}" in html
+    from transforms.staleness import INPUTS
+
+    inputs = {r[0]: r for r in today.tables["inputs"]}  # input, required, last, ...
+    assert list(inputs) == [i.name for i in INPUTS]
+    assert inputs["VX futures"][2] == json.loads(row["inputs"])["VX futures"]
     track = visits["track"]
     assert track.figures["ledger days"] == f"{ledger['as_of'].n_unique():,}" == "1"
     assert "One ledger day so far" in _file(site, "track").read_text()

@@ -258,7 +258,7 @@ def inputs_digest(inputs: Inputs, *, as_of: date) -> str:
     return h.hexdigest()[:16]
 
 
-def ledger_row(today: Today, *, digest: str, stale: dict[str, date]) -> dict[str, object]:
+def ledger_row(today: Today, *, digest: str, stale: dict[str, date | None]) -> dict[str, object]:
     """One ``results.signal_ledger`` row of ``today`` (without version, code version and
     time), its ``digest`` covering ``digest`` (the inputs') and the row's content;
     ``stale``: required inputs that end before the session the run is for."""

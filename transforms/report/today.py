@@ -36,7 +36,7 @@ class TodayPage:
     vix_beta: float  # VIX points per 1 % SPX move
     next_session: date | None
     actions: pl.DataFrame  # sleeve, action, instrument, quantity, reason
-    inputs: pl.DataFrame  # input, last date, stale
+    inputs: pl.DataFrame  # input, required, last, expected, stale, effect
     notes: list[str]
 
 
@@ -61,8 +61,12 @@ def vix_beta(signals: pl.DataFrame, *, as_of: date, sessions: int = 252) -> floa
     return float(np.polyfit(r[ok], dv[ok], 1)[0])
 
 
-def today_page(*, today: Today, signals: pl.DataFrame, market: str) -> TodayPage:
-    """The page of ``today`` (``market``: which market the warehouse holds)."""
+def today_page(
+    *, today: Today, signals: pl.DataFrame, market: str, status: pl.DataFrame
+) -> TodayPage:
+    """The page of ``today`` (``market``: which market the warehouse holds; ``status``:
+    each input's staleness for the session the page is for,
+    :func:`transforms.staleness.input_staleness`)."""
     p, b = today.params, today.bound
     as_of = b.as_of
     notes = [f"{market} market; as of {as_of}, the last session on which every input the "
@@ -111,13 +115,13 @@ def today_page(*, today: Today, signals: pl.DataFrame, market: str) -> TodayPage
               "reason": "no rule trades on the next session at unchanged prices"}],
             schema=actions.schema,
         )  # fmt: skip
-    inputs = pl.DataFrame(
-        {
-            "input": list(b.last),
-            "last date": list(b.last.values()),
-            "used to": [min(v, as_of) for v in b.last.values()],
-        }
-    )
+    inputs = status.select("input", "required", "last", "expected", "stale", "effect")
+    stale = status.filter(pl.col("stale") & ~pl.col("required"))["input"].to_list()
+    if stale:
+        notes.append(
+            f"stale optional inputs ({', '.join(stale)}): what depends on them is off after "
+            "their last date (Inputs, below)"
+        )
     return TodayPage(
         as_of=as_of,
         r2=today.r2,
