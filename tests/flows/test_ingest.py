@@ -73,11 +73,13 @@ def test_ingesting_twice_changes_nothing(
     runs = _runs(sql, db)
     calendar = runs.pop("trading_calendar")  # regenerated from the package, merged
     assert (calendar["rows_inserted"], calendar["rows_updated"]) == (0, 0)
+    assert runs.pop("sp500_breadth")["status"] == "absent"  # comes with the 2026-09 update
     assert {r["status"] for r in runs.values()} == {"unchanged"}, runs
     # Forced: everything is re-read, re-checked and merged, and still nothing changes.
     ingest_flow(IngestParams(source=f"dir:{shared_data}", db=db, as_of=AS_OF, force=True))
     assert table_fingerprints(db) == before
     runs = _runs(sql, db)
+    assert runs.pop("sp500_breadth")["status"] == "absent"
     assert all(r["rows_inserted"] == 0 and r["rows_updated"] == 0 for r in runs.values()), runs
     assert runs["vx_futures"]["rows_unchanged"] == 52958
 
