@@ -66,7 +66,10 @@ def test_the_first_screen_runs_in_its_order(
     assert Path("data/alvh.duckdb").is_file()
     held = "SELECT DISTINCT source FROM ingest_runs WHERE series = 'spx_daily'"
     assert main(["sql", "--format", "csv", held]) == 0
-    assert capsys.readouterr().out.splitlines()[1:] == [f"dir:{shared_data}"]
+    update = shared_data.parent / "data-updates" / "2026-09"
+    assert sorted(capsys.readouterr().out.splitlines()[1:]) == sorted(
+        [f"dir:{shared_data}", f"dir:{update}"]
+    )
 
 
 def test_an_ingest_never_mixes_the_synthetic_market_with_real_data(

@@ -279,7 +279,8 @@ def test_nulls_only_where_inputs_are_missing(signals: pl.DataFrame, inputs: Sign
     assert notes.is_not_null().all()
     assert (
         signals.filter(pl.col("date") == date(2020, 1, 2))["breadth_note"][0]
-        == "no NYSE breadth row; last row 2015-11-11"
+        == "no breadth row (NYSE issues or S&P 500 members): the breadth scaler is off; last row "
+        "2015-11-11 (NYSE issues)"
     )
 
 

@@ -129,6 +129,10 @@ def test_every_sql_file_runs_on_an_in_memory_database(con: duckdb.DuckDBPyConnec
     run(con, "load/quarantine").fetchall()
     con.unregister("incoming")
     ran |= {"load/raw_rows", "load/quarantine", "load/ingest_run", "load/schema_version"}
+    con.register("incoming", con.sql("SELECT * FROM core.revisions LIMIT 0").arrow())
+    run(con, "load/revisions")
+    con.unregister("incoming")
+    ran.add("load/revisions")
     run(con, "load/ingest_fingerprint", {"series": "s", "fingerprint": "f", "run_id": "r"})
     ran.add("load/ingest_fingerprint")
     for series in SIGNAL_TABLES:

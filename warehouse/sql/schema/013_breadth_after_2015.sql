@@ -14,6 +14,12 @@ CREATE TABLE IF NOT EXISTS core.sp500_breadth (
     source VARCHAR NOT NULL, ingest_run_id VARCHAR NOT NULL
 );
 
+-- Label the stored rows first (idempotent: a labelled row is left as it is), then rebuild
+-- the table with the column in its place.
+ALTER TABLE signals.signals_daily ADD COLUMN IF NOT EXISTS breadth_series VARCHAR;
+UPDATE signals.signals_daily SET breadth_series = 'NYSE issues'
+WHERE breadth_series IS NULL AND ad_line IS NOT NULL;
+
 ALTER TABLE signals.signals_daily RENAME TO signals_daily_before_013;
 
 CREATE TABLE signals.signals_daily (
@@ -71,8 +77,6 @@ CREATE TABLE signals.signals_daily (
     PRIMARY KEY (date)
 );
 
-INSERT INTO signals.signals_daily BY NAME
-SELECT *, CASE WHEN ad_line IS NOT NULL THEN 'NYSE issues' END AS breadth_series
-FROM signals.signals_daily_before_013;
+INSERT INTO signals.signals_daily BY NAME SELECT * FROM signals.signals_daily_before_013;
 
 DROP TABLE signals.signals_daily_before_013;
