@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow
 
 CUT = date(2025, 12, 31)  # the warehouse's VX settlements are cut here first
 SESSION = date(2026, 1, 8)  # the session the daily runs are for
+BOOK = {"start_date": "2022-01-03"}  # the default book, on a short history (fast steps)
 
 
 def _sql(db: Path, text: str) -> None:
@@ -41,7 +42,7 @@ def test_the_ledger_appends_catches_up_and_keeps_revisions(
 ) -> None:
     db = tmp_path / "alvh.duckdb"
     shutil.copy(research_warehouse, db)
-    request = LedgerRequest(db=db, session=SESSION)
+    request = LedgerRequest(db=db, books=[BOOK], session=SESSION)
     _sql(
         db,
         f"CREATE TABLE later AS SELECT * FROM core.vx_futures WHERE trade_date > DATE '{CUT}';"
@@ -80,7 +81,7 @@ def test_a_run_that_dies_before_its_write_is_made_good_once(
 ) -> None:
     db = tmp_path / "alvh.duckdb"
     shutil.copy(research_warehouse, db)
-    request = LedgerRequest(db=db, books=[{"hedge_ratio": 0.3}], session=SESSION)
+    request = LedgerRequest(db=db, books=[{**BOOK, "hedge_ratio": 0.3}], session=SESSION)
 
     def killed(*_: object) -> None:
         raise KeyboardInterrupt  # the run stops after the book, before the ledger commits

@@ -15,7 +15,7 @@ from transforms.backtest.params import BacktestParams
 from transforms.backtest.run import Inputs, backtest
 from transforms.backtest.step import as_of_bound, book_today, held_over, inputs_digest
 
-DEFAULT = BacktestParams()
+DEFAULT = BacktestParams(start_date=date(2020, 1, 2))  # the default book, from 2020
 
 
 @pytest.fixture(scope="module")
