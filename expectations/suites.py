@@ -23,6 +23,7 @@ from transforms.columns import (
     CPI_SERIES,
     MACRO_SIGNALS,
     PPI_SERIES,
+    RELEASES,
     SIGNAL_INPUTS,
     SIGNAL_TABLES,
     SIGNALS_DAILY,
@@ -550,8 +551,8 @@ def macro_monthly(frame: pl.DataFrame, ctx: Context) -> Suite:
     )
 
 
-def cpi_release_dates(frame: pl.DataFrame, ctx: Context) -> Suite:
-    series = BY_NAME["cpi_release_dates"]
+def release_dates(frame: pl.DataFrame, ctx: Context) -> Suite:
+    series = BY_NAME["release_dates"]
     table = frame.with_columns(
         (pl.col("release_date") - pl.col("reference_month").dt.month_end())
         .dt.total_days()
@@ -560,8 +561,12 @@ def cpi_release_dates(frame: pl.DataFrame, ctx: Context) -> Suite:
     rules = [
         *_structure(series, helpers=("days_after_month_end",)),
         _at_least("days_after_month_end", 1, "released after its reference month ended"),
+        Rule(
+            "release is CPI or PPI",
+            gxe.ExpectColumnValuesToBeInSet(column="release", value_set=list(RELEASES)),
+        ),
     ]
-    return _suite(series, rules, {"table": table}, {"table": ("reference_month",)})
+    return _suite(series, rules, {"table": table}, {"table": ("release", "reference_month")})
 
 
 def tbill_3m_daily(frame: pl.DataFrame, ctx: Context) -> Suite:
@@ -650,7 +655,7 @@ SUITES: Mapping[str, Callable[[pl.DataFrame, Context], Suite]] = {
     "vx_futures": vx_futures,
     "nyse_breadth": nyse_breadth,
     "sp500_breadth": sp500_breadth,
-    "cpi_release_dates": cpi_release_dates,
+    "release_dates": release_dates,
     "macro_monthly": macro_monthly,
     "tbill_3m_daily": tbill_3m_daily,
     "fomc_meetings": fomc_meetings,

@@ -29,9 +29,10 @@ from flows.runlog import say
 from flows.sources import Item, Source, make_source, trading_calendar
 from transforms.columns import (
     BY_NAME,
-    CPI_RELEASE_DATES,
+    FOMC_MEETINGS,
     INGESTED,
     MACRO_MONTHLY,
+    RELEASE_DATES,
     TRADING_CALENDAR,
     VX_CONSTANT_MATURITY,
     VX_FUTURES,
@@ -46,6 +47,7 @@ from transforms.quality import (
     PRICE_TOLERANCE,
     concat_rejects,
     fomc_calendar_staleness,
+    fomc_unlisted,
     history_gaps,
     keep_absent_columns,
     overlap,
@@ -128,6 +130,71 @@ class BatchRejected(RuntimeError):
     rows are kept in quarantine)."""
 
 
+def _screen(
+    stored: pl.DataFrame,
+    core: pl.DataFrame,
+    series: Series,
+    *,
+    force: bool,
+    problems: list[str],
+    warnings: list[str],
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """An input against the stored history: restated values (revisions, or conflicts
+    refused unless ``force``), a shorter history (refused), stored rows it lacks, moved
+    FOMC meetings (warnings). Appends to ``problems`` and ``warnings``; returns the batch
+    with columns it lacks kept as stored, and the revisions to record."""
+    revisions = None
+    if series.observed:
+        if series.name != "macro_monthly":  # revisions there are new vintages
+            core = keep_absent_columns(core, stored, series)
+            restated = overlap(stored, core, series)
+            revisions = restated.revisions
+            if restated.conflicts.height and not force:
+                problems.append(
+                    f"{series.name}: the input restates "
+                    f"{restated.conflicts.height} stored values beyond tolerance "
+                    f"({PRICE_TOLERANCE:.0%} for prices, {COUNT_TOLERANCE:.0%} for "
+                    f"counts): {restated.describe(restated.conflicts)}; --force "
+                    "loads them (the stored values are kept in core.revisions)"
+                )
+            elif restated.conflicts.height:
+                revisions = pl.concat([revisions, restated.conflicts])
+            if revisions.height:
+                rows = revisions["natural_key"].n_unique()
+                warnings.append(
+                    f"{rows} rows revised ({revisions.height} values; the stored "
+                    "values are kept in core.revisions): "
+                    f"{restated.describe(revisions)}"
+                )
+        gaps = history_gaps(stored, core, series)
+        if gaps.after.height and not force:
+            problems.append(
+                f"{series.name}: the input ends before the stored history: "
+                f"{gaps.describe(gaps.after)} stored after its last date are missing "
+                "from it (a truncated download or an older file?); --force loads it "
+                "anyway (stored rows are never deleted)"
+            )
+        idle, other = without_a_trade(gaps.inside, stored, series)
+        if idle.height:
+            warnings.append(
+                f"the input lacks {gaps.describe(idle)} that the warehouse holds: "
+                "days without a trade (volume 0, no close), which some publishers "
+                "omit (Cboe's own files carry them, vix_utils drops them); kept as "
+                "stored"
+            )
+        if other.height:
+            warnings.append(
+                f"the input lacks {gaps.describe(other)} that the warehouse holds (kept as stored)"
+            )
+    if series is FOMC_MEETINGS and (moved := fomc_unlisted(stored, core)):
+        warnings.append(
+            f"{len(moved)} stored scheduled meetings are not on this calendar for their "
+            f"year: {', '.join(map(str, moved))} (moved or cancelled? kept as stored; "
+            "delete them from core.fomc_meetings if the publisher moved them)"
+        )
+    return core, revisions
+
+
 def _load(
     db: Path,
     info: RunInfo,
@@ -161,52 +228,17 @@ def _load(
     )
     try:
         with writer(db) as con:
-            warnings = []
+            warnings: list[str] = []
             revisions = None
-            if screen and series.observed and not problems:
-                stored = read_table(con, series.name)
-                if series.name != "macro_monthly":  # revisions there are new vintages
-                    core = keep_absent_columns(core, stored, series)
-                    restated = overlap(stored, core, series)
-                    revisions = restated.revisions
-                    if restated.conflicts.height and not force:
-                        problems.append(
-                            f"{series.name}: the input restates "
-                            f"{restated.conflicts.height} stored values beyond tolerance "
-                            f"({PRICE_TOLERANCE:.0%} for prices, {COUNT_TOLERANCE:.0%} for "
-                            f"counts): {restated.describe(restated.conflicts)}; --force "
-                            "loads them (the stored values are kept in core.revisions)"
-                        )
-                    elif restated.conflicts.height:
-                        revisions = pl.concat([revisions, restated.conflicts])
-                    if revisions.height:
-                        rows = revisions["natural_key"].n_unique()
-                        warnings.append(
-                            f"{rows} rows revised ({revisions.height} values; the stored "
-                            "values are kept in core.revisions): "
-                            f"{restated.describe(revisions)}"
-                        )
-                gaps = history_gaps(stored, core, series)
-                if gaps.after.height and not force:
-                    problems.append(
-                        f"{series.name}: the input ends before the stored history: "
-                        f"{gaps.describe(gaps.after)} stored after its last date are missing "
-                        "from it (a truncated download or an older file?); --force loads it "
-                        "anyway (stored rows are never deleted)"
-                    )
-                idle, other = without_a_trade(gaps.inside, stored, series)
-                if idle.height:
-                    warnings.append(
-                        f"the input lacks {gaps.describe(idle)} that the warehouse holds: "
-                        "days without a trade (volume 0, no close), which some publishers "
-                        "omit (Cboe's own files carry them, vix_utils drops them); kept as "
-                        "stored"
-                    )
-                if other.height:
-                    warnings.append(
-                        f"the input lacks {gaps.describe(other)} that the warehouse "
-                        "holds (kept as stored)"
-                    )
+            if screen and not problems:
+                core, revisions = _screen(
+                    read_table(con, series.name),
+                    core,
+                    series,
+                    force=force,
+                    problems=problems,
+                    warnings=warnings,
+                )
             if problems:
                 raise BatchRejected("nothing loaded: " + "; ".join(problems))
             return load_batch(
@@ -265,8 +297,10 @@ def ingest_series(
     items: list[Item],
     as_of: date,
     force: bool,
+    why_absent: str | None = None,
 ) -> Outcome:
-    """Fetch, check and load every input of one series (one transaction)."""
+    """Fetch, check and load every input of one series (one transaction);
+    ``why_absent``: why the source has no input of it, if it says."""
     series = BY_NAME[series_name]
     info = RunInfo(run_id, series.name, source.label, datetime.now(), as_of)
     locations = [i.location for i in items]
@@ -279,10 +313,11 @@ def ingest_series(
         with writer(db) as con:
             if not fetched:
                 record_run(con, info, status="absent", locations=locations)
-                return Outcome(f"{series.name}: absent from {source.label}", changed=False)
-            # CPI values are dated by the release calendar: a new calendar re-dates them.
+                why = f" ({why_absent})" if why_absent else ""
+                return Outcome(f"{series.name}: absent from {source.label}{why}", changed=False)
+            # CPI and PPI values are dated by their release dates: new dates re-date them.
             release_dates = (
-                read_frame(con, "query/cpi_release_dates") if series is MACRO_MONTHLY else None
+                read_frame(con, "query/release_dates") if series is MACRO_MONTHLY else None
             )
             if release_dates is not None:
                 digest.update(release_dates.write_csv().encode())
@@ -399,7 +434,7 @@ def ingest_flow(params: IngestParams) -> list[str]:
     lines, failures, vx_changed = [], [], False
     ordered = [s for s in INGESTED if s is not TRADING_CALENDAR]
     # Release dates first: the macro task dates CPI values with them.
-    ordered.sort(key=lambda s: s is not CPI_RELEASE_DATES)
+    ordered.sort(key=lambda s: s is not RELEASE_DATES)
     for series in ordered:
         state = ingest_series(
             db=params.db,
@@ -409,6 +444,7 @@ def ingest_flow(params: IngestParams) -> list[str]:
             items=plan.items.get(series.name, []),
             as_of=params.as_of,
             force=params.force,
+            why_absent=plan.absent.get(series.name),
             return_state=True,
         )
         if state.is_completed():

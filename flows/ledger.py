@@ -49,7 +49,7 @@ def input_status(con: Any, *, session: date) -> pl.DataFrame:
         last,
         session=session,
         sessions=calendar["date"].to_list(),
-        release_dates=read_table(con, "cpi_release_dates"),
+        release_dates=read_table(con, "release_dates"),
     )
 
 

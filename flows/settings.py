@@ -9,7 +9,8 @@
 | Cboe base URL | | ``ALVH_CBOE_URL`` | ``https://cdn.cboe.com`` |
 | FRED base URL | | ``ALVH_FRED_URL`` | ``https://fred.stlouisfed.org`` |
 | FRED API base URL | | ``ALVH_FRED_API_URL`` | ``https://api.stlouisfed.org`` |
-| FRED API key | | ``FRED_API_KEY`` | none (graph CSVs are used) |
+| FRED API key | | ``FRED_API_KEY`` | none (graph CSVs; no CPI/PPI release dates) |
+| Federal Reserve base URL | | ``ALVH_FED_URL`` | ``https://www.federalreserve.gov`` |
 | download retries | | ``ALVH_HTTP_RETRIES`` | 3 (after the first attempt) |
 | first retry delay, s | | ``ALVH_HTTP_BACKOFF`` | 1.0 (doubling each retry) |
 | total deadline of one download attempt, s | | ``ALVH_HTTP_DEADLINE`` | 120 |
@@ -94,6 +95,10 @@ def fred_url() -> str:
 
 def fred_api_url() -> str:
     return os.environ.get("ALVH_FRED_API_URL", "https://api.stlouisfed.org").rstrip("/")
+
+
+def fed_url() -> str:
+    return os.environ.get("ALVH_FED_URL", "https://www.federalreserve.gov").rstrip("/")
 
 
 def fred_api_key() -> str | None:

@@ -24,13 +24,22 @@ import numpy as np
 import polars as pl
 
 from flows import settings
-from transforms.columns import BY_NAME, CPI_RELEASE_DATES, MACRO_MONTHLY, TRADING_CALENDAR
+from transforms.columns import (
+    BY_NAME,
+    FOMC_MEETINGS,
+    MACRO_MONTHLY,
+    NYSE_BREADTH,
+    RELEASE_DATES,
+    SP500_BREADTH,
+    TRADING_CALENDAR,
+)
 from transforms.macro import date_releases
 from transforms.parse import (
     FileKind,
     ParsedBatch,
     ParseError,
     empty_rejects,
+    fed,
     fred,
     identify,
     parse,
@@ -58,6 +67,8 @@ class Item:
 class Plan:
     items: dict[str, list[Item]] = field(default_factory=dict)
     ignored: list[tuple[str, str]] = field(default_factory=list)
+    absent: dict[str, str] = field(default_factory=dict)
+    """Series this source cannot provide, and why (what to do instead)."""
 
     def add(self, item: Item) -> None:
         self.items.setdefault(item.series, []).append(item)
@@ -296,6 +307,23 @@ class Http:
 
 CBOE_INDEX_PATH = "/api/global/us_indices/daily_prices/{index}_History.csv"
 CBOE_VX_PATH = "/data/us/futures/market_statistics/historical_data/VX/VX_{expiry}.csv"
+FED_CALENDAR_PATH = "/monetarypolicy/fomccalendars.htm"
+# ALFRED's whole real-time span: with output_type=4 each month's first vintage.
+FIRST_RELEASES = {
+    "realtime_start": "1776-07-04",
+    "realtime_end": "9999-12-31",
+    "output_type": "4",
+    "file_type": "json",
+}
+NO_BREADTH_FEED = (
+    "no free publisher of daily NYSE or S&P 500 member breadth: drop the files in a "
+    "folder and ingest it with --source dir:FOLDER"
+)
+NO_RELEASE_DATES = (
+    "CPI and PPI release dates come from FRED's API (ALFRED's first vintages), which "
+    "needs FRED_API_KEY (free at fredaccount.stlouisfed.org); without them CPI and PPI "
+    "are dated by the lag rule"
+)
 LIVE_FRED_IDS = ("SP500", "DTB3", "CPIAUCSL", "CPIAUCNS", "PPIACO", "PPIFIS")
 # Cboe's per-expiry VX files in the current format start with the 2013 contracts.
 FIRST_LIVE_VX_EXPIRY = date(2013, 1, 1)
@@ -322,8 +350,10 @@ class LiveSource(Source):
     and only the last ten years (S&P's licence), so it extends a stored history rather
     than replacing it; the open, high, low and volume it lacks stay as stored, and new
     days have none (a backtest settles an expiry at the close where there is no open).
-    NYSE breadth, FOMC dates and CPI release dates have no publisher download here and
-    are reported absent (point a ``dir:`` source at files for them). VX: the monthly
+    FOMC dates come from the Federal Reserve's calendar page (the last five years and
+    the next). CPI and PPI release dates come from ALFRED's first vintages through
+    FRED's API (a free key); without a key they are reported absent, as breadth always
+    is (no free publisher: a ``dir:`` drop folder is the route). VX: the monthly
     contracts expiring from 2013 to ``as_of`` + 270 days; a contract the publisher does
     not list (404) is skipped.
     """
@@ -362,19 +392,44 @@ class LiveSource(Source):
         for fred_id in LIVE_FRED_IDS:
             series = fred.FRED_SERIES[fred_id][0]
             if self.api_key:
-                query = {"series_id": fred_id, "file_type": "json"}
-                shown = f"{settings.fred_api_url()}/fred/series/observations?{urlencode(query)}"
-                url = f"{settings.fred_api_url()}/fred/series/observations?" + urlencode(
-                    {**query, "api_key": self.api_key}
-                )
                 kind = FileKind(
                     f"FRED API {fred_id}", series, partial(fred.parse_api_json, fred_id=fred_id)
                 )
+                plan.add(self._api_item(kind, {"series_id": fred_id, "file_type": "json"}))
             else:
-                shown = url = f"{settings.fred_url()}/graph/fredgraph.csv?id={fred_id}"
+                url = f"{settings.fred_url()}/graph/fredgraph.csv?id={fred_id}"
                 kind = FileKind(f"FRED {fred_id}", series, fred.parse_graph_csv)
-            plan.add(Item(series.name, shown, kind, url))
+                plan.add(Item(series.name, url, kind, url))
+        for release, fred_id in fred.RELEASE_FRED_IDS.items():
+            if not self.api_key:
+                plan.absent[RELEASE_DATES.name] = NO_RELEASE_DATES
+                break
+            kind = FileKind(
+                f"ALFRED {release} first releases ({fred_id})",
+                RELEASE_DATES,
+                partial(fred.parse_first_releases, release=release),
+            )
+            plan.add(self._api_item(kind, {"series_id": fred_id, **FIRST_RELEASES}))
+        url = settings.fed_url() + FED_CALENDAR_PATH
+        plan.add(
+            Item(
+                FOMC_MEETINGS.name,
+                url,
+                FileKind("Federal Reserve FOMC calendar", FOMC_MEETINGS, fed.parse_calendar),
+                url,
+            )
+        )
+        for series in (NYSE_BREADTH, SP500_BREADTH):
+            plan.absent[series.name] = NO_BREADTH_FEED
         return plan
+
+    def _api_item(self, kind: FileKind, query: dict[str, str]) -> Item:
+        """A FRED API download; its shown location (logged, cached by) lacks the key."""
+        assert self.api_key and kind.series is not None
+        base = f"{settings.fred_api_url()}/fred/series/observations?"
+        shown = base + urlencode(query)
+        url = base + urlencode({**query, "api_key": self.api_key})
+        return Item(kind.series.name, shown, kind, url)
 
     def fetch(self, item: Item) -> bytes | None:
         assert item.url is not None
@@ -391,7 +446,7 @@ class LiveSource(Source):
         batch = self.parse(item, data)
         frame = batch.frame
         if batch.series is MACRO_MONTHLY:  # dated by the lag rule, to check its rows
-            frame = date_releases(frame, pl.DataFrame(schema=CPI_RELEASE_DATES.schema))
+            frame = date_releases(frame, pl.DataFrame(schema=RELEASE_DATES.schema))
         good, _ = split_malformed(frame, batch.series, as_of=self.as_of)
         if good.is_empty():
             raise ParseError(item.location, f"no valid rows ({batch.rows_read} rows read)")

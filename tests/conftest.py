@@ -27,6 +27,9 @@ os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 os.environ.pop("ALVH_DB", None)
 os.environ.pop("ALVH_SOURCE", None)
 os.environ.pop("FRED_API_KEY", None)
+# No test reaches a publisher: one that forgets its local server gets a refused connection.
+for _publisher in ("ALVH_CBOE_URL", "ALVH_FRED_URL", "ALVH_FRED_API_URL", "ALVH_FED_URL"):
+    os.environ[_publisher] = "http://127.0.0.1:9"
 
 import duckdb  # noqa: E402
 import polars as pl  # noqa: E402

@@ -180,12 +180,23 @@ MACRO_MONTHLY = Series(
     ),
 )
 
-CPI_RELEASE_DATES = Series(
-    name="cpi_release_dates",
-    key=("reference_month",),
-    schema={"reference_month": pl.Date(), "release_date": pl.Date(), "note": pl.String()},
-    required=("reference_month", "release_date"),
-    description="BLS CPI release dates by reference month (partial history).",
+RELEASES: tuple[str, ...] = ("CPI", "PPI")
+"""The BLS releases whose dates are stored: each macro series is published in one."""
+
+RELEASE_DATES = Series(
+    name="release_dates",
+    key=("release", "reference_month"),
+    schema={
+        "release": pl.String(),
+        "reference_month": pl.Date(),
+        "release_date": pl.Date(),
+        "note": pl.String(),
+    },
+    required=("release", "reference_month", "release_date"),
+    description=(
+        "BLS CPI and PPI release dates by reference month: the day each month's print "
+        "became public (a note marks a listed date that is not a confirmed release)."
+    ),
 )
 
 TBILL_3M_DAILY = Series(
@@ -346,7 +357,7 @@ INGESTED: tuple[Series, ...] = (
     VX_FUTURES,
     NYSE_BREADTH,
     SP500_BREADTH,
-    CPI_RELEASE_DATES,
+    RELEASE_DATES,
     MACRO_MONTHLY,
     TBILL_3M_DAILY,
     FOMC_MEETINGS,
@@ -367,3 +378,8 @@ BY_NAME: dict[str, Series] = {s.name: s for s in INGESTED + DERIVED}
 # Macro series ids (FRED mnemonics) and which release calendar dates them.
 CPI_SERIES: tuple[str, ...] = ("CPIAUCSL", "CPIAUCNSA")
 PPI_SERIES: tuple[str, ...] = ("PPIACO", "PPIFIS", "WPSFD49207")
+RELEASE_OF: dict[str, str] = {
+    **dict.fromkeys(CPI_SERIES, "CPI"),
+    **dict.fromkeys(PPI_SERIES, "PPI"),
+}
+"""The release that publishes each macro series."""

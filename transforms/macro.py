@@ -2,12 +2,12 @@
 
 Rules, in order, recorded per row in ``public_date_rule``:
 
-* ``release calendar``: CPI series (CPIAUCSL, CPIAUCNSA) for a reference month listed
-  in the BLS release dates with no caveat: public on that date.
+* ``release calendar``: a reference month listed in its release's dates (CPI for
+  CPIAUCSL and CPIAUCNSA, PPI for the PPI series) with no caveat: public on that date.
 * ``lag rule (listed date unconfirmed)``: the listed date carries a note (e.g. the
   2025 shutdown rows give the original schedule, not the actual release): public on the
   later of the listed date and the lag-rule date.
-* ``lag rule``: otherwise (all PPI series; CPI months missing from the calendar) the
+* ``lag rule``: otherwise (months missing from their release's dates) the
   conservative rule of ``../shared/data/README.md``: month M is known from the last
   calendar day of month M + ``months_after`` (default 1). Known real releases all fall
   on or before it (e.g. Sep-2013 CPI on 2013-10-30).
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from transforms.columns import CPI_SERIES, MACRO_MONTHLY
+from transforms.columns import MACRO_MONTHLY, RELEASE_OF
 
 RULE_CALENDAR = "release calendar"
 RULE_UNCONFIRMED = "lag rule (listed date unconfirmed)"
@@ -44,18 +44,24 @@ def date_releases(
 ) -> pl.DataFrame:
     """``rows`` (series_id, reference_month, value, ...) with public_date and its rule.
 
-    ``release_dates`` has reference_month, release_date, note (CPI calendar).
+    ``release_dates`` has release, reference_month, release_date, note (the rows of
+    :data:`~transforms.columns.RELEASE_DATES`).
     """
     calendar = release_dates.select(
-        "reference_month", pl.col("release_date").alias("_listed"), pl.col("note").alias("_note")
+        pl.col("release").alias("_release"),
+        "reference_month",
+        pl.col("release_date").alias("_listed"),
+        pl.col("note").alias("_note"),
     )
     lag_date = lag.public_date(pl.col("reference_month"))
-    is_cpi = pl.col("series_id").is_in(list(CPI_SERIES))
-    listed = is_cpi & pl.col("_listed").is_not_null()
+    listed = pl.col("_listed").is_not_null()
     confirmed = listed & (pl.col("_note").is_null() | (pl.col("_note").str.strip_chars() == ""))
     return (
         rows.drop("public_date", "public_date_rule", strict=False)
-        .join(calendar, on="reference_month", how="left")
+        .with_columns(
+            pl.col("series_id").replace_strict(RELEASE_OF, default=None).alias("_release")
+        )
+        .join(calendar, on=["_release", "reference_month"], how="left")
         .with_columns(
             pl.when(confirmed)
             .then(pl.col("_listed"))
@@ -70,6 +76,6 @@ def date_releases(
             .otherwise(pl.lit(RULE_LAG))
             .alias("public_date_rule"),
         )
-        .drop("_listed", "_note")
+        .drop("_release", "_listed", "_note")
         .select(*MACRO_MONTHLY.columns, pl.exclude(MACRO_MONTHLY.columns))
     )

@@ -332,7 +332,10 @@ def fomc_calendar_staleness(
     last = scheduled["date"].max()
     if not isinstance(last, date):
         return "fomc_meetings: no scheduled FOMC meeting is stored: the FOMC rule is off"
-    fix = "add the Federal Reserve's next calendar (an fomc_meetings.csv in a dir: source)"
+    fix = (
+        "ingest --source live (the Federal Reserve's calendar page) or an "
+        "fomc_meetings.csv in a dir: source"
+    )
     if last < as_of:
         return (
             f"fomc_meetings: the last scheduled meeting listed, {last}, is in the past "
@@ -344,6 +347,20 @@ def fomc_calendar_staleness(
             f"{(last - as_of).days} days after {as_of} (under {horizon_days}): {fix}"
         )
     return None
+
+
+def fomc_unlisted(stored: pl.DataFrame, incoming: pl.DataFrame) -> list[date]:
+    """Scheduled meetings stored for a year ``incoming`` lists meetings of, which it does
+    not list: a calendar that moved a meeting leaves the old date stored (nothing stored
+    is deleted), so the ingest names each one."""
+    years = incoming.filter(pl.col("scheduled"))["date"].dt.year().unique()
+    listed = incoming["date"]
+    unlisted = stored.filter(
+        pl.col("scheduled").fill_null(False)
+        & pl.col("date").dt.year().is_in(years.implode())
+        & ~pl.col("date").is_in(listed.implode())
+    )
+    return sorted(unlisted["date"].to_list())
 
 
 def without_a_trade(

@@ -93,7 +93,8 @@ def input_staleness(
     """One row per input of :data:`INPUTS`: its ``last`` date (a monthly input's last
     reference month, the FOMC calendar's last scheduled meeting; None: no row), the date
     it is expected to reach for ``session`` (``sessions``: the exchange's, in order), and
-    whether it is stale."""
+    whether it is stale. ``release_dates`` (release, reference_month, release_date): a
+    monthly input is expected by the dates of the release of its name."""
     before = [d for d in sessions if d <= session]
     rows = []
     for item in INPUTS:
@@ -101,7 +102,11 @@ def input_staleness(
             k = max(len(before) - 1 - item.lag_sessions, 0)
             expected = before[k] if before else session
         elif item.kind == "monthly":
-            listed = release_dates if item.name == "CPI" else None
+            listed = (
+                release_dates.filter(pl.col("release") == item.name)
+                if release_dates is not None
+                else None
+            )
             expected = latest_public_month(session, release_dates=listed)
         else:
             expected = date.fromordinal(session.toordinal() + FOMC_HORIZON_DAYS)

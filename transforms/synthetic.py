@@ -33,10 +33,10 @@ import numpy as np
 import polars as pl
 
 from transforms.columns import (
-    CPI_RELEASE_DATES,
     FOMC_MEETINGS,
     MACRO_MONTHLY,
     NYSE_BREADTH,
+    RELEASE_DATES,
     SPX_DAILY,
     TBILL_3M_DAILY,
     VIX3M_DAILY,
@@ -306,8 +306,9 @@ def _macro(
         for sid, vals in values.items()
     )
     calendar = _frame(
-        CPI_RELEASE_DATES,
+        RELEASE_DATES,
         {
+            "release": ["CPI"] * len(kept),
             "reference_month": kept,
             "release_date": [release[i] for i in keep],
             "note": [None] * len(kept),
@@ -355,5 +356,5 @@ def synthetic_market(
         "tbill_3m_daily": _tbill(days, rng, p),
         "fomc_meetings": _fomc(sessions),
         "macro_monthly": macro,
-        "cpi_release_dates": cpi_calendar,
+        "release_dates": cpi_calendar,
     }

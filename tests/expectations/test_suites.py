@@ -222,9 +222,10 @@ MUTATIONS: dict[tuple[str, str], Mutation] = {
     ("macro_monthly", "no missing months"): lambda f: f.filter(
         ~((pl.col("series_id") == "CPIAUCSL") & (pl.col("reference_month") == date(2019, 6, 1)))
     ),
-    ("cpi_release_dates", "released after its reference month ended"): lambda f: _row(
+    ("release_dates", "released after its reference month ended"): lambda f: _row(
         f, -1, release_date=f["reference_month"][-1] + timedelta(days=27)
     ),
+    ("release_dates", "release is CPI or PPI"): lambda f: _row(f, -1, release="GDP"),
     ("tbill_3m_daily", "no gap over 7 days"): lambda f: f.filter(
         ~pl.col("date").is_between(date(2019, 6, 3), date(2019, 6, 14))
     ),

@@ -449,7 +449,7 @@ def test_an_ingest_killed_mid_write_leaves_no_partial_batch_and_the_next_run_res
         ).rows()
     )
     assert set(done) <= {
-        "cpi_release_dates",
+        "release_dates",
         "spx_daily",
         "vix_daily",
         "vix3m_daily",

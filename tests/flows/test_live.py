@@ -25,7 +25,8 @@ import polars as pl
 import pytest
 
 from flows.ingest import IngestFailed, IngestParams, ingest_flow
-from flows.sources import FetchError, Http, Item, LiveSource
+from flows.sources import FED_CALENDAR_PATH, FetchError, Http, Item, LiveSource
+from transforms.columns import INGESTED
 
 Query = Callable[..., pl.DataFrame]
 SECRET = "k3y-that-must-never-be-logged"
@@ -100,11 +101,16 @@ class VendorServer:
                     400,
                     b'{"error_message": "Bad Request. The value for variable api_key is not registered."}',
                 )
+            if query.get("output_type") == ["4"]:  # ALFRED's first releases
+                path = FIXTURES / "fred" / "first_releases" / f"{query['series_id'][0]}.json"
+                return (200, path.read_bytes()) if path.is_file() else (404, b"not found")
             path = self._fred(query["series_id"][0])
             if path.is_file():
                 rows = list(csv.reader(io.StringIO(path.read_text())))[1:]
                 obs = [{"date": d, "value": v or "."} for d, v in rows]
                 return 200, json.dumps({"observations": obs}).encode()
+        elif url.path == FED_CALENDAR_PATH:
+            path = FIXTURES / "fed" / url.path.lstrip("/")
         else:
             return 404, b"not found"
         return (200, path.read_bytes()) if path.is_file() else (404, b"not found")
@@ -126,6 +132,7 @@ def server(
     monkeypatch.setenv("ALVH_CBOE_URL", srv.url)
     monkeypatch.setenv("ALVH_FRED_URL", srv.url)
     monkeypatch.setenv("ALVH_FRED_API_URL", srv.url)
+    monkeypatch.setenv("ALVH_FED_URL", srv.url)
     monkeypatch.setenv("ALVH_CACHE", str(tmp_path / "cache"))
     yield srv
     srv.close()
@@ -139,16 +146,45 @@ def test_live_ingest_from_local_server(
     server: VendorServer, shared_data: Path, sql: Query, tmp_path: Path
 ) -> None:
     db = tmp_path / "w.duckdb"
-    ingest_flow(IngestParams(source="live", db=db, as_of=AS_OF))
-    runs = {r["series"]: r for r in sql(db, "SELECT * FROM ingest_runs").iter_rows(named=True)}
+    # A stored calendar (as in the history) lists a 2026 meeting the Fed's page moved.
+    stored = tmp_path / "stored"
+    stored.mkdir()
+    (stored / "fomc_meetings.csv").write_text(
+        "date,scheduled,press_conference,sep,event_type,source,is_future_as_of_source\n"
+        "2026-05-06,1,,,FOMC announcement,history,True\n"
+        "2026-06-17,1,,,FOMC announcement,history,True\n"
+    )
+    ingest_flow(IngestParams(source=f"dir:{stored}", db=db, as_of=AS_OF))
+    lines = ingest_flow(IngestParams(source="live", db=db, as_of=AS_OF))
+    live = sql(db, "SELECT * FROM ingest_runs WHERE source = 'live'")
+    runs = {r["series"]: r for r in live.iter_rows(named=True)}
     for series, pattern in (("vix_daily", "VIX_History.csv"), ("vvix_daily", "VVIX_History.csv")):
         assert runs[series]["rows_inserted"] == _vendor_rows(shared_data, pattern)
     # Five current-format VX files are served; the other listed expiries answer 404.
     assert sql(db, "SELECT count(DISTINCT contract) FROM core.vx_futures").row(0) == (5,)
     assert runs["vx_futures"]["rows_inserted"] == _vendor_rows(shared_data, "VX_20*.csv")
     assert runs["tbill_3m_daily"]["rows_inserted"] == 6521
-    for absent in ("nyse_breadth", "macro_monthly", "fomc_meetings"):
+    # No FRED key: no release dates (and the sample serves no CPI or PPI); no breadth feed.
+    for absent in ("nyse_breadth", "sp500_breadth", "macro_monthly", "release_dates"):
         assert runs[absent]["status"] == "absent", absent
+    assert any(
+        line.startswith("release_dates: absent from live") and "FRED_API_KEY" in line
+        for line in lines
+    )
+    assert any(
+        line.startswith("nyse_breadth: absent from live") and "dir:" in line for line in lines
+    )
+    # The Fed's calendar page: 16 meetings of 2025-2026 and a notation vote; the stored
+    # 2026-05-06 is not on it (the page has 2026-04-29): kept, and named.
+    fomc = runs["fomc_meetings"]
+    assert (fomc["rows_inserted"], fomc["rows_updated"]) == (16, 1)
+    assert sql(
+        db, "SELECT count(*), min(date), max(date) FROM core.fomc_meetings WHERE scheduled"
+    ).row(0) == (17, date(2025, 1, 29), date(2026, 12, 9))
+    assert any(
+        "1 stored scheduled meetings are not on this calendar for their year: 2026-05-06" in line
+        for line in lines
+    )
     assert runs["spx_daily"]["rows_inserted"] == SP500_ROWS  # FRED's SP500: closes only
     assert sql(db, "SELECT count(*) FROM core.spx_daily WHERE open IS NOT NULL").row(0) == (0,)
     assert (
@@ -247,6 +283,69 @@ def test_live_plan_covers_indices_vx_and_fred(
         "PPIACO",
         "PPIFIS",
     }
+
+
+def test_with_a_fred_key_every_series_but_breadth_has_a_live_download(
+    server: VendorServer, holidays: frozenset[date], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRED_API_KEY", SECRET)
+    plan = LiveSource(as_of=AS_OF, http=Http(cache=tmp_path)).plan(holidays=holidays)
+    assert set(plan.absent) == {"nyse_breadth", "sp500_breadth"}
+    assert {s.name for s in INGESTED} - {"trading_calendar"} - set(plan.items) == set(plan.absent)
+    assert [i.location.split("series_id=")[1].split("&")[0] for i in plan.items["spx_daily"]] == [
+        "SP500"
+    ]
+    releases = plan.items["release_dates"]
+    assert [i.kind.format for i in releases if i.kind] == [
+        "ALFRED CPI first releases (CPIAUCSL)",
+        "ALFRED PPI first releases (PPIACO)",
+    ]
+    assert all("output_type=4" in i.location and SECRET not in i.location for i in releases)
+    assert [i.location for i in plan.items["fomc_meetings"]] == [server.url + FED_CALENDAR_PATH]
+
+
+def test_release_dates_come_from_first_vintages(
+    server: VendorServer, sql: Query, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRED_API_KEY", SECRET)
+    db = tmp_path / "w.duckdb"
+    ingest_flow(IngestParams(source="live", db=db, as_of=AS_OF))
+    got = sql(
+        db,
+        "SELECT release, count(*), min(reference_month), max(reference_month) "
+        "FROM core.release_dates GROUP BY release ORDER BY release",
+    ).rows()
+    # 1990 (older than the vintages) and October 2025 (never published) are skipped.
+    assert got == [
+        ("CPI", 22, date(2024, 1, 1), date(2025, 11, 1)),
+        ("PPI", 9, date(2025, 1, 1), date(2025, 9, 1)),
+    ]
+    released = dict(
+        sql(
+            db,
+            "SELECT release, release_date FROM core.release_dates "
+            "WHERE reference_month IN ('2025-11-01', '2025-09-01') "
+            "AND (release = 'CPI') = (reference_month = '2025-11-01')",
+        ).rows()
+    )
+    assert released == {"CPI": date(2025, 12, 18), "PPI": date(2025, 11, 25)}
+    run = sql(db, "SELECT * FROM ingest_runs WHERE series = 'release_dates'").row(0, named=True)
+    assert run["status"] == "succeeded" and run["rows_skipped"] == 3
+
+
+def test_a_fed_calendar_page_without_meetings_fails_by_name_and_is_not_cached(
+    server: VendorServer, sql: Query, tmp_path: Path
+) -> None:
+    server.html.add(FED_CALENDAR_PATH)  # e.g. a maintenance page served with 200
+    db = tmp_path / "w.duckdb"
+    with pytest.raises(
+        IngestFailed,
+        match=r"fomc_meetings: .*fomccalendars.htm: the download "
+        r"is not a usable file \(no FOMC meeting found",
+    ):
+        ingest_flow(IngestParams(source="live", db=db, as_of=AS_OF))
+    assert sql(db, "SELECT count(*) FROM core.fomc_meetings").row(0) == (0,)
+    assert not list((tmp_path / "cache").rglob("*fomccalendars*"))
 
 
 INDEX = "/api/global/us_indices/daily_prices/{}_History.csv"

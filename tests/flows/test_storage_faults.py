@@ -103,7 +103,7 @@ def test_an_unwritable_download_cache_is_a_recorded_failure(
     from tests.flows.test_live import VendorServer
 
     srv = VendorServer(shared_data / "vendor")
-    for name in ("ALVH_CBOE_URL", "ALVH_FRED_URL", "ALVH_FRED_API_URL"):
+    for name in ("ALVH_CBOE_URL", "ALVH_FRED_URL", "ALVH_FRED_API_URL", "ALVH_FED_URL"):
         monkeypatch.setenv(name, srv.url)
     db = tmp_path / "w.duckdb"
     try:

@@ -98,10 +98,10 @@ def test_cpi_release_dated_inside_its_month_is_rejected(
     db = tmp_path / "w.duckdb"
     with pytest.raises(
         IngestFailed,
-        match=r"cpi_release_dates: rule 'released after its reference month ended' failed: 1 rows, e\.g\. reference_month=2024-03-01",
+        match=r"release_dates: rule 'released after its reference month ended' failed: 1 rows, e\.g\. release=CPI reference_month=2024-03-01",
     ):
         _ingest(folder, db)
-    assert sql(db, "SELECT count(*) FROM core.cpi_release_dates").row(0) == (0,)
+    assert sql(db, "SELECT count(*) FROM core.release_dates").row(0) == (0,)
 
 
 def test_alvh_validate_reports_and_writes_html(

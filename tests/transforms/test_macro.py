@@ -11,9 +11,10 @@ from transforms.macro import RULE_CALENDAR, RULE_LAG, RULE_UNCONFIRMED, ReleaseL
 
 RELEASES = pl.DataFrame(
     {
-        "reference_month": [date(2024, 3, 1), date(2025, 11, 1)],
-        "release_date": [date(2024, 4, 10), date(2025, 12, 12)],
-        "note": [None, "schedule date; release postponed"],
+        "release": ["CPI", "CPI", "PPI"],
+        "reference_month": [date(2024, 3, 1), date(2025, 11, 1), date(2025, 9, 1)],
+        "release_date": [date(2024, 4, 10), date(2025, 12, 12), date(2025, 11, 25)],
+        "note": [None, "schedule date; release postponed", None],
     }
 )
 
@@ -43,9 +44,17 @@ def test_release_calendar_unconfirmed_dates_and_lag_rule() -> None:
     assert got[date(2024, 4, 1)] == (date(2024, 5, 31), RULE_LAG)
 
 
-def test_ppi_is_dated_by_the_lag_rule_even_when_cpi_has_a_release() -> None:
-    ppi = date_releases(_rows("PPIACO", [date(2024, 3, 1)]), RELEASES)
-    assert ppi.select("public_date", "public_date_rule").row(0) == (date(2024, 4, 30), RULE_LAG)
+def test_each_series_is_dated_by_its_own_release() -> None:
+    # March 2024 has a CPI release date but no PPI one: PPI falls back to the lag rule.
+    ppi = date_releases(_rows("PPIACO", [date(2024, 3, 1), date(2025, 9, 1)]), RELEASES)
+    assert ppi.select("public_date", "public_date_rule").rows() == [
+        (date(2024, 4, 30), RULE_LAG),
+        # September 2025's PPI, delayed by the shutdown: public on its release, after the
+        # lag rule's date (the lag rule alone would have used it a month early).
+        (date(2025, 11, 25), RULE_CALENDAR),
+    ]
+    cpi = date_releases(_rows("CPIAUCSL", [date(2025, 9, 1)]), RELEASES)
+    assert cpi["public_date_rule"].to_list() == [RULE_LAG]
 
 
 @given(

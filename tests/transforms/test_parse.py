@@ -9,6 +9,8 @@ import polars as pl
 import pytest
 
 from transforms.parse import ParsedBatch, ParseError, identify, parse
+from transforms.parse.fed import NOTATION_VOTE, UNSCHEDULED, parse_calendar
+from transforms.parse.fred import parse_first_releases
 
 
 def _parse_file(path: Path, holidays: frozenset[date], name: str | None = None) -> ParsedBatch:
@@ -233,3 +235,52 @@ def test_reference_file_errors_name_the_file_line_and_rule(body: str, message: s
     with pytest.raises(ParseError) as err:
         _reference(body)
     assert message in str(err.value)
+
+
+def _fed_row(month: str, days: str, extra: str = "") -> str:
+    return (
+        '<div class="row fomc-meeting">'
+        f'<div class="fomc-meeting__month col-xs-5"><strong>{month}</strong></div>'
+        f'<div class="fomc-meeting__date col-xs-4">{days}</div>{extra}</div>\n'
+    )
+
+
+def test_fed_calendar_rows_date_each_meeting_by_its_last_day() -> None:
+    page = (
+        "<html><body><h4><a>2023 FOMC Meetings</a></h4>\n"
+        + _fed_row("Oct/Nov", "31-1*", '<a href="/x">Press Conference</a>')
+        + _fed_row("March", "15 (unscheduled)")
+        + _fed_row("Smarch", "3-4")
+        + "<h4>2020 FOMC Meetings</h4>\n"
+        + _fed_row("March", "31 (notation vote)")
+        + "</body></html>"
+    ).encode()
+    batch = parse_calendar(page, location="fomccalendars.htm")
+    rows = batch.frame.select("date", "scheduled", "press_conference", "sep", "event_type")
+    assert rows.rows() == [
+        (date(2023, 11, 1), True, True, True, "FOMC announcement"),
+        (date(2023, 3, 15), False, None, False, UNSCHEDULED),
+        (date(2020, 3, 31), False, None, False, NOTATION_VOTE),
+    ]
+    # A row that cannot be dated is rejected by line and reason, not guessed.
+    assert batch.rejects.select("line", "reason").rows() == [
+        (4, "unreadable meeting date 'Smarch' '3-4'")
+    ]
+    with pytest.raises(ParseError, match="no FOMC meeting found"):
+        parse_calendar(b"<html><body>Service unavailable</body></html>", location="f.htm")
+
+
+def test_first_releases_keep_months_released_after_they_ended() -> None:
+    doc = {
+        "observations": [
+            {"realtime_start": "1996-12-03", "date": "1990-01-01", "value": "127.5"},
+            {"realtime_start": "2025-12-18", "date": "2025-10-01", "value": "."},
+            {"realtime_start": "2025-12-18", "date": "2025-11-01", "value": "324.1"},
+            {"realtime_start": "2025-13-01", "date": "2025-12-01", "value": "325.0"},
+        ]
+    }
+    batch = parse_first_releases(json.dumps(doc).encode(), location="api", release="CPI")
+    assert batch.frame.select("release", "reference_month", "release_date").rows() == [
+        ("CPI", date(2025, 11, 1), date(2025, 12, 18))
+    ]
+    assert batch.rows_skipped == 2 and batch.rejects["line"].to_list() == [4]

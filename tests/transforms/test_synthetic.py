@@ -45,7 +45,7 @@ def test_every_series_in_canonical_schema_and_passes_row_rules(
         series = BY_NAME[name]
         assert frame.schema == pl.Schema(series.schema), name
         dated = (  # macro values are dated at ingest, as real prints are
-            date_releases(frame, market["cpi_release_dates"]) if name == "macro_monthly" else frame
+            date_releases(frame, market["release_dates"]) if name == "macro_monthly" else frame
         )
         framed = dated.with_columns(
             pl.int_range(pl.len()).alias(LINE), pl.lit("").alias(RAW), pl.lit("s").alias(LOCATION)
@@ -76,5 +76,5 @@ def test_vx_final_settlement_is_close_to_spot_vix(market: dict[str, pl.DataFrame
 
 
 def test_cpi_released_after_its_month(market: dict[str, pl.DataFrame]) -> None:
-    rel = market["cpi_release_dates"]
+    rel = market["release_dates"]
     assert (rel["release_date"] > rel["reference_month"].dt.month_end()).all()

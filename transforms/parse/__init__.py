@@ -16,10 +16,10 @@ from datetime import date
 from functools import partial
 
 from transforms.columns import (
-    CPI_RELEASE_DATES,
     FOMC_MEETINGS,
     MACRO_MONTHLY,
     NYSE_BREADTH,
+    RELEASE_DATES,
     SP500_BREADTH,
     SPX_DAILY,
     TBILL_3M_DAILY,
@@ -125,8 +125,14 @@ _NORMALISED: list[tuple[str, str, Series, Callable[..., ParsedBatch]]] = [
     (
         r"cpi_release_dates(?:_partial)?",
         "CPI release dates",
-        CPI_RELEASE_DATES,
-        normalised.parse_cpi_release_dates,
+        RELEASE_DATES,
+        partial(normalised.parse_release_dates, release="CPI"),
+    ),
+    (
+        r"ppi_release_dates(?:_partial)?",
+        "PPI release dates",
+        RELEASE_DATES,
+        partial(normalised.parse_release_dates, release="PPI"),
     ),
     (
         r"tbill_3m_daily",

@@ -50,8 +50,8 @@ def empty_rejects() -> pl.DataFrame:
     return pl.DataFrame(schema=REJECT_SCHEMA)
 
 
-def decode(data: bytes, *, location: str) -> str:
-    """Bytes of a CSV file (gzip-compressed or not) as text."""
+def decode(data: bytes, *, location: str, markup: bool = False) -> str:
+    """Bytes of a CSV file (gzip-compressed or not; ``markup``: an HTML page) as text."""
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
@@ -64,7 +64,7 @@ def decode(data: bytes, *, location: str) -> str:
     if not text.strip():
         raise ParseError(location, "file is empty")
     head = text.lstrip()[:200].lower()
-    if head.startswith(("<!doctype", "<html", "<?xml", "{")):
+    if not markup and head.startswith(("<!doctype", "<html", "<?xml", "{")):
         raise ParseError(location, f"not a CSV file: starts with {text.strip()[:60]!r}")
     return text
 

@@ -2,6 +2,10 @@
 
 Graph CSV: ``observation_date,<SERIES>`` (older downloads: ``DATE,<SERIES>``); a blank
 or ``.`` value is a day or month without an observation and is skipped, not rejected.
+
+First releases: the API's observations with ``output_type=4`` (initial release only) and
+the whole real-time span give each month's first vintage; its ``realtime_start`` is the
+day that month's print became public, the release date of :data:`RELEASE_FRED_IDS`.
 """
 
 from __future__ import annotations
@@ -10,7 +14,16 @@ import json
 
 import polars as pl
 
-from transforms.columns import LINE, LOCATION, MACRO_MONTHLY, RAW, SPX_DAILY, TBILL_3M_DAILY, Series
+from transforms.columns import (
+    LINE,
+    LOCATION,
+    MACRO_MONTHLY,
+    RAW,
+    RELEASE_DATES,
+    SPX_DAILY,
+    TBILL_3M_DAILY,
+    Series,
+)
 from transforms.parse.common import (
     Cast,
     ParsedBatch,
@@ -35,6 +48,11 @@ FRED_SERIES: dict[str, tuple[Series, str]] = {
     "WPSFD49207": (MACRO_MONTHLY, "WPSFD49207"),
 }
 DATE_COLUMNS = ("observation_date", "DATE")
+# Release -> the FRED id whose first vintages date it (the longest-vintaged series of each).
+RELEASE_FRED_IDS: dict[str, str] = {"CPI": "CPIAUCSL", "PPI": "PPIACO"}
+# A first vintage this many days or more after its month began is not that month's
+# release: ALFRED's vintages start in the 1990s and give older months that first date.
+FIRST_RELEASE_MAX_DAYS = 100
 
 
 def fred_id_of_header(text: str) -> str | None:
@@ -86,22 +104,69 @@ def parse_graph_csv(data: bytes, *, location: str) -> ParsedBatch:
     return _typed(frame, fred_id, header[0], location)
 
 
-def parse_api_json(data: bytes, *, location: str, fred_id: str) -> ParsedBatch:
-    """``/fred/series/observations?file_type=json`` for ``fred_id``."""
+def _observations(data: bytes, location: str) -> list[dict[str, object]]:
     try:
-        payload = json.loads(data)
-        observations = payload["observations"]
+        observations = json.loads(data)["observations"]
+        if not isinstance(observations, list):
+            raise TypeError("observations is not a list")
     except (ValueError, KeyError, TypeError) as exc:
         raise ParseError(location, f"not a FRED observations JSON document ({exc})") from exc
+    return observations
+
+
+def _numbered(frame: pl.DataFrame, columns: list[str], location: str) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(LINE),
+        pl.concat_str(columns, separator=",").alias(RAW),
+        pl.lit(location).alias(LOCATION),
+    )
+
+
+def parse_api_json(data: bytes, *, location: str, fred_id: str) -> ParsedBatch:
+    """``/fred/series/observations?file_type=json`` for ``fred_id``."""
+    observations = _observations(data, location)
     frame = pl.DataFrame(
         {
             "observation_date": [str(o.get("date", "")) for o in observations],
             fred_id: [str(o.get("value", "")) for o in observations],
         },
         schema={"observation_date": pl.String(), fred_id: pl.String()},
-    ).with_columns(
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(LINE),
-        pl.concat_str(["observation_date", fred_id], separator=",").alias(RAW),
-        pl.lit(location).alias(LOCATION),
     )
+    frame = _numbered(frame, ["observation_date", fred_id], location)
     return _typed(frame, fred_id, "observation_date", location)
+
+
+def parse_first_releases(data: bytes, *, location: str, release: str) -> ParsedBatch:
+    """``/fred/series/observations?output_type=4&realtime_start=1776-07-04&...`` for the
+    FRED id of ``release``: one release date per reference month. Months without a
+    value, and months whose first vintage came :data:`FIRST_RELEASE_MAX_DAYS` or more
+    after the month began (older than ALFRED's vintages), are skipped."""
+    observations = _observations(data, location)
+    columns = ["realtime_start", "date", "value"]
+    frame = _numbered(
+        pl.DataFrame(
+            {c: [str(o.get(c, "")) for o in observations] for c in columns},
+            schema=dict.fromkeys(columns, pl.String()),
+        ),
+        columns,
+        location,
+    )
+    observed = frame.filter(~pl.col("value").str.strip_chars().is_in(["", "."]))
+    good, rejects = typed_rows(
+        observed.with_columns(pl.lit(release).alias("_release")),
+        {
+            "release": ("_release", pl.String()),
+            "reference_month": ("date", ISO),
+            "release_date": ("realtime_start", ISO),
+        },
+    )
+    days = (pl.col("release_date") - pl.col("reference_month")).dt.total_days()
+    released = good.filter(days < FIRST_RELEASE_MAX_DAYS)
+    return ParsedBatch(
+        RELEASE_DATES,
+        location,
+        conform(released, RELEASE_DATES),
+        rejects,
+        frame.height,
+        rows_skipped=frame.height - observed.height + good.height - released.height,
+    )

@@ -11,9 +11,9 @@ from collections.abc import Callable
 import polars as pl
 
 from transforms.columns import (
-    CPI_RELEASE_DATES,
     FOMC_MEETINGS,
     NYSE_BREADTH,
+    RELEASE_DATES,
     SP500_BREADTH,
     SPX_DAILY,
     TBILL_3M_DAILY,
@@ -117,8 +117,8 @@ def parse_tbill(data: bytes, *, location: str) -> ParsedBatch:
     )
 
 
-def parse_cpi_release_dates(data: bytes, *, location: str) -> ParsedBatch:
-    """``release_date,reference_month(YYYY-MM),note``."""
+def parse_release_dates(data: bytes, *, location: str, release: str) -> ParsedBatch:
+    """``release_date,reference_month(YYYY-MM),note``: the dates of one release."""
     frame = read_table(
         decode(data, location=location),
         location=location,
@@ -132,9 +132,8 @@ def parse_cpi_release_dates(data: bytes, *, location: str) -> ParsedBatch:
             "note": ("note", STR),
         },
     )
-    return ParsedBatch(
-        CPI_RELEASE_DATES, location, conform(good, CPI_RELEASE_DATES), rejects, frame.height
-    )
+    good = good.with_columns(pl.lit(release).alias("release"))
+    return ParsedBatch(RELEASE_DATES, location, conform(good, RELEASE_DATES), rejects, frame.height)
 
 
 def wide_monthly(
