@@ -46,6 +46,7 @@ from transforms.quality import (
     COUNT_TOLERANCE,
     PRICE_TOLERANCE,
     concat_rejects,
+    disagreeing_copies,
     fomc_calendar_staleness,
     fomc_unlisted,
     history_gaps,
@@ -205,6 +206,7 @@ def _load(
     fingerprint: str | None = None,
     screen: bool = False,
     force: bool = False,
+    ranks: list[int] | None = None,
 ) -> LoadCounts:
     """Row rules, precedence, then one transaction: raw, quarantine, core merge, and the
     table's suite on the merged state; a failing suite rolls the batch back.
@@ -212,8 +214,9 @@ def _load(
     With ``screen`` (inputs from a source, not generated tables) the batch is refused
     when a file yields no valid row or too many rejects, or when it would end the
     series' stored history earlier (unless ``force``); stored rows inside its span that
-    it lacks are a recorded warning. A refused or rolled-back batch still keeps its
-    rejected rows and its validation results."""
+    it lacks are a recorded warning, and when two files of equal precedence (``ranks``,
+    one per batch) give a key different values. A refused or rolled-back batch still
+    keeps its rejected rows and its validation results."""
     goods, rejects = [], []
     for b in batches:
         good, bad = split_malformed(b.frame, series, as_of=info.as_of)
@@ -226,6 +229,11 @@ def _load(
         if screen
         else []
     )
+    if ranks is not None and (ambiguous := disagreeing_copies(goods, ranks, series)):
+        problems.append(
+            f"{series.name}: files of one kind disagree: {'; '.join(ambiguous)}; a source "
+            "may hold one version of a series (remove one, or ingest each folder in turn)"
+        )
     try:
         with writer(db) as con:
             warnings: list[str] = []
@@ -351,6 +359,7 @@ def ingest_series(
             fingerprint=fingerprint,
             screen=True,
             force=force,
+            ranks=[int(not (i.kind and i.kind.curated)) for i, _ in fetched],
         )
     except (WarehouseBusy, StorageFault):
         raise  # the warehouse cannot record anything now; the flow stops

@@ -13,6 +13,7 @@ first day of the reference month (FRED convention).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 
@@ -31,6 +32,9 @@ class Series:
     the column dating an observation (a row dated after the run's as-of date is
     malformed, and a new input's history is compared with the stored one along it);
     it is None for schedules, whose future rows are legitimate (FOMC, release dates).
+    ``counts`` may not be negative. ``since``: the first day the series can have (its
+    publisher's first observation, or the institution's start): a row dated earlier
+    (by its first date key) is malformed. Every float column must be finite.
     """
 
     name: str
@@ -40,12 +44,19 @@ class Series:
     prices: tuple[str, ...] = ()
     ohlc: bool = False
     observed: str | None = None
+    counts: tuple[str, ...] = ()
+    since: date = date(1900, 1, 1)
     description: str = ""
 
     @property
     def columns(self) -> list[str]:
         return list(self.schema)
 
+
+VOL_SINCE = date(1986, 1, 2)
+"""The earliest day of any Cboe volatility index history (VXO's back-calculation): no
+VIX-family or VX row can be older (VX listed on 2004-03-26; the synthetic market's VX
+starts 2004-01-02)."""
 
 _OHLC: dict[str, pl.DataType] = {
     "open": pl.Float64(),
@@ -62,6 +73,8 @@ SPX_DAILY = Series(
     prices=("open", "high", "low", "close"),
     ohlc=True,
     observed="date",
+    counts=("volume",),
+    since=date(1927, 12, 30),  # the first day of the index's published daily history
     description="S&P 500 index (^GSPC) daily OHLC, index points; volume in shares.",
 )
 
@@ -73,6 +86,7 @@ VIX_DAILY = Series(
     prices=("open", "high", "low", "close"),
     ohlc=True,
     observed="date",
+    since=VOL_SINCE,
     description="Cboe VIX index daily OHLC, index points.",
 )
 
@@ -84,6 +98,7 @@ VIX3M_DAILY = Series(
     prices=("open", "high", "low", "close"),
     ohlc=True,
     observed="date",
+    since=VOL_SINCE,
     description="Cboe VIX3M (formerly VXV) daily OHLC, index points.",
 )
 
@@ -94,6 +109,7 @@ VVIX_DAILY = Series(
     required=("date", "close"),
     prices=("close",),
     observed="date",
+    since=VOL_SINCE,
     description="Cboe VVIX daily close, index points.",
 )
 
@@ -117,6 +133,8 @@ VX_FUTURES = Series(
     prices=("open", "high", "low", "close", "settle"),
     ohlc=True,
     observed="trade_date",
+    counts=("volume", "efp", "open_interest"),
+    since=VOL_SINCE,
     description=(
         "CFE VIX futures, one row per contract per trade date; VIX points, $1,000 per "
         "point; settle on the expiry date is the final settlement value."
@@ -141,6 +159,17 @@ NYSE_BREADTH = Series(
     },
     required=("date", "advancing", "declining"),
     observed="date",
+    counts=(
+        "advancing",
+        "declining",
+        "unchanged",
+        "adv_volume",
+        "decl_volume",
+        "unch_volume",
+        "new_highs",
+        "new_lows",
+        "total_issues",
+    ),
     description="NYSE advancing/declining/unchanged issues and volumes; cumulative A/D line.",
 )
 
@@ -155,6 +184,8 @@ SP500_BREADTH = Series(
     },
     required=("date", "members", "advancing", "declining"),
     observed="date",
+    counts=("members", "advancing", "declining"),
+    since=date(1957, 3, 4),  # the S&P 500 was launched on this day
     description=(
         "S&P 500 members that advanced and declined on the session (the index's own "
         "components, a different universe from NYSE issues); members counted that day."
@@ -174,6 +205,7 @@ MACRO_MONTHLY = Series(
     required=("series_id", "reference_month", "value", "public_date", "public_date_rule"),
     prices=("value",),
     observed="reference_month",
+    since=date(1913, 1, 1),  # CPI's and PPI's first reference month
     description=(
         "CPI and PPI index levels by reference month (first day of the month) with the "
         "date the value became public and the rule that dated it."
@@ -193,6 +225,7 @@ RELEASE_DATES = Series(
         "note": pl.String(),
     },
     required=("release", "reference_month", "release_date"),
+    since=date(1913, 1, 1),
     description=(
         "BLS CPI and PPI release dates by reference month: the day each month's print "
         "became public (a note marks a listed date that is not a confirmed release)."
@@ -205,6 +238,7 @@ TBILL_3M_DAILY = Series(
     schema={"date": pl.Date(), "rate_pct": pl.Float64()},
     required=("date", "rate_pct"),
     observed="date",
+    since=date(1954, 1, 4),  # FRED's DTB3 starts here
     description="FRED DTB3: 3-month T-bill secondary-market rate, discount basis, percent.",
 )
 
@@ -219,6 +253,7 @@ FOMC_MEETINGS = Series(
         "event_type": pl.String(),
     },
     required=("date", "scheduled"),
+    since=date(1933, 6, 16),  # the Banking Act of 1933 created the FOMC
     description="FOMC statement / policy-action dates (announcement days).",
 )
 

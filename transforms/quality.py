@@ -45,6 +45,33 @@ def _positive_prices(series: Series) -> list[pl.Expr]:
     ]
 
 
+def _finite(series: Series) -> list[pl.Expr]:
+    return [
+        pl.when(~pl.col(c).is_finite()).then(pl.format(f"non-finite {c}: {{}}", pl.col(c)))
+        for c, t in series.schema.items()
+        if t == pl.Float64()
+    ]
+
+
+def _counts(series: Series) -> list[pl.Expr]:
+    return [
+        pl.when(pl.col(c) < 0).then(pl.format(f"negative {c}: {{}}", pl.col(c)))
+        for c in series.counts
+    ]
+
+
+def _since(series: Series) -> list[pl.Expr]:
+    first = next(c for c in series.key if series.schema[c] == pl.Date())
+    return [
+        pl.when(pl.col(first) < series.since).then(
+            pl.format(
+                f"{first} {{}} before the series' earliest plausible date {series.since}",
+                pl.col(first),
+            )
+        )
+    ]
+
+
 def _required(series: Series) -> list[pl.Expr]:
     return [pl.when(pl.col(c).is_null()).then(pl.lit(f"missing {c}")) for c in series.required]
 
@@ -98,15 +125,22 @@ def split_malformed(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(good rows, rejects) of a parsed frame of ``series``.
 
-    Rules: required fields present; prices strictly positive; high not below low;
-    no observation dated after ``as_of`` (the run's as-of date); no key repeated with
+    Rules: required fields present; float fields finite; prices strictly positive;
+    counts not negative; high not below low; no row dated before the series'
+    ``since`` nor an observation after ``as_of`` (the run's as-of date); no key repeated with
     conflicting values inside one file (every conflicting copy is rejected; exact
     repeats collapse to one row); for VX, no settle spike.
     Rows flagged ``suspect_settle`` by the data are kept, flagged.
     """
-    checks = (
-        _required(series) + _positive_prices(series) + _ohlc(series) + _not_after(series, as_of)
-    )
+    checks = [
+        *_required(series),
+        *_finite(series),
+        *_positive_prices(series),
+        *_counts(series),
+        *_ohlc(series),
+        *_since(series),
+        *_not_after(series, as_of),
+    ]
     if series is VX_FUTURES:
         checks.append(_vx_spike(rules.spike))
     key = list(series.key)
@@ -155,6 +189,41 @@ def resolve_precedence(frames: Sequence[pl.DataFrame], series: Series) -> pl.Dat
         .drop("_rank")
         .sort(list(series.key))
     )
+
+
+def disagreeing_copies(
+    frames: Sequence[pl.DataFrame], ranks: Sequence[int], series: Series
+) -> list[str]:
+    """One line per pair of files of equal precedence ``ranks`` that give a key of
+    ``series`` different values (precedence settles only curated against publishers'
+    files: two copies of one kind that disagree are ambiguous)."""
+    if len(frames) < 2:
+        return []
+    key = list(series.key)
+    stacked = pl.concat(
+        [
+            f.with_columns(pl.lit(r, dtype=pl.Int32).alias("_rank"))
+            for f, r in zip(frames, ranks, strict=True)
+        ]
+    )
+    versions = stacked.unique(subset=[*series.columns, "_rank"], keep="first", maintain_order=True)
+    clashes = (
+        versions.group_by([*key, "_rank"], maintain_order=True)
+        .agg(pl.col(LOCATION), pl.col(LINE))
+        .filter(pl.col(LOCATION).list.len() > 1)
+    )
+    lines = []
+    by_pair = clashes.with_columns(
+        pl.col(LOCATION).list.get(0).alias("_a"), pl.col(LOCATION).list.get(1).alias("_b")
+    ).group_by("_a", "_b", maintain_order=True)
+    for (a, b), group in by_pair:
+        first = group.row(0, named=True)
+        shown = " ".join(f"{c}={first[c]}" for c in key)
+        lines.append(
+            f"{group.height} keys differ between {a} and {b} (e.g. {shown}: line "
+            f"{first[LINE][0]} against line {first[LINE][1]})"
+        )
+    return lines
 
 
 def concat_rejects(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:

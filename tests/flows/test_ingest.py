@@ -157,18 +157,30 @@ def test_malformed_rows_are_quarantined_and_the_rest_loads(
     text[5] = "1928-01-09,17.50,17.50,17.50,-17.50,0"  # negative close
     text[6] = "not-a-date,17.5,17.5,17.5,17.5,0"
     text.insert(8, text[7].replace(text[7].split(",")[4], "99.99", 1))  # conflicting duplicate
+    for i, (col, value) in zip((20, 21, 22), ((4, "NaN"), (2, "inf"), (5, "-300")), strict=True):
+        fields = text[i].split(",")
+        fields[col] = value
+        text[i] = ",".join(fields)
+    text.append("0001-01-01,17.5,17.5,17.5,17.5,0")
     (folder / "spx_daily.csv").write_text("\n".join(text) + "\n")
     db = tmp_path / "w.duckdb"
     _ingest(folder, db)
     q = sql(db, "SELECT location, line, reason FROM quarantine ORDER BY line")
-    assert q["location"].to_list() == [str(folder / "spx_daily.csv")] * 4
+    assert q["location"].to_list() == [str(folder / "spx_daily.csv")] * 8
     reasons = dict(zip(q["line"], q["reason"], strict=True))
     assert reasons[6] == "non-positive close: -17.5"
     assert reasons[7] == "unparseable date in column 'date': 'not-a-date'"
     assert reasons[8] == reasons[9] == "duplicate key with conflicting values (lines 8, 9)"
+    # Non-finite values, negative counts and impossible dates: quarantined by row too.
+    assert reasons[21] == "non-finite close: NaN"
+    assert reasons[22] == "non-finite high: inf"
+    assert reasons[23] == "negative volume: -300"
+    assert reasons[len(text)] == (
+        "date 0001-01-01 before the series' earliest plausible date 1927-12-30"
+    )
     run = _runs(sql, db)["spx_daily"]
-    assert run["rows_quarantined"] == 4
-    assert run["rows_inserted"] == 24777 - 3
+    assert run["rows_quarantined"] == 8
+    assert run["rows_inserted"] == 24777 - 6
     # Quarantine keeps the raw text of the row.
     assert sql(db, "SELECT raw FROM quarantine WHERE line = 6").row(0) == (
         "1928-01-09,17.50,17.50,17.50,-17.50,0",
@@ -310,6 +322,27 @@ def test_a_file_above_the_quarantine_limit_fails_and_one_below_loads(
     _ingest(folder, db)
     assert _runs(sql, db)["vix_daily"]["rows_quarantined"] == 10
     assert sql(db, "SELECT count(*) FROM core.vix_daily").row(0) == (90,)
+
+
+def test_two_copies_of_a_series_that_disagree_are_refused_naming_both(
+    shared_data: Path, sql: Query, tmp_path: Path
+) -> None:
+    header, body = _vix_lines(shared_data)
+    folder = tmp_path / "in"
+    for name, last in (("a", body[-1]), ("b", body[-1].replace(",18.70", ",28.70"))):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "vix_daily.csv").write_text("\n".join([header, *body[:-1], last]) + "\n")
+    db = tmp_path / "w.duckdb"
+    with pytest.raises(
+        IngestFailed,
+        match=(
+            rf"vix_daily: nothing loaded: vix_daily: files of one kind disagree: 1 keys differ "
+            rf"between {folder}/a/vix_daily.csv and {folder}/b/vix_daily.csv \(e\.g\. "
+            rf"date=2026-07-23: line {len(body) + 1} against line {len(body) + 1}\)"
+        ),
+    ):
+        _ingest(folder, db)
+    assert sql(db, "SELECT count(*) FROM core.vix_daily").row(0) == (0,)
 
 
 def test_a_row_dated_after_the_as_of_date_is_quarantined_by_name(

@@ -6,7 +6,7 @@ import polars as pl
 
 from transforms.columns import LINE, LOCATION, RAW, SPX_DAILY, VX_FUTURES
 from transforms.parse.common import conform
-from transforms.quality import resolve_precedence, split_malformed
+from transforms.quality import disagreeing_copies, resolve_precedence, split_malformed
 
 
 def _spx(rows: list[tuple[object, ...]], location: str = "spx.csv") -> pl.DataFrame:
@@ -42,6 +42,28 @@ def test_malformed_rows_are_rejected_with_reasons() -> None:
     }
 
 
+def test_non_finite_negative_counts_and_impossible_dates_are_rejected_by_row() -> None:
+    d = date(2020, 1, 2)
+    nan, inf = float("nan"), float("inf")
+    frame = _spx(
+        [
+            (d, 10.0, 11.0, 9.0, 10.5, 100),
+            (d + timedelta(1), 10.0, 11.0, 9.0, nan, 100),
+            (d + timedelta(2), 10.0, inf, 9.0, 10.5, 100),
+            (d + timedelta(3), 10.0, 11.0, 9.0, 10.5, -5),
+            (date(1, 1, 1), 10.0, 11.0, 9.0, 10.5, 100),
+        ]
+    )
+    good, rejects = split_malformed(frame, SPX_DAILY)
+    assert good["date"].to_list() == [d]
+    assert rejects.select("line", "reason").rows() == [
+        (3, "non-finite close: NaN"),
+        (4, "non-finite high: inf"),
+        (5, "negative volume: -5"),
+        (6, "date 0001-01-01 before the series' earliest plausible date 1927-12-30"),
+    ]
+
+
 def test_conflicting_duplicates_in_one_file_are_all_rejected() -> None:
     d = date(2020, 1, 2)
     frame = _spx(
@@ -73,6 +95,21 @@ def test_same_key_in_two_files_is_not_a_conflict_and_first_file_wins() -> None:
         (d, 10.5, "curated.csv"),
         (d + timedelta(1), 1.5, "vendor.csv"),
     ]
+
+
+def test_two_files_of_one_kind_that_disagree_are_named() -> None:
+    d = date(2020, 1, 2)
+    a = _spx([(d, 10.0, 11.0, 9.0, 10.5, 100), (d + timedelta(1), 1.0, 2.0, 1.0, 1.5, 1)], "a.csv")
+    b = _spx([(d, 10.0, 11.0, 9.0, 20.5, 100), (d + timedelta(1), 1.0, 2.0, 1.0, 1.5, 1)], "b.csv")
+    assert disagreeing_copies([a, b], [0, 0], SPX_DAILY) == [
+        "1 keys differ between a.csv and b.csv (e.g. date=2020-01-02: line 2 against line 2)"
+    ]
+    # identical copies agree; a curated file over a publisher's is precedence, not ambiguity
+    assert (
+        disagreeing_copies([a, a.with_columns(pl.lit("c.csv").alias(LOCATION))], [0, 0], SPX_DAILY)
+        == []
+    )
+    assert disagreeing_copies([a, b], [0, 1], SPX_DAILY) == []
 
 
 def _vx(settles: list[float | None], suspect_at: int | None = None) -> pl.DataFrame:
