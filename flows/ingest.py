@@ -35,7 +35,6 @@ from transforms.columns import (
     RELEASE_DATES,
     TRADING_CALENDAR,
     VX_CONSTANT_MATURITY,
-    VX_FUTURES,
     VX_TERM_STRUCTURE,
     Series,
 )
@@ -374,9 +373,18 @@ def ingest_series(
 
 
 @task(name="derive-vx-curve")
-def derive_vx_curve(db: Path, run_id: str, as_of: date) -> str:
-    """Rebuild core.vx_term_structure and core.vx_constant_maturity from core.vx_futures."""
+def derive_vx_curve(db: Path, run_id: str, as_of: date, *, force: bool = False) -> str:
+    """Rebuild core.vx_term_structure and core.vx_constant_maturity from core.vx_futures
+    unless both were built from the futures as they are now (``force``: rebuild anyway).
+
+    Each table records the fingerprint of the futures it was built from, so a run that
+    was interrupted between the futures' load and the rebuild is repaired by the next
+    run, whatever that run loads."""
     with writer(db) as con:
+        inputs = read_frame(con, "query/vx_curve_inputs").row(0, named=True)
+        current = inputs["futures"] == inputs["term_structure"] == inputs["constant_maturity"]
+        if current and not force:
+            return "vx curve tables: built from the VX futures as stored, not rebuilt"
         vx = read_frame(con, "query/vx_futures")
     if vx.is_empty():
         return "vx curve tables: no VX futures stored, not built"
@@ -392,7 +400,17 @@ def derive_vx_curve(db: Path, run_id: str, as_of: date) -> str:
             series, location, generated(frame, location=location), concat_rejects([]), frame.height
         )
         out.append(
-            _summary(series, _load(db, info, series=series, batches=[batch], locations=[location]))
+            _summary(
+                series,
+                _load(
+                    db,
+                    info,
+                    series=series,
+                    batches=[batch],
+                    locations=[location],
+                    fingerprint=inputs["futures"],
+                ),
+            )
         )
     return "; ".join(out)
 
@@ -440,7 +458,7 @@ def ingest_flow(params: IngestParams) -> list[str]:
         )
     for location, reason in plan.ignored:
         say(f"  not loaded: {location} ({reason})")
-    lines, failures, vx_changed = [], [], False
+    lines, failures = [], []
     ordered = [s for s in INGESTED if s is not TRADING_CALENDAR]
     # Release dates first: the macro task dates CPI values with them.
     ordered.sort(key=lambda s: s is not RELEASE_DATES)
@@ -459,15 +477,11 @@ def ingest_flow(params: IngestParams) -> list[str]:
         if state.is_completed():
             outcome: Outcome = state.result()
             lines.append(outcome.line)
-            vx_changed |= series is VX_FUTURES and outcome.changed
         else:
             failures.append(f"{series.name}: {_failure(state)}")
             lines.append(f"FAILED {failures[-1]}")
         say(f"  {lines[-1]}")
-    if vx_changed or params.force:
-        lines.append(derive_vx_curve(params.db, run_id, params.as_of))
-    else:
-        lines.append("vx curve tables: VX futures unchanged, not rebuilt")
+    lines.append(derive_vx_curve(params.db, run_id, params.as_of, force=params.force))
     say(f"  {lines[-1]}")
     stale = fomc_calendar_staleness(_read(params.db, "fomc_meetings"), as_of=params.as_of)
     if stale:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -455,59 +459,53 @@ def test_ingest_waits_for_a_reader_then_stops_naming_it(
 
 
 @pytest.mark.slow
-def test_an_ingest_killed_mid_write_leaves_no_partial_batch_and_the_next_run_resumes(
-    shared_data: Path, real_warehouse: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("signum", "after"),
+    [
+        (signal.SIGKILL, "vvix_daily:"),  # while it loads the VX futures
+        (signal.SIGKILL, "vx_futures:"),  # futures committed, their curve not yet built
+        (signal.SIGINT, "fomc_meetings:"),  # every series in, the curve being built
+    ],
+)
+def test_an_interrupted_ingest_leaves_whole_series_and_the_next_run_converges(
+    shared_data: Path, real_warehouse: Path, tmp_path: Path, signum: int, after: str
 ) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-
     db = tmp_path / "w.duckdb"
     args = [sys.executable, "-m", "cli", "ingest", "--source", f"dir:{shared_data}"]
     args += ["--db", str(db), "--as-of", AS_OF.isoformat()]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env) as run:
         assert run.stdout is not None
-        for line in run.stdout:  # kill it once VVIX is in, while it loads the VX futures
-            if line.strip().startswith("vvix_daily:"):
-                run.send_signal(signal.SIGKILL)
+        for line in run.stdout:
+            if line.strip().startswith(after):
+                run.send_signal(signum)
                 break
         run.wait()
-    assert run.returncode == -signal.SIGKILL
-    # Each series is one transaction: what is stored is whole series, nothing of the rest.
-    done = dict(
-        query(
-            db, "SELECT series, status FROM ingest_runs WHERE series <> 'trading_calendar'"
-        ).rows()
-    )
-    assert set(done) <= {
-        "release_dates",
-        "spx_daily",
-        "vix_daily",
-        "vix3m_daily",
-        "vvix_daily",
-        "vx_futures",
-    }
+    assert run.returncode != 0
 
     def content(warehouse: Path, table: str) -> pl.DataFrame:
         return query(warehouse, f"SELECT * EXCLUDE (ingest_run_id) FROM {table} ORDER BY ALL")
 
-    for table in ("core.spx_daily", "core.vix_daily", "core.vvix_daily"):
-        assert content(db, table).equals(content(real_warehouse, table))
-    for table in ("core.nyse_breadth", "core.vx_term_structure"):
-        assert content(db, table).is_empty()
-    # The next run resumes: the loaded series are unchanged, the rest load, and the
-    # warehouse holds what one uninterrupted run stores.
-    _ingest(shared_data, db)
-    runs = _runs(query, db)
-    assert runs["spx_daily"]["status"] == "unchanged"
-    assert runs["nyse_breadth"]["status"] == "succeeded"
+    # Each series is one transaction: a stored series is whole.
+    done = query(db, "SELECT series FROM ingest_runs WHERE status = 'succeeded'")["series"]
+    for series in set(done) - {"trading_calendar", "vx_term_structure", "vx_constant_maturity"}:
+        assert content(db, f"core.{series}").equals(content(real_warehouse, f"core.{series}"))
+    # The next run loads the rest and rebuilds the curve from the futures as stored
+    # (even when it loads no futures itself): the warehouse holds what one
+    # uninterrupted run stores.
+    lines = _ingest(shared_data, db)
+    if after != "vvix_daily:":
+        assert _runs(query, db)["vx_futures"]["status"] == "unchanged"
+        assert any(line.startswith("vx_term_structure: ") for line in lines)
     core = query(
         real_warehouse, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'core'"
     )
     for (name,) in core.rows():
         assert content(db, f"core.{name}").equals(content(real_warehouse, f"core.{name}")), name
+    # ...and a run after it has nothing to repair
+    assert "vx curve tables: built from the VX futures as stored, not rebuilt" in _ingest(
+        shared_data, db
+    )
 
 
 def test_an_fomc_calendar_in_the_past_is_named_by_the_run(
