@@ -10,9 +10,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flows import ephemeral, settings
+
+if TYPE_CHECKING:
+    from flows.backtest import SweepRequest
 
 SHOWN_PARAMS = ("hedge_ratio", "band_low", "band_high", "controller")
 SHOWN_METRICS = (
@@ -106,6 +109,12 @@ def add_parsers(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> 
         help="rank only configurations inside their R-squared band at least this share of days",
     )
     p.add_argument("--chunk", type=int, default=1000, help="configurations per engine chunk (1000)")
+    p.add_argument(
+        "--max-configs",
+        type=int,
+        metavar="N",
+        help="refuse a grid (or a range) of more than N configurations (default 200,000)",
+    )
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--workers",
@@ -219,10 +228,9 @@ def backtest(args: argparse.Namespace, db: Path, print_table: Callable[..., None
     return 0
 
 
-def _dimensions(
-    args: argparse.Namespace,
-) -> tuple[dict[str, Any], list[tuple[list[str], list[list[Any]]]]]:
-    from transforms.backtest.params import read_grid, sweep_dimensions
+def _dimensions(args: argparse.Namespace) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """Fixed values and the grid as written (compact: ranges stay ``a:b:step``)."""
+    from transforms.backtest.params import grid_spec, read_grid
 
     base = _values(args.param)
     specs: list[tuple[str, Any]] = []
@@ -234,7 +242,7 @@ def _dimensions(
         grid_base, specs = read_grid(text, where=str(args.grid))
         base.update(grid_base)
     specs += [(name, value) for name, value in _pairs(args.dim, "--dim")]
-    return base, sweep_dimensions(specs, hedge_ratio=args.hedge_ratio, r2_band=args.r2_band)
+    return base, grid_spec(specs, hedge_ratio=args.hedge_ratio, r2_band=args.r2_band)
 
 
 def _cluster_usable(args: argparse.Namespace) -> bool:
@@ -253,33 +261,51 @@ def _cluster_usable(args: argparse.Namespace) -> bool:
     return True
 
 
-def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) -> int:
+def _sweep_request(
+    args: argparse.Namespace, db: Path
+) -> tuple[SweepRequest, list[tuple[list[str], list[list[Any]]]], int]:
+    """The sweep a command line asks for, its dimensions listed and its size; ValueError
+    names what is wrong."""
     from flows.backtest import SweepRequest
     from transforms.backtest.metrics import METRICS
-    from transforms.backtest.params import BacktestParams, expand_grid, with_values
+    from transforms.backtest.params import (
+        MAX_CONFIGS,
+        BacktestParams,
+        expand_grid,
+        sweep_dimensions,
+        with_values,
+    )
 
+    limit = args.max_configs or MAX_CONFIGS
+    base, spec = _dimensions(args)
+    dims = sweep_dimensions(spec, limit=limit)
+    configs = len(expand_grid(with_values(BacktestParams(), base), dims, limit=limit))
+    if args.rank not in METRICS:
+        raise ValueError(f"unknown metric {args.rank!r}; choose from {', '.join(METRICS)}")
+    request = SweepRequest(
+        db=db,
+        values=base,
+        dimensions=dict(spec),  # compact: Prefect's parameters stay small
+        max_configs=limit,
+        rank_metric=args.rank,
+        top_n=args.top,
+        min_time_in_band=args.min_in_band,
+        chunk=args.chunk,
+        workers=args.workers,
+        cluster=None if args.workers else args.cluster,
+        walk_forward=args.walk_forward,
+        train_months=args.train,
+        test_months=args.test,
+        window=args.window,
+        select_metric=args.select,
+        **({"holdout_start": args.holdout} if args.holdout else {}),
+    )
+    return request, dims, configs
+
+
+def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) -> int:
     try:
-        base, dims = _dimensions(args)
-        configs = len(expand_grid(with_values(BacktestParams(), base), dims))
-        if args.rank not in METRICS:
-            raise ValueError(f"unknown metric {args.rank!r}; choose from {', '.join(METRICS)}")
-        request = SweepRequest(
-            db=db,
-            values=base,
-            dimensions=dims,
-            rank_metric=args.rank,
-            top_n=args.top,
-            min_time_in_band=args.min_in_band,
-            chunk=args.chunk,
-            workers=args.workers,
-            cluster=None if args.workers else args.cluster,
-            walk_forward=args.walk_forward,
-            train_months=args.train,
-            test_months=args.test,
-            window=args.window,
-            select_metric=args.select,
-            **({"holdout_start": args.holdout} if args.holdout else {}),
-        )
+        request, dims, configs = _sweep_request(args, db)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

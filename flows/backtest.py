@@ -27,11 +27,12 @@ from prefect.context import FlowRunContext
 from prefect.futures import as_completed
 from prefect.utilities.annotations import quote
 from prefect_dask import DaskTaskRunner
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, model_validator
 
 from flows import artifacts, settings
 from transforms.backtest.metrics import MetricParams
 from transforms.backtest.params import (
+    MAX_CONFIGS,
     BacktestParams,
     Dimension,
     as_record,
@@ -90,14 +91,18 @@ class SweepRequest(BaseModel):
         default_factory=lambda: sweep_dimensions([])
     )
 
-    @field_validator("dimensions", mode="after")
-    @classmethod
-    def _written(cls, value: Any) -> Any:
-        return sweep_dimensions(list(value.items())) if isinstance(value, dict) else value
+    max_configs: int = Field(default=MAX_CONFIGS, ge=1)  # the grid's bound
+
+    @model_validator(mode="after")
+    def _listable(self) -> SweepRequest:
+        self.grid  # noqa: B018 (a grid that cannot be listed is refused here, in one line)
+        return self
 
     @property
     def grid(self) -> list[Dimension]:
-        assert isinstance(self.dimensions, list)  # the validator converted a dict
+        """The dimensions listed (a written grid stays compact until here)."""
+        if isinstance(self.dimensions, dict):
+            return list(sweep_dimensions(list(self.dimensions.items()), limit=self.max_configs))
         return [(names, rows) for names, rows in self.dimensions]
 
     rank_metric: str = "sharpe"
@@ -501,7 +506,7 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
     started, clock = datetime.now(), time.perf_counter()
     base = with_values(BacktestParams(), request.values)
     dims = request.grid
-    configs = expand_grid(base, dims)
+    configs = expand_grid(base, dims, limit=request.max_configs)
     mp = MetricParams(holdout_start=request.holdout_start)
     inputs = read_inputs(request.db)
     engine_clock = time.perf_counter()

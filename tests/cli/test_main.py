@@ -230,6 +230,36 @@ def test_user_errors_are_one_line_without_a_traceback(tmp_path: Path) -> None:
     assert debug.returncode != 0 and "Traceback" in debug.stderr
 
 
+def test_invalid_parameters_and_oversized_grids_are_refused_at_the_door(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import duckdb
+
+    from warehouse.db import migrate
+
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        migrate(con)
+    cases = {
+        ("--hedge-ratio", "0:0.4:0.000001"): "the range 0:0.4:1e-06 has 400,001 values, more "
+        "than the 200,000 a sweep allows (--max-configs N raises the bound)",
+        ("--param", "hedge_ratio=nan"): "hedge_ratio nan outside [0, 10]",
+        ("--param", "initial_equity=inf"): "initial_equity inf outside (0, 1e+12]",
+        ("--param", "wing_width=-50"): "wing_width -50.0 outside (0, 5000]",
+        ("--param", "spx_commission=-1000"): "spx_commission -1000.0 outside [0, 1000]",
+        ("--param", "strike_grid=0"): "strike_grid 0.0 outside (0, 1000]",
+        ("--dim", "wing_pct=0.01:0.3:0.00005"): "the grid has 365,463 configurations",
+    }
+    for args, expected in cases.items():
+        assert main(["sweep", "--db", str(db), *args]) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and expected in err and err.count("\n") == 1, err
+    assert main(["backtest", "--db", str(db), "--param", "lots=-1"]) == 2
+    assert "lots -1 outside [0, 100000]" in capsys.readouterr().err
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM results.trials").fetchall() == [(0,)]
+
+
 @pytest.mark.slow
 def test_a_failed_series_and_missing_signal_inputs_are_one_line_each(tmp_path: Path) -> None:
     folder = tmp_path / "in"

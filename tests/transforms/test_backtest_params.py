@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from transforms.backtest.params import (
+    DOMAINS,
+    FIELDS,
     BacktestParams,
     config_hash,
     dimension,
@@ -34,11 +36,43 @@ def test_values_parse_by_field_type_and_unknown_names_get_a_hint() -> None:
 
 def test_invalid_combinations_are_refused_with_every_reason() -> None:
     with pytest.raises(
-        ValueError, match=r"h_min <= h_max.*R-squared band 0.7-0.5: need 0 <= low <= high <= 1"
+        ValueError, match=r"h_min <= h_max.*R-squared band 0.7-0.5: need low <= high"
     ):
         BacktestParams(h_min=0.3, h_max=0.1, band_low=0.7, band_high=0.5)
     with pytest.raises(ValueError, match="exit_dte 50 >= target_dte 45"):
         with_values(BacktestParams(), {"exit_dte": 50})
+
+
+def test_every_numeric_parameter_refuses_non_finite_and_out_of_domain_values() -> None:
+    numeric = [name for name, kind in FIELDS.items() if kind in ("int", "float")]
+    assert sorted(DOMAINS) == sorted(numeric)  # each declares its domain
+    for name in numeric:
+        domain = DOMAINS[name]
+        assert domain.admits(getattr(BacktestParams(), name)), name  # the default is inside
+        bad: list[object] = [domain.low - 1, domain.high + 1]
+        if FIELDS[name] == "float":
+            bad += [float("nan"), float("inf"), -float("inf")]
+        if domain.low_open:
+            bad.append(domain.low)
+        for value in bad:
+            typed = int(value) if FIELDS[name] == "int" else value  # type: ignore[call-overload]
+            with pytest.raises(ValueError, match=rf"{name} \S+ outside [\[(]"):
+                with_values(BacktestParams(), {name: typed})
+
+
+def test_a_grid_larger_than_its_bound_is_refused_before_it_is_listed() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"the range 0:0.4:1e-07 has 4,000,001 values, more "
+        r"than the 200,000 a sweep allows \(--max-configs N raises the bound\)",
+    ):
+        dimension("hedge_ratio", "0:0.4:0.0000001")
+    wide = [dimension("hedge_ratio", "0:0.4:0.001"), dimension("wing_pct", "0.01:0.1:0.0001")]
+    with pytest.raises(ValueError, match="the grid has 361,301 configurations"):
+        expand_grid(BacktestParams(), wide)
+    assert len(expand_grid(BacktestParams(), wide[:1], limit=401)) == 401
+    with pytest.raises(ValueError, match="not finite"):
+        frange(0, float("inf"), 1)
 
 
 def test_ranges_include_their_end_and_grids_are_products() -> None:

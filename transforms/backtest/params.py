@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -21,6 +22,44 @@ from datetime import date
 
 from transforms.calibration import FITTED
 from transforms.options.smile import SmileParams
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The values a numeric parameter may take: finite, within [low, high] (an end is
+    open where its flag says so)."""
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    def admits(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def __str__(self) -> str:
+        return (
+            f"{'(' if self.low_open else '['}{self.low:g}, "
+            f"{self.high:g}{')' if self.high_open else ']'}"
+        )
+
+
+def _closed(low: float, high: float) -> Domain:
+    return Domain(low, high)
+
+
+def _positive(high: float) -> Domain:
+    return Domain(0.0, high, low_open=True)
+
+
+SHARE = _closed(0, 1)
+MONEY = _closed(0, 1_000)  # a commission or fee per contract, dollars
+POINTS = _closed(0, 100)  # a half-spread, offset or width in index or VIX points
+SCALE = _closed(0, 10)  # a multiplier, a ratio or a scaler's extra
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,36 +139,22 @@ class BacktestParams:
     reserve: float = 0.20
     reserve_counts_margin: bool = True  # condor margin is committed cash for the reserve
 
-    def __post_init__(self) -> None:  # noqa: PLR0912 (one check per rule, all reported)
-        problems = []
+    def __post_init__(self) -> None:
+        problems = [
+            f"{name} {getattr(self, name)!r} outside {domain}"
+            for name, domain in DOMAINS.items()
+            if not domain.admits(getattr(self, name))
+        ]
         if self.end_date is not None and self.end_date <= self.start_date:
             problems.append(f"end_date {self.end_date} is not after start_date {self.start_date}")
-        if not 0 <= self.h_min <= self.h_max:
-            problems.append(f"need 0 <= h_min <= h_max, got {self.h_min}, {self.h_max}")
-        if not 0 <= self.band_low <= self.band_high <= 1:
-            problems.append(
-                f"R-squared band {self.band_low}-{self.band_high}: need 0 <= low <= high <= 1"
-            )
-        if not 0 <= self.futures_share <= 1:
-            problems.append(f"futures_share {self.futures_share} outside [0, 1]")
-        if not 0 <= self.reserve < 1:
-            problems.append(f"reserve {self.reserve} outside [0, 1)")
-        if self.hedge_ratio < 0:
-            problems.append(f"hedge_ratio {self.hedge_ratio} is negative")
-        if min(self.ladder_w2, self.ladder_w3, self.ladder_w4) < 0:
-            problems.append("ladder weights must be >= 0")
-        if not 0 < self.call_delta < 1:
-            problems.append(f"call_delta {self.call_delta} outside (0, 1)")
-        if not 0 < self.short_delta < 0.5:
-            problems.append(f"short_delta {self.short_delta} outside (0, 0.5)")
+        if not self.h_min <= self.h_max:
+            problems.append(f"need h_min <= h_max, got {self.h_min}, {self.h_max}")
+        if not self.band_low <= self.band_high:
+            problems.append(f"R-squared band {self.band_low}-{self.band_high}: need low <= high")
         if self.exit_dte >= self.target_dte:
             problems.append(f"exit_dte {self.exit_dte} >= target_dte {self.target_dte}")
-        if self.margin_target < 0 or self.wing_pct < 0 or self.spx_spread_scale < 0:
-            problems.append("margin_target, wing_pct and spx_spread_scale must be >= 0")
         if self.wing_pct > 0 and self.wing_delta > 0:
             problems.append("choose one of wing_pct and wing_delta (set the other to 0)")
-        if min(self.lots, self.max_open, self.r2_window - 2, self.beta_window - 2) < 0:
-            problems.append("lots, max_open must be >= 0 and windows >= 2")
         if problems:
             raise ValueError("invalid backtest parameters: " + "; ".join(problems))
 
@@ -146,7 +171,67 @@ class BacktestParams:
         return (self.ladder_w2, self.ladder_w3, self.ladder_w4)
 
 
+DOMAINS: dict[str, Domain] = {
+    "initial_equity": _positive(1e12),
+    "equity_weight": SCALE,
+    "div_yield": _closed(0, 0.2),
+    "lots": _closed(0, 100_000),
+    "margin_target": SHARE,
+    "target_dte": _closed(1, 365),
+    "max_open": _closed(0, 100),
+    "short_delta": Domain(0, 0.5, low_open=True, high_open=True),
+    "wing_width": _positive(5_000),
+    "wing_delta": Domain(0, 0.5, high_open=True),
+    "wing_pct": _closed(0, 0.5),
+    "profit_take": SHARE,
+    "stop_multiple": POINTS,
+    "exit_dte": _closed(0, 365),
+    "spx_commission": MONEY,
+    "spx_half_spread": POINTS,
+    "spx_spread_scale": POINTS,
+    "strike_grid": _positive(1_000),
+    "smile_atm_ratio": _positive(5),
+    "smile_put_skew": _closed(-50, 50),
+    "smile_call_skew": _closed(-50, 50),
+    "hedge_ratio": SCALE,
+    "futures_share": SHARE,
+    "ladder_w2": SHARE,
+    "ladder_w3": SHARE,
+    "ladder_w4": SHARE,
+    "roll_days": _closed(0, 30),
+    "contango_guard_pct": SHARE,
+    "vx_commission": MONEY,
+    "vx_half_spread": POINTS,
+    "vx_margin": _positive(1_000_000),
+    "beta_window": _closed(2, 2_520),
+    "beta_fallback": SCALE,
+    "call_delta": Domain(0, 1, low_open=True, high_open=True),
+    "call_otm_points": POINTS,
+    "call_spread_width": POINTS,
+    "vol_of_vol": _positive(10),
+    "vix_call_skew": _closed(-50, 50),
+    "call_commission": MONEY,
+    "call_half_spread": POINTS,
+    "call_delta_floor": Domain(0, 1, low_open=True, high_open=True),
+    "breadth_scale": SCALE,
+    "rsi_threshold": POINTS,
+    "rsi_extra_calls": SCALE,
+    "cpi_z_threshold": _closed(0, 20),
+    "cpi_call_scale": SCALE,
+    "r2_window": _closed(3, 2_520),
+    "band_low": SHARE,
+    "band_high": SHARE,
+    "h_step": SHARE,
+    "h_min": SCALE,
+    "h_max": SCALE,
+    "reserve": Domain(0, 1, high_open=True),
+}
+"""The domain of every numeric parameter (dates and switches are typed only): a value
+outside it is refused by :class:`BacktestParams`, naming the parameter, the value and
+the domain, before it reaches an engine, a result or the trial registry."""
+
 FIELDS: dict[str, str] = {f.name: str(f.type) for f in fields(BacktestParams)}
+
 NAMES: tuple[str, ...] = tuple(f.name for f in fields(BacktestParams))
 PATH_FIELDS: frozenset[str] = frozenset(
     {
@@ -308,24 +393,42 @@ def config_hash(params: BacktestParams) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def frange(start: float, stop: float, step: float) -> list[float]:
-    """``start:stop:step`` inclusive of ``stop`` (within half a step), rounded to 10 dp."""
+MAX_CONFIGS = 200_000
+"""The most configurations one sweep may hold (and values one range may list) unless its
+``max_configs`` allows more: about 1 GB of parameter records, checked before anything
+is listed or computed."""
+
+
+def _bound(what: str, count: float, limit: int, unit: str = "values") -> None:
+    if count > limit:
+        raise ValueError(
+            f"{what} has {count:,.0f} {unit}, more than the {limit:,} a sweep allows "
+            "(--max-configs N raises the bound)"
+        )
+
+
+def frange(start: float, stop: float, step: float, *, limit: int = MAX_CONFIGS) -> list[float]:
+    """``start:stop:step`` inclusive of ``stop`` (within half a step), rounded to 10 dp;
+    at most ``limit`` values."""
+    if not all(math.isfinite(v) for v in (start, stop, step)):
+        raise ValueError(f"range {start}:{stop}:{step} is not finite")
     if step <= 0:
         raise ValueError(f"range step must be positive, got {step}")
+    _bound(f"the range {start:g}:{stop:g}:{step:g}", (stop - start) / step + 1, limit)
     count = int((stop - start) / step + 0.5) + 1
     if count < 1:
         raise ValueError(f"empty range {start}:{stop}:{step}")
     return [round(start + i * step, 10) for i in range(count)]
 
 
-def parse_dimension(name: str, text: str) -> list[object]:
+def parse_dimension(name: str, text: str, *, limit: int = MAX_CONFIGS) -> list[object]:
     """Values of one sweep dimension: ``a:b:step`` (inclusive) or ``v1,v2,...``."""
     if ":" in text and not FIELDS[name].startswith("date"):
         parts = text.split(":")
         if len(parts) != 3:
             raise ValueError(f"{name}: a range is start:stop:step, got {text!r}")
         values: list[object] = []
-        for v in frange(*(float(p) for p in parts)):
+        for v in frange(*(float(p) for p in parts), limit=limit):
             values.append(int(v) if FIELDS[name] == "int" else v)
         return values
     return [parse_value(name, part) for part in text.split(",") if part.strip()]
@@ -349,7 +452,7 @@ BAND = "r2_band"
 """Sweep dimension name for R-squared bands: (band_low, band_high) pairs."""
 
 
-def dimension(name: str, spec: str | Sequence[object]) -> Dimension:
+def dimension(name: str, spec: str | Sequence[object], *, limit: int = MAX_CONFIGS) -> Dimension:
     """A sweep dimension from text (``a:b:step``, ``v1,v2``; bands ``lo-hi,lo-hi``) or
     from a list of values (a TOML grid file)."""
     if name == BAND:
@@ -357,15 +460,19 @@ def dimension(name: str, spec: str | Sequence[object]) -> Dimension:
         return (["band_low", "band_high"], [list(b) for b in parse_bands(text)])
     _known(name)
     if isinstance(spec, str):
-        values = parse_dimension(name, spec)
+        values = parse_dimension(name, spec, limit=limit)
     else:
         values = [parse_value(name, v) for v in spec]
     return ([name], [[v] for v in values])
 
 
-def expand_grid(base: BacktestParams, dimensions: Iterable[Dimension]) -> list[BacktestParams]:
-    """The Cartesian product of the dimensions over ``base``, in a deterministic order."""
+def expand_grid(
+    base: BacktestParams, dimensions: Iterable[Dimension], *, limit: int = MAX_CONFIGS
+) -> list[BacktestParams]:
+    """The Cartesian product of the dimensions over ``base``, in a deterministic order;
+    refused before it is built when it would hold more than ``limit`` configurations."""
     dims = list(dimensions)
+    _bound("the grid", math.prod(len(rows) for _, rows in dims), limit, "configurations")
     seen: set[str] = set()
     for names, rows in dims:
         for name in names:
@@ -411,22 +518,34 @@ def read_grid(text: str, *, where: str) -> tuple[dict[str, object], GridSpec]:
     return base, list(doc.get("grid", {}).items())
 
 
-def sweep_dimensions(
+def grid_spec(
     specs: GridSpec, *, hedge_ratio: str | None = None, r2_band: str | None = None
-) -> list[tuple[list[str], list[list[object]]]]:
-    """The dimensions of a sweep: ``specs``, plus hedge ratios and R-squared bands (the
-    given ones, else the defaults, unless ``specs`` already sweeps them)."""
+) -> GridSpec:
+    """A sweep's dimensions as written: ``specs``, plus hedge ratios and R-squared bands
+    (the given ones, else the defaults, unless ``specs`` already sweeps them). Compact
+    (ranges stay ``a:b:step``): this is what travels to Prefect."""
     specs = list(specs)
     named = {name for name, _ in specs}
     if hedge_ratio or "hedge_ratio" not in named:
         specs.append(("hedge_ratio", hedge_ratio or DEFAULT_HEDGE_RATIOS))
     if r2_band or BAND not in named:
         specs.append((BAND, r2_band or DEFAULT_BANDS))
+    return specs
+
+
+def sweep_dimensions(
+    specs: GridSpec,
+    *,
+    hedge_ratio: str | None = None,
+    r2_band: str | None = None,
+    limit: int = MAX_CONFIGS,
+) -> list[tuple[list[str], list[list[object]]]]:
+    """The dimensions of a sweep (:func:`grid_spec`), each listed."""
     out = []
-    for name, spec in specs:
+    for name, spec in grid_spec(specs, hedge_ratio=hedge_ratio, r2_band=r2_band):
         values: str | Sequence[object] = (
             spec if isinstance(spec, str | list | tuple) else [spec]  # one value: one row
         )
-        names, rows = dimension(name, values)
+        names, rows = dimension(name, values, limit=limit)
         out.append((list(names), [list(r) for r in rows]))
     return out
