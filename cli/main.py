@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -88,7 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug",
         action="store_true",
-        default=bool(os.environ.get("ALVH_DEBUG")),
         help="show tracebacks and Prefect's engine errors (env ALVH_DEBUG)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -475,6 +473,12 @@ def _failure(exc: BaseException) -> tuple[str, int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        settings.check()
+        args.debug = args.debug or settings.debug()
+    except settings.SettingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if args.command not in ("sql", "load-staged", "serve") and not args.debug:
         _quiet_engine_errors()
     try:

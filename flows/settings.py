@@ -16,12 +16,15 @@
 | total deadline of one download attempt, s | | ``ALVH_HTTP_DEADLINE`` | 120 |
 | seconds a writer waits for the warehouse file | | ``ALVH_LOCK_WAIT`` | 60 |
 | quarantined share that fails a file | | ``ALVH_MAX_QUARANTINE_SHARE`` | 0.05 |
+| tracebacks on errors | ``--debug`` | ``ALVH_DEBUG`` (0/1, true/false) | off |
 | Dask scheduler for a sweep's chunks | ``--cluster`` | ``ALVH_DASK_CLUSTER`` | none: in process |
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import math
 import os
 from functools import cache
 from pathlib import Path
@@ -105,25 +108,66 @@ def fred_api_key() -> str | None:
     return os.environ.get("FRED_API_KEY") or None
 
 
+class SettingError(ValueError):
+    """An environment variable holds a value its setting cannot take."""
+
+
+def _number(name: str, default: float, *, low: float, high: float, whole: bool = False) -> float:
+    """``name``'s value (``default`` when unset or empty), typed and within [low, high]."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(int(text)) if whole else float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and low <= value <= high):
+        kind = "a whole number" if whole else "a number"
+        raise SettingError(f"{name}={text!r}: expected {kind} in [{low:g}, {high:g}]")
+    return value
+
+
+def flag(name: str) -> bool:
+    """A switch: unset, empty, 0, false, no or off is off; 1, true, yes or on is on."""
+    text = os.environ.get(name, "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise SettingError(f"{name}={text!r}: expected 0/1, true/false, yes/no or on/off")
+
+
 def http_retries() -> int:
-    return int(os.environ.get("ALVH_HTTP_RETRIES", "3"))
+    return int(_number("ALVH_HTTP_RETRIES", 3, low=0, high=20, whole=True))
 
 
 def http_deadline() -> float:
-    return float(os.environ.get("ALVH_HTTP_DEADLINE", "120"))
+    return _number("ALVH_HTTP_DEADLINE", 120, low=0.1, high=86_400)
 
 
 def max_quarantine_share() -> float:
-    return float(os.environ.get("ALVH_MAX_QUARANTINE_SHARE", "0.05"))
+    return _number("ALVH_MAX_QUARANTINE_SHARE", 0.05, low=0, high=1)
 
 
 def http_backoff() -> float:
-    return float(os.environ.get("ALVH_HTTP_BACKOFF", "1.0"))
+    return _number("ALVH_HTTP_BACKOFF", 1.0, low=0, high=600)
 
 
 def lock_wait() -> float:
-    return float(os.environ.get("ALVH_LOCK_WAIT", "60"))
+    return _number("ALVH_LOCK_WAIT", 60, low=0, high=86_400)
+
+
+def debug() -> bool:
+    return flag("ALVH_DEBUG")
+
+
+def check() -> None:
+    """Parse every typed setting once: SettingError names the first bad one."""
+    for read in (http_retries, http_deadline, max_quarantine_share, http_backoff, debug):
+        read()
+    WRITER_WAIT.seconds = lock_wait()
 
 
 _setdefault_prefect_env()
-WRITER_WAIT.seconds = lock_wait()
+with contextlib.suppress(SettingError):  # the default stands; check() names the variable
+    WRITER_WAIT.seconds = lock_wait()

@@ -260,6 +260,43 @@ def test_invalid_parameters_and_oversized_grids_are_refused_at_the_door(
         assert con.sql("SELECT count(*) FROM results.trials").fetchall() == [(0,)]
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("ALVH_LOCK_WAIT", "abc", "ALVH_LOCK_WAIT='abc': expected a number in [0, 86400]"),
+        ("ALVH_LOCK_WAIT", "nan", "ALVH_LOCK_WAIT='nan': expected a number"),
+        ("ALVH_HTTP_DEADLINE", "-1", "ALVH_HTTP_DEADLINE='-1': expected a number in [0.1,"),
+        ("ALVH_HTTP_RETRIES", "-1", "ALVH_HTTP_RETRIES='-1': expected a whole number in [0, 20]"),
+        ("ALVH_MAX_QUARANTINE_SHARE", "abc", "ALVH_MAX_QUARANTINE_SHARE='abc': expected"),
+        ("ALVH_DEBUG", "maybe", "ALVH_DEBUG='maybe': expected 0/1, true/false"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_its_variable(
+    variable: str,
+    value: str,
+    expected: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert main(["validate", "--db", str(tmp_path / "x.duckdb")]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {expected}") and err.count("\n") == 1, err
+
+
+def test_alvh_debug_0_is_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ALVH_DEBUG", "0")
+    monkeypatch.setattr("cli.main._dispatch", lambda args: 1 / 0)
+    assert main(["validate", "--db", str(tmp_path / "x.duckdb")]) == EXIT_FAILED
+    assert "ZeroDivisionError" in capsys.readouterr().err  # one line, no traceback raised
+    monkeypatch.setenv("ALVH_DEBUG", "true")
+    with pytest.raises(ZeroDivisionError):
+        main(["validate", "--db", str(tmp_path / "x.duckdb")])
+
+
 @pytest.mark.slow
 def test_a_failed_series_and_missing_signal_inputs_are_one_line_each(tmp_path: Path) -> None:
     folder = tmp_path / "in"
