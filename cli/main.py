@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -456,7 +457,7 @@ def _failure(exc: BaseException) -> tuple[str, int]:
     """The one line (and exit code) for an exception no command handled."""
     import duckdb
 
-    from warehouse.db import WarehouseBusy, storage_fault
+    from warehouse.db import WarehouseBusy, snapshot_path, storage_fault
 
     if isinstance(exc, WarehouseBusy):
         return str(exc), EXIT_BUSY
@@ -466,7 +467,14 @@ def _failure(exc: BaseException) -> tuple[str, int]:
         where = f"{exc.filename}: " if exc.filename else ""
         return f"{where}{exc.strerror or exc} (errno {exc.errno})", EXIT_FAILED
     if isinstance(exc, duckdb.IOException):
-        return f"the warehouse file cannot be written or read: {exc}", EXIT_FAILED
+        line = f"the warehouse file cannot be written or read: {exc}"
+        named = re.search(r'"([^"]+\.duckdb)"', str(exc))
+        if named and snapshot_path(Path(named[1])).exists():
+            snapshot = snapshot_path(Path(named[1]))
+            line += (
+                f"; the last good snapshot is {snapshot}: to restore, replace {named[1]} with it"
+            )
+        return line, EXIT_FAILED
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {first}", EXIT_FAILED
 

@@ -291,34 +291,55 @@ def export_path(path: Path) -> Path:
     return path.parent / "export" / path.stem
 
 
-def publish_snapshot(path: Path) -> Path:
-    """Copy the (closed) warehouse to its snapshot file atomically, then export the
-    snapshot's core, signal and result tables as Parquet files (``schema.table.parquet``
-    under :func:`export_path`, each replaced atomically): two surfaces for readers that
-    never touch, or wait for, the live file. Returns the snapshot's path.
+class WarehouseUnreadable(RuntimeError):
+    """The warehouse file cannot be opened or read whole: nothing is published from it."""
 
-    Call only when no connection to ``path`` is open in this process.
+
+def publish_snapshot(path: Path) -> Path:
+    """Publish the (closed) warehouse for readers that never touch, or wait for, the live
+    file: its snapshot file and a Parquet export of its core, signal and result tables
+    (``schema.table.parquet`` under :func:`export_path`). Returns the snapshot's path.
+
+    Only a good state is published: the copy is opened and every exported table read
+    whole into its Parquet file before anything is replaced (the snapshot, then each
+    file, atomically). A copy that cannot be opened or read raises WarehouseUnreadable
+    naming the last good snapshot, which is kept. Call only when no connection to
+    ``path`` is open in this process.
     """
     target = snapshot_path(path)
     folder = export_path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    parts: dict[Path, Path] = {}
     try:
         shutil.copyfile(path, tmp)
-        tmp.replace(target)
         folder.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(target), read_only=True)
         try:
-            for schema, table in run(con, "query/exported_tables").fetchall():
-                part = folder / f".{schema}.{table}.parquet.{os.getpid()}.tmp"
-                try:
+            con = duckdb.connect(str(tmp), read_only=True)
+            try:
+                for schema, table in run(con, "query/exported_tables").fetchall():
+                    part = folder / f".{schema}.{table}.parquet.{os.getpid()}.tmp"
+                    parts[part] = folder / f"{schema}.{table}.parquet"
                     con.table(f"{schema}.{table}").write_parquet(str(part))
-                    part.replace(folder / f"{schema}.{table}.parquet")
-                finally:
-                    part.unlink(missing_ok=True)
-        finally:
-            con.close()
+            finally:
+                con.close()
+        except duckdb.Error as exc:
+            kept = (
+                f"the last good snapshot {target} is kept: to restore it, replace {path} "
+                "with it"
+                if target.exists()
+                else "there is no earlier snapshot"
+            )
+            raise WarehouseUnreadable(
+                f"{path} cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0]}): "
+                f"nothing was published from it; {kept}"
+            ) from exc
+        tmp.replace(target)
+        for part, final in parts.items():
+            part.replace(final)
     except OSError as exc:
         raise StorageFault(str(exc.filename or target), exc.strerror or str(exc)) from exc
     finally:
         tmp.unlink(missing_ok=True)
+        for part in parts:
+            part.unlink(missing_ok=True)
     return target

@@ -429,3 +429,27 @@ def test_a_sweep_streams_in_batches_and_counts_each_row_once(
     assert write_sweep(con, sweep=sweep, results=changed.lazy(), top=[]) == (0, 1, 4)
     stored = con.sql("SELECT config_hash, sharpe FROM results.sweep_results ORDER BY 1").fetchall()
     assert len(stored) == 5 and stored[3] == ("c3", 9.0)
+
+
+def test_a_warehouse_that_cannot_be_read_publishes_nothing(tmp_path: Path) -> None:
+    from warehouse.db import WarehouseUnreadable, export_path, publish_snapshot, snapshot_path
+
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        migrate(con)
+        con.execute(
+            "INSERT INTO core.vix_daily SELECT DATE '1990-01-02' + i::INTEGER, 10 + i % 7, "
+            "20 + i % 7, 5 + i % 7, 12 + i % 7, 'x', 'r' FROM range(300000) t(i)"
+        )
+    snapshot = publish_snapshot(db)
+    published = {p: p.read_bytes() for p in [snapshot, *export_path(db).iterdir()]}
+    with db.open("r+b") as fh:  # a torn write: the file ends half-way
+        fh.truncate(db.stat().st_size // 8)
+    with pytest.raises(
+        WarehouseUnreadable,
+        match=rf"{db} cannot be read .*nothing was "
+        rf"published from it; the last good snapshot {snapshot_path(db)} is kept",
+    ):
+        publish_snapshot(db)
+    assert {p: p.read_bytes() for p in [snapshot, *export_path(db).iterdir()]} == published
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "w.duckdb", "w.snapshot.duckdb"]
