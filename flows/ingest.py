@@ -434,6 +434,20 @@ def _read(db: Path, table: str) -> pl.DataFrame:
         con.close()
 
 
+IGNORED_SHOWN = 10
+"""Files a source holds but does not load, named one per line up to this many."""
+
+
+def not_loaded(ignored: list[tuple[str, str]]) -> list[str]:
+    """Lines naming the files a source holds but does not load (a summary past
+    :data:`IGNORED_SHOWN`)."""
+    lines = [f"not loaded: {location} ({reason})" for location, reason in ignored]
+    if len(lines) > IGNORED_SHOWN:
+        rest = len(lines) - IGNORED_SHOWN
+        lines = [*lines[:IGNORED_SHOWN], f"not loaded: {rest} more files (not shown)"]
+    return lines
+
+
 @flow(name="ingest")
 def ingest_flow(params: IngestParams) -> list[str]:
     """Ingest every series the source has into the warehouse; returns one line per series."""
@@ -456,8 +470,8 @@ def ingest_flow(params: IngestParams) -> list[str]:
             f"ingest run {run_id}: {source.label} holds no input of any series "
             f"({len(plan.ignored)} files seen, none recognised): nothing loaded"
         )
-    for location, reason in plan.ignored:
-        say(f"  not loaded: {location} ({reason})")
+    for line in not_loaded(plan.ignored):
+        say(f"  {line}")
     lines, failures = [], []
     ordered = [s for s in INGESTED if s is not TRADING_CALENDAR]
     # Release dates first: the macro task dates CPI values with them.

@@ -515,3 +515,15 @@ def test_an_fomc_calendar_in_the_past_is_named_by_the_run(
     lines = _ingest(folder, tmp_path / "w.duckdb", as_of=date(2027, 1, 15))
     named = "warning: fomc_meetings: the last scheduled meeting listed, 2026-12-09, is in the past"
     assert any(line.startswith(named) for line in lines), lines
+
+
+def test_unrecognised_files_are_summarised_past_ten() -> None:
+    from flows.ingest import not_loaded
+
+    ignored = [(f"f{i}.txt", "not a recognised series file") for i in range(5000)]
+    lines = not_loaded(ignored)
+    assert len(lines) == 11 and lines[0] == "not loaded: f0.txt (not a recognised series file)"
+    assert lines[-1] == "not loaded: 4990 more files (not shown)"
+    assert not_loaded(ignored[:3]) == [
+        f"not loaded: f{i}.txt (not a recognised series file)" for i in range(3)
+    ]

@@ -16,6 +16,7 @@ from transforms.backtest.params import (
     expand_grid,
     frange,
     parse_value,
+    read_grid,
     with_values,
 )
 from transforms.options.black import black76
@@ -73,6 +74,12 @@ def test_a_grid_larger_than_its_bound_is_refused_before_it_is_listed() -> None:
     assert len(expand_grid(BacktestParams(), wide[:1], limit=401)) == 401
     with pytest.raises(ValueError, match="not finite"):
         frange(0, float("inf"), 1)
+
+
+def test_an_unknown_key_in_a_grid_file_names_the_file() -> None:
+    for text in ("[base]\nhedge = 0.1\n", "[grid]\nhedge = [0.1, 0.2]\n"):
+        with pytest.raises(ValueError, match=r"grid file g.toml: unknown parameter 'hedge'"):
+            read_grid(text, where="g.toml")
 
 
 def test_ranges_include_their_end_and_grids_are_products() -> None:

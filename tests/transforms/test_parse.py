@@ -284,3 +284,15 @@ def test_first_releases_keep_months_released_after_they_ended() -> None:
         ("CPI", date(2025, 11, 1), date(2025, 12, 18))
     ]
     assert batch.rows_skipped == 2 and batch.rejects["line"].to_list() == [4]
+
+
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        ("date,close\n2020-01-02,1\n".encode("utf-16"), 1),
+        ("date,close\n2020-01-02,1\n2020-01-03,é\n".encode("latin-1"), 3),
+    ],
+)
+def test_a_file_that_is_not_utf8_is_refused_naming_the_line(data: bytes, line: int) -> None:
+    with pytest.raises(ParseError, match=rf"vix_daily.csv: line {line}: not UTF-8 text"):
+        _parse_bytes("vix_daily.csv", data, frozenset())

@@ -514,7 +514,13 @@ def read_grid(text: str, *, where: str) -> tuple[dict[str, object], GridSpec]:
         raise ValueError(
             f"grid file {where}: unknown tables {sorted(unknown)}; use [base] and [grid]"
         )
-    base = {name: parse_value(name, value) for name, value in doc.get("base", {}).items()}
+    try:
+        base = {name: parse_value(name, value) for name, value in doc.get("base", {}).items()}
+        for name in doc.get("grid", {}):
+            if name != BAND:
+                _known(name)
+    except ValueError as exc:
+        raise ValueError(f"grid file {where}: {exc}") from None
     return base, list(doc.get("grid", {}).items())
 
 

@@ -60,7 +60,12 @@ def decode(data: bytes, *, location: str, markup: bool = False) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ParseError(location, f"not UTF-8 text ({exc})") from exc
+        line = data[: exc.start].count(b"\n") + 1
+        raise ParseError(
+            location,
+            f"line {line}: not UTF-8 text (byte {data[exc.start : exc.start + 1]!r} cannot "
+            "be decoded; save the file as UTF-8)",
+        ) from exc
     if not text.strip():
         raise ParseError(location, "file is empty")
     head = text.lstrip()[:200].lower()
