@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cli import backtest as cli_backtest
 from cli import replicate as cli_replicate
@@ -356,14 +356,15 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _sql(args: argparse.Namespace) -> int:
     import duckdb
-    import polars as pl
 
     from warehouse.db import WarehouseBusy, connect_reader, snapshot_path
 
     db = settings.db_path(args.db)
     path = snapshot_path(db) if args.snapshot else db
     try:
-        con = connect_reader(path, wait_seconds=args.wait, sandboxed=True)
+        con = connect_reader(
+            path, wait_seconds=args.wait, sandboxed=True, memory_limit=settings.sql_memory()
+        )
     except WarehouseBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY
@@ -383,8 +384,7 @@ def _sql(args: argparse.Namespace) -> int:
                 )
                 return EXIT_FAILED
         for st in statements:
-            frame = pl.from_arrow(con.sql(st.query).to_arrow_table())
-            assert isinstance(frame, pl.DataFrame)
+            frame = _timed(con, st.query, settings.sql_timeout())
             if args.format == "csv":
                 sys.stdout.write(_flat(frame, nested=True).write_csv())
             elif args.format == "json":
@@ -393,18 +393,53 @@ def _sql(args: argparse.Namespace) -> int:
                 _print_table(frame, max_rows=args.max_rows)
                 if frame.height > args.max_rows:
                     print(f"({frame.height} rows; showing {args.max_rows}; --max-rows N for more)")
-    except duckdb.PermissionException as exc:
-        print(
-            f"error: alvh sql reads only the warehouse's own tables: {exc}",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
-    except duckdb.Error as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (QueryTimeout, duckdb.Error) as exc:
+        print(f"error: {_sql_failure(exc)}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         con.close()
     return 0
+
+
+class QueryTimeout(RuntimeError):
+    pass
+
+
+def _sql_failure(exc: Exception) -> str:
+    """The line for a statement ``alvh sql`` could not run."""
+    import duckdb
+
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return (
+            f"the query needs more memory than alvh sql's limit of {settings.sql_memory()} "
+            f"(ALVH_SQL_MEMORY): {str(exc).splitlines()[0]}"
+        )
+    if isinstance(exc, duckdb.PermissionException):
+        return f"alvh sql reads only the warehouse's own tables: {exc}"
+    return str(exc)
+
+
+def _timed(con: Any, query: str, seconds: float) -> pl.DataFrame:
+    """``query``'s result, interrupted after ``seconds`` (QueryTimeout says so)."""
+    import threading
+
+    import duckdb
+    import polars as pl
+
+    timer = threading.Timer(seconds, con.interrupt)
+    timer.start()
+    try:
+        frame = pl.from_arrow(con.sql(query).to_arrow_table())
+    except duckdb.InterruptException:
+        if timer.is_alive():
+            raise  # Ctrl-C
+        raise QueryTimeout(
+            f"the query ran past alvh sql's limit of {seconds:g} s (ALVH_SQL_TIMEOUT)"
+        ) from None
+    finally:
+        timer.cancel()
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 def _flat(frame: pl.DataFrame, *, nested: bool) -> pl.DataFrame:

@@ -17,6 +17,8 @@
 | seconds a writer waits for the warehouse file | | ``ALVH_LOCK_WAIT`` | 60 |
 | quarantined share that fails a file | | ``ALVH_MAX_QUARANTINE_SHARE`` | 0.05 |
 | tracebacks on errors | ``--debug`` | ``ALVH_DEBUG`` (0/1, true/false) | off |
+| ``alvh sql``'s memory limit | | ``ALVH_SQL_MEMORY`` | 4GB |
+| ``alvh sql``'s time limit per statement, s | | ``ALVH_SQL_TIMEOUT`` | 300 |
 | Dask scheduler for a sweep's chunks | ``--cluster`` | ``ALVH_DASK_CLUSTER`` | none: in process |
 """
 
@@ -26,6 +28,7 @@ import contextlib
 import hashlib
 import math
 import os
+import re
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -157,13 +160,27 @@ def lock_wait() -> float:
     return _number("ALVH_LOCK_WAIT", 60, low=0, high=86_400)
 
 
+def sql_memory() -> str:
+    """DuckDB's memory limit for ``alvh sql`` (``ALVH_SQL_MEMORY``, e.g. ``4GB``)."""
+    text = os.environ.get("ALVH_SQL_MEMORY", "").strip() or "4GB"
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", text, re.IGNORECASE):
+        raise SettingError(f"ALVH_SQL_MEMORY={text!r}: expected a size like 512MB or 4GB")
+    return text
+
+
+def sql_timeout() -> float:
+    """Seconds an ``alvh sql`` statement may run (``ALVH_SQL_TIMEOUT``)."""
+    return _number("ALVH_SQL_TIMEOUT", 300, low=0.1, high=86_400)
+
+
 def debug() -> bool:
     return flag("ALVH_DEBUG")
 
 
 def check() -> None:
     """Parse every typed setting once: SettingError names the first bad one."""
-    for read in (http_retries, http_deadline, max_quarantine_share, http_backoff, debug):
+    readers = (http_retries, http_deadline, max_quarantine_share, http_backoff, debug)
+    for read in (*readers, sql_memory, sql_timeout):
         read()
     WRITER_WAIT.seconds = lock_wait()
 

@@ -196,10 +196,11 @@ SANDBOX: dict[str, str | bool | int | float | list[str]] = {
     "enable_external_access": False,  # no file, URL, ATTACH, COPY, INSTALL or LOAD
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
+    "temp_directory": "",  # no spilling: nothing written anywhere, even under EXPLAIN
     "lock_configuration": True,  # no SET can undo the above
 }
 """DuckDB's own controls for untrusted SQL: the connection reads its database file and
-nothing else on the machine."""
+nothing else on the machine, and writes nothing (a memory limit is added per caller)."""
 
 
 def _open(
@@ -268,18 +269,24 @@ def writer(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def connect_reader(
-    path: Path, *, wait_seconds: float = 3.0, sandboxed: bool = False
+    path: Path,
+    *,
+    wait_seconds: float = 3.0,
+    sandboxed: bool = False,
+    memory_limit: str | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A read-only connection; waits up to ``wait_seconds`` for a writer to finish.
-    ``sandboxed``: for SQL typed by a user (:data:`SANDBOX`)."""
+    ``sandboxed``: for SQL typed by a user (:data:`SANDBOX`); ``memory_limit``: DuckDB's
+    (``4GB``), fixed for the connection's life when sandboxed."""
     if not path.is_file():
         raise FileNotFoundError(
             f"no warehouse at {path}: run `alvh ingest` (or `alvh run`) first, "
             "or point --db / ALVH_DB at an existing file"
         )
-    return _open(
-        path, read_only=True, wait_seconds=wait_seconds, config=SANDBOX if sandboxed else None
-    )
+    config = dict(SANDBOX) if sandboxed else {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    return _open(path, read_only=True, wait_seconds=wait_seconds, config=config)
 
 
 def snapshot_path(path: Path) -> Path:
@@ -324,8 +331,7 @@ def publish_snapshot(path: Path) -> Path:
                 con.close()
         except duckdb.Error as exc:
             kept = (
-                f"the last good snapshot {target} is kept: to restore it, replace {path} "
-                "with it"
+                f"the last good snapshot {target} is kept: to restore it, replace {path} with it"
                 if target.exists()
                 else "there is no earlier snapshot"
             )

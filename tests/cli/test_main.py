@@ -398,3 +398,32 @@ def test_walk_forward_lengths_are_checked_before_anything_runs(
     with pytest.raises(SystemExit):
         main(["sweep", "--walk-forward", "--test", "x"])
     assert "a whole number of months, got 'x'" in capsys.readouterr().err
+
+
+def test_alvh_sql_writes_nothing_and_runs_under_memory_and_time_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import duckdb
+
+    from warehouse.db import migrate
+
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        migrate(con)
+    spill = tmp_path / "w.duckdb.tmp"  # DuckDB's own temporary folder, which exists here
+    spill.mkdir()
+    monkeypatch.setenv("ALVH_SQL_MEMORY", "100MB")
+    monkeypatch.setenv("ALVH_SQL_TIMEOUT", "1")
+    cases = {
+        f"EXPLAIN ANALYZE COPY (SELECT 1) TO '{spill}/x.csv'": "alvh sql reads only the "
+        "warehouse's own tables: Permission Error",
+        "SELECT list(range(i)) FROM range(100000) t(i) ORDER BY 1 DESC LIMIT 1": "the query "
+        "needs more memory than alvh sql's limit of 100MB (ALVH_SQL_MEMORY)",
+        "SELECT sum(i * i % 7) FROM range(100000000000) t(i)": "the query ran past alvh "
+        "sql's limit of 1 s (ALVH_SQL_TIMEOUT)",
+    }
+    for query, expected in cases.items():
+        assert main(["sql", "--db", str(db), query]) == EXIT_FAILED, query
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {expected}") and err.count("\n") == 1, err
+    assert list(spill.iterdir()) == []
