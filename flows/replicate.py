@@ -146,7 +146,7 @@ def write_charts(folder: Path, result: Replication) -> list[Path]:
         daily = result.daily.filter(pl.col("index_name") == name)
         summary = result.summary.filter(pl.col("index_name") == name).select(REPORTED)
         path = folder / f"{name}.html"
-        path.write_text(render.replication_html(name, daily, summary, PERCENT))
+        render.write_file(path, render.replication_html(name, daily, summary, PERCENT))
         out.append(path)
     return out
 

@@ -82,14 +82,14 @@ def write_backtest(con: Any, rid: str, out: Path) -> Path:
         metrics=run,
         spx=read_table(con, "spx_daily"),
     )
-    return _write(out / f"backtest-{rid}.html", render.backtest_html(page))
+    return render.write_file(out / f"backtest-{rid}.html", render.backtest_html(page))
 
 
 @task(name="sweep-page", cache_policy=NO_CACHE)
 def write_sweep(con: Any, sid: str, out: Path) -> Path:
     record = _one(read_frame(con, "query/report_sweep", {"sweep_id": sid}), f"sweep {sid}")
     results = read_frame(con, "query/sweep_results", {"sweep_id": sid})
-    return _write(
+    return render.write_file(
         out / f"sweep-{sid}.html", render.sweep_html(sweep_page(record=record, results=results))
     )
 
@@ -110,7 +110,7 @@ def write_today(con: Any, db: Path, run: dict[str, Any], out: Path, market: str)
     session = max(d for d in sessions if d <= max(datetime.now(EXCHANGE_TZ).date(), sessions[0]))
     status = input_status(con, session=session)
     page = today_page(today=today, signals=inputs.signals, market=market, status=status)
-    return _write(out / "today.html", render.today_html(page))
+    return render.write_file(out / "today.html", render.today_html(page))
 
 
 @task(name="track-record-page", cache_policy=NO_CACHE)
@@ -121,7 +121,7 @@ def write_track(con: Any, run: dict[str, Any], out: Path) -> Path | None:
         return None
     daily = read_frame(con, "query/report_run_daily", {"run_id": run["run_id"]})
     page = track_page(ledger=ledger, daily=daily, run_id=str(run["run_id"]))
-    return _write(out / "track.html", render.track_html(page))
+    return render.write_file(out / "track.html", render.track_html(page))
 
 
 @task(name="market-page", cache_policy=NO_CACHE)
@@ -133,7 +133,7 @@ def write_market(con: Any, out: Path, params: dict[str, Any]) -> Path:
         fomc=read_table(con, "fomc_meetings")["date"].to_list(),
         params=params,
     )
-    return _write(out / "market.html", render.market_html(page))
+    return render.write_file(out / "market.html", render.market_html(page))
 
 
 @task(name="replication-pages", cache_policy=NO_CACHE)
@@ -149,7 +149,7 @@ def write_replication(con: Any, out: Path) -> list[Path]:
         html = render.replication_html(
             name, daily.filter(pl.col("index_name") == name), rows, PERCENT
         )
-        paths.append(_write(out / f"replication-{name}.html", html))
+        paths.append(render.write_file(out / f"replication-{name}.html", html))
     return paths
 
 
@@ -159,15 +159,7 @@ def write_validation(con: Any, out: Path) -> Path | None:
     if rows.is_empty():
         return None
     html = render.validation_html(str(rows["validation_id"][0]), validation_outcomes(rows))
-    return _write(out / "validation.html", html)
-
-
-def _write(path: Path, text: str) -> Path:
-    """``text`` to ``path`` through a temporary file (no half-written page)."""
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return path
+    return render.write_file(out / "validation.html", html)
 
 
 def write_index(out: Path) -> Path:
@@ -183,7 +175,7 @@ def write_index(out: Path) -> Path:
         },
         schema={"kind": pl.String, "title": pl.String, "file": pl.String, "written": pl.String},
     )
-    return _write(out / "index.html", render.index_html(entries))
+    return render.write_file(out / "index.html", render.index_html(entries))
 
 
 @flow(name="report")
@@ -224,7 +216,7 @@ def report_flow(request: ReportRequest) -> list[Path]:
     finally:
         con.close()
     for path in written:
-        _write(
+        render.write_file(
             path,
             render.stamp(
                 path.read_text(), market=market, warehouse=request.db.name, snapshot=snapshot

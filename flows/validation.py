@@ -129,5 +129,5 @@ def write_html(reports: Sequence[Report], path: Path, *, title: str) -> Path:
         ]
     )
     render.write_assets(path.parent)
-    path.write_text(render.validation_html(title, validation_outcomes(rows)))
+    render.write_file(path, render.validation_html(title, validation_outcomes(rows)))
     return path

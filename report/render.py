@@ -50,14 +50,25 @@ class Section:
         return "".join(c if c.isalnum() else "-" for c in self.title.lower())
 
 
+def write_file(path: Path, text: str) -> Path:
+    """``text`` to ``path`` through a temporary file: no half-written page, and no
+    temporary file left when the write fails (the OSError names ``path``)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+    return path
+
+
 def write_assets(folder: Path) -> None:
     """Plotly's JavaScript beside the pages (written once; about 4.8 MB)."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / PLOTLY_JS
     if not target.is_file():
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(get_plotlyjs())
-        tmp.replace(target)
+        write_file(target, get_plotlyjs())
 
 
 def page(

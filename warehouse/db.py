@@ -343,7 +343,11 @@ def publish_snapshot(path: Path) -> Path:
         for part, final in parts.items():
             part.replace(final)
     except OSError as exc:
-        raise StorageFault(str(exc.filename or target), exc.strerror or str(exc)) from exc
+        raise StorageFault(
+            str(exc.filename or target),
+            f"{exc.strerror or exc} (the warehouse {path} itself is committed and intact: "
+            "only its snapshot and export were not refreshed)",
+        ) from exc
     finally:
         tmp.unlink(missing_ok=True)
         for part in parts:

@@ -116,3 +116,14 @@ def test_an_unwritable_download_cache_is_a_recorded_failure(
     runs = sql(db, "SELECT series, status, error FROM ingest_runs WHERE status = 'failed'")  # type: ignore[operator]
     assert "vix_daily" in runs["series"].to_list()
     assert all("Read-only file system" in e for e in runs["error"])
+
+
+def test_a_report_on_a_full_disk_names_the_page_and_leaves_no_temporary_file(
+    loaded: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, db = loaded
+    with _mounted(tmp_path / "small", "-t", "tmpfs", "-o", "size=1m", source="tmpfs") as small:
+        assert main(["report", "--db", str(db), "--out", str(small)]) == EXIT_FAILED
+        line = _one_error(capsys.readouterr().err)
+        assert line.startswith(f"error: cannot write {small}/") and "No space left" in line
+        assert [p.name for p in small.iterdir()] == []
