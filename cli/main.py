@@ -405,6 +405,15 @@ class QueryTimeout(RuntimeError):
     pass
 
 
+def _shown_column(name: str, kind: str) -> str:
+    """A result column as ``alvh sql`` prints it: as is, or as DuckDB's text where no
+    output format has the type (intervals, unions, bytes inside lists or structs)."""
+    quoted = '"' + name.replace('"', '""') + '"'
+    if "INTERVAL" in kind or "UNION" in kind or ("BLOB" in kind and kind != "BLOB"):
+        return f"CAST({quoted} AS VARCHAR) AS {quoted}"
+    return quoted
+
+
 def _sql_failure(exc: Exception) -> str:
     """The line for a statement ``alvh sql`` could not run."""
     import duckdb
@@ -429,7 +438,14 @@ def _timed(con: Any, query: str, seconds: float) -> pl.DataFrame:
     timer = threading.Timer(seconds, con.interrupt)
     timer.start()
     try:
-        frame = pl.from_arrow(con.sql(query).to_arrow_table())
+        relation = con.sql(query)
+        shown = [
+            _shown_column(name, str(kind))
+            for name, kind in zip(relation.columns, relation.types, strict=True)
+        ]
+        if any(" AS " in s for s in shown):
+            relation = relation.project(", ".join(shown))
+        frame = pl.from_arrow(relation.to_arrow_table())
     except duckdb.InterruptException:
         if timer.is_alive():
             raise  # Ctrl-C

@@ -427,3 +427,24 @@ def test_alvh_sql_writes_nothing_and_runs_under_memory_and_time_limits(
         err = capsys.readouterr().err
         assert err.startswith(f"error: {expected}") and err.count("\n") == 1, err
     assert list(spill.iterdir()) == []
+
+
+def test_every_duckdb_type_prints_in_every_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import duckdb
+
+    from warehouse.db import migrate
+
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        migrate(con)
+    query = (
+        "SELECT [BLOB 'a'] AS l, {'b': BLOB 'x'} AS s, BLOB 'z' AS b, INTERVAL 3 DAY AS i, "
+        "union_value(k := 1) AS u, MAP {'a': 1} AS m, TIME '10:00' AS t, 1.5::DECIMAL(9,2) AS d"
+    )
+    for fmt in ("table", "csv", "json"):
+        assert main(["sql", "--db", str(db), "--format", fmt, query]) == 0, fmt
+        out = capsys.readouterr()
+        assert "3 days" in out.out and "{'b': x}" in out.out and not out.err, (fmt, out)
+    assert json.loads(out.out)[0]["b"] == "7a"  # bytes as hex where JSON has none
