@@ -16,6 +16,7 @@
 | total deadline of one download attempt, s | | ``ALVH_HTTP_DEADLINE`` | 120 |
 | seconds a writer waits for the warehouse file | | ``ALVH_LOCK_WAIT`` | 60 |
 | quarantined share that fails a file | | ``ALVH_MAX_QUARANTINE_SHARE`` | 0.05 |
+| largest input file, MB (as stored and decompressed) | | ``ALVH_MAX_INPUT_MB`` | 256 |
 | tracebacks on errors | ``--debug`` | ``ALVH_DEBUG`` (0/1, true/false) | off |
 | ``alvh sql``'s memory limit | | ``ALVH_SQL_MEMORY`` | 4GB |
 | ``alvh sql``'s time limit per statement, s | | ``ALVH_SQL_TIMEOUT`` | 300 |
@@ -33,6 +34,7 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from transforms.limits import INPUT_LIMITS, LIMIT_SETTING
 from warehouse.db import WRITER_WAIT
 
 EXCHANGE_TZ = ZoneInfo("America/New_York")  # the NYSE's sessions and schedules
@@ -173,6 +175,11 @@ def sql_timeout() -> float:
     return _number("ALVH_SQL_TIMEOUT", 300, low=0.1, high=86_400)
 
 
+def max_input_mb() -> float:
+    """The largest input file, in MB, as stored and decompressed (``ALVH_MAX_INPUT_MB``)."""
+    return _number(LIMIT_SETTING, INPUT_LIMITS.max_bytes / 2**20, low=1, high=1_000_000)
+
+
 def debug() -> bool:
     return flag("ALVH_DEBUG")
 
@@ -183,8 +190,10 @@ def check() -> None:
     for read in (*readers, sql_memory, sql_timeout):
         read()
     WRITER_WAIT.seconds = lock_wait()
+    INPUT_LIMITS.max_bytes = int(max_input_mb() * 2**20)
 
 
 _setdefault_prefect_env()
 with contextlib.suppress(SettingError):  # the default stands; check() names the variable
     WRITER_WAIT.seconds = lock_wait()
+    INPUT_LIMITS.max_bytes = int(max_input_mb() * 2**20)

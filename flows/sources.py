@@ -44,7 +44,7 @@ from transforms.parse import (
     identify,
     parse,
 )
-from transforms.parse.common import generated
+from transforms.parse.common import check_size, generated
 from transforms.quality import split_malformed
 from transforms.synthetic import synthetic_market
 from transforms.vx import monthly_expiries
@@ -125,7 +125,9 @@ class DirSource(Source):
         return plan
 
     def fetch(self, item: Item) -> bytes:
-        return Path(item.location).read_bytes()
+        path = Path(item.location)
+        check_size(item.location, path.stat().st_size)  # before it is read
+        return path.read_bytes()
 
 
 # --------------------------------------------------------------------------- synthetic
@@ -237,6 +239,7 @@ class Http:
             body = bytearray()
             for chunk in response.iter_bytes():
                 body += chunk
+                check_size(url.split("?", 1)[0], len(body))
                 if time.monotonic() > deadline:
                     raise DeadlineExceeded(f"incomplete after the {self.deadline:g} s deadline")
             return response.status_code, bytes(body)

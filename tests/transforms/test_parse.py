@@ -296,3 +296,33 @@ def test_first_releases_keep_months_released_after_they_ended() -> None:
 def test_a_file_that_is_not_utf8_is_refused_naming_the_line(data: bytes, line: int) -> None:
     with pytest.raises(ParseError, match=rf"vix_daily.csv: line {line}: not UTF-8 text"):
         _parse_bytes("vix_daily.csv", data, frozenset())
+
+
+def test_an_input_beyond_its_size_limit_is_refused_before_it_is_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.sources import DirSource, Item
+    from transforms.limits import INPUT_LIMITS
+
+    monkeypatch.setattr(INPUT_LIMITS, "max_bytes", 2**20)
+    bomb = gzip.compress(b"date,open,high,low,close\n" + b"0" * (5 * 2**20))  # 5 KB -> 5 MB
+    assert len(bomb) < 2**20
+    with pytest.raises(
+        ParseError,
+        match=r"it decompresses to more, over the 1 MB limit of "
+        r"one input file \(ALVH_MAX_INPUT_MB raises it\)",
+    ):
+        _parse_bytes("vix_daily.csv.gz", bomb, frozenset())
+    big = tmp_path / "vix_daily.csv"
+    big.write_bytes(b"date,open,high,low,close\n" + b"2020-01-02,1,1,1,1\n" * 60_000)
+    with pytest.raises(ParseError, match=r"1,140,025 bytes, over the 1 MB limit"):
+        DirSource(tmp_path).fetch(Item("vix_daily", str(big)))
+    whole = gzip.compress(b"date,open,high,low,close\n" + b"2020-01-02,1,1,1,1\n" * 99)
+    with pytest.raises(ParseError, match="corrupt or truncated gzip data"):
+        _parse_bytes("vix_daily.csv.gz", whole[:-12], frozenset())
+
+
+def test_a_row_of_another_width_is_named_by_its_line() -> None:
+    data = b"date,open,high,low,close\n2020-01-02,1,1,1,1\n2020-01-03,1,1,1,1,\n"
+    with pytest.raises(ParseError, match=r"malformed CSV: line 3 has 6 fields, the header 5"):
+        _parse_bytes("vix_daily.csv", data, frozenset())

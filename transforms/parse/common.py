@@ -7,7 +7,7 @@ broke. A file that cannot be read at all raises :class:`ParseError` naming the f
 
 from __future__ import annotations
 
-import gzip
+import csv
 import io
 import zlib
 from collections.abc import Mapping, Sequence
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from transforms.columns import LINE, LOCATION, RAW, Series
+from transforms.limits import INPUT_LIMITS, LIMIT_SETTING
 
 REJECT_SCHEMA: dict[str, pl.DataType] = {
     "location": pl.String(),
@@ -23,6 +24,35 @@ REJECT_SCHEMA: dict[str, pl.DataType] = {
     "raw": pl.String(),
     "reason": pl.String(),
 }
+
+
+def _too_big(size: str) -> str:
+    mb = INPUT_LIMITS.max_bytes / 2**20
+    return f"{size}, over the {mb:g} MB limit of one input file ({LIMIT_SETTING} raises it)"
+
+
+def check_size(location: str, size: int) -> None:
+    """Raise ParseError for an input of ``size`` bytes beyond :data:`INPUT_LIMITS`."""
+    if size > INPUT_LIMITS.max_bytes:
+        raise ParseError(location, _too_big(f"{size:,} bytes"))
+
+
+def _gunzip(data: bytes, location: str) -> bytes:
+    """Every gzip member of ``data``, refused once it decompresses beyond the limit."""
+    out = bytearray()
+    rest = data
+    while rest:
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out += inflate.decompress(rest, INPUT_LIMITS.max_bytes + 1 - len(out))
+        except zlib.error as exc:
+            raise ParseError(location, f"corrupt or truncated gzip data ({exc})") from exc
+        if len(out) > INPUT_LIMITS.max_bytes:
+            raise ParseError(location, _too_big("it decompresses to more"))
+        if not inflate.eof:
+            raise ParseError(location, "corrupt or truncated gzip data (it ends mid-stream)")
+        rest = inflate.unused_data
+    return bytes(out)
 
 
 class ParseError(ValueError):
@@ -52,11 +82,9 @@ def empty_rejects() -> pl.DataFrame:
 
 def decode(data: bytes, *, location: str, markup: bool = False) -> str:
     """Bytes of a CSV file (gzip-compressed or not; ``markup``: an HTML page) as text."""
+    check_size(location, len(data))
     if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise ParseError(location, f"corrupt or truncated gzip data ({exc})") from exc
+        data = _gunzip(data, location)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -79,6 +107,14 @@ def header_of(text: str) -> list[str]:
     return [c.strip() for c in first.split(",")]
 
 
+def _ragged_line(text: str, fields: int) -> str:
+    """``: line N has M fields, the header K`` for the first row of another width."""
+    for number, row in enumerate(csv.reader(io.StringIO(text)), 1):
+        if row and len(row) != fields:
+            return f": line {number} has {len(row)} fields, the header {fields}"
+    return ""
+
+
 def read_table(text: str, *, location: str, header: Sequence[str]) -> pl.DataFrame:
     """All-string frame of a CSV with exactly ``header``; adds line, raw text, location."""
     found = header_of(text)
@@ -95,7 +131,8 @@ def read_table(text: str, *, location: str, header: Sequence[str]) -> pl.DataFra
             comment_prefix=None,
         )
     except pl.exceptions.PolarsError as exc:
-        raise ParseError(location, f"malformed CSV ({str(exc).splitlines()[0]})") from exc
+        where = _ragged_line(text, len(header))
+        raise ParseError(location, f"malformed CSV{where} ({str(exc).splitlines()[0]})") from exc
     frame = frame.rename({c: c.strip() for c in frame.columns})
     return frame.with_columns(
         pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias(LINE),
