@@ -185,15 +185,15 @@ def debug() -> bool:
 
 
 def check() -> None:
-    """Parse every typed setting once: SettingError names the first bad one."""
+    """Parse every typed setting: SettingError names the first bad one (the module
+    applied the good ones to the warehouse and parsers when it was imported)."""
     readers = (http_retries, http_deadline, max_quarantine_share, http_backoff, debug)
-    for read in (*readers, sql_memory, sql_timeout):
+    for read in (*readers, sql_memory, sql_timeout, lock_wait, max_input_mb):
         read()
-    WRITER_WAIT.seconds = lock_wait()
-    INPUT_LIMITS.max_bytes = int(max_input_mb() * 2**20)
 
 
 _setdefault_prefect_env()
 with contextlib.suppress(SettingError):  # the default stands; check() names the variable
     WRITER_WAIT.seconds = lock_wait()
+with contextlib.suppress(SettingError):
     INPUT_LIMITS.max_bytes = int(max_input_mb() * 2**20)

@@ -95,7 +95,17 @@ def _runs(folder: Path) -> list[RunRows]:
 
 def load_staged(con: duckdb.DuckDBPyConnection, folder: Path) -> str:
     """Write one staged result (one transaction per run or sweep), remove its folder,
-    and say what was loaded."""
+    and say what was loaded. A staged file that cannot be read raises ValueError naming
+    it; the folder is kept."""
+    for path in sorted(folder.glob("*.parquet")):
+        try:
+            pl.read_parquet_schema(path)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise ValueError(
+                f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}); nothing "
+                f"of {folder.name} was loaded and the folder is kept (delete it to drop "
+                "that result)"
+            ) from exc
     runs = _runs(folder)
     if (folder / "sweep.parquet").is_file():
         sweep = pl.read_parquet(folder / "sweep.parquet").row(0, named=True)

@@ -201,6 +201,15 @@ def test_a_sweep_that_finds_the_warehouse_busy_keeps_its_results(
     assert f"The results are kept in {db.parent / 'staged' / 'w'}" in err
     assert f"load them with `alvh load-staged --db {db}`" in err
     assert len(staged(db)) == 1 and _counts(db)["sweep_results"] == 0
+    # a torn staged file is named, and nothing of its result is loaded
+    (folder,) = staged(db)
+    results = folder / "sweep_results.parquet"
+    whole = results.read_bytes()
+    results.write_bytes(whole[: len(whole) // 2])
+    assert main(["load-staged", "--db", str(db)]) != 0
+    assert f"{results}: not a readable Parquet file" in capsys.readouterr().err
+    assert staged(db) == [folder] and _counts(db)["sweep_results"] == 0
+    results.write_bytes(whole)
     assert main(["load-staged", "--db", str(db)]) == 0
     assert "loaded sweep " in capsys.readouterr().out and staged(db) == []
     counts = _counts(db)
