@@ -26,11 +26,12 @@ def _die_with_parent() -> None:
 def start() -> None:
     """Start the ephemeral server now, as a child that dies with this process (no-op
     when a Prefect server is configured, or off Linux)."""
-    from prefect.server.api import server
     from prefect.settings import PREFECT_API_URL
 
     if PREFECT_API_URL.value() or not sys.platform.startswith("linux"):
         return
+    from prefect.server.api import server  # about 4 s: only when it is needed
+
     # The server module spawns uvicorn with ``subprocess.Popen``; give that module alone
     # a Popen that sets the death signal in the child.
     tied = types.ModuleType("subprocess")

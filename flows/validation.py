@@ -1,21 +1,27 @@
 """Glue between the warehouse and the data contracts: validate a core table as stored
-(or as a batch in flight would leave it) and record the outcome."""
+(or as a batch in flight would leave it) and record the outcome.
+
+Great Expectations is imported only when a table is validated (about 5 s): an ingest
+whose inputs are unchanged never pays for it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
-from expectations.runner import Report, validate
-from expectations.suites import STORED_IN, SUITES, Context
 from report import render
 from transforms.report.tables import validation_outcomes
 from warehouse.db import transaction, writer
 from warehouse.load import read_frame, read_table, record_validation
+
+if TYPE_CHECKING:
+    from expectations.runner import Report
+    from expectations.suites import Context
 
 
 class ValidationFailed(RuntimeError):
@@ -27,6 +33,8 @@ class ValidationFailed(RuntimeError):
 
 
 def context(con: duckdb.DuckDBPyConnection) -> Context:
+    from expectations.suites import Context
+
     calendar = read_frame(con, "query/validation_context")
     end = calendar["date"].max()
     return Context(
@@ -40,6 +48,9 @@ def context(con: duckdb.DuckDBPyConnection) -> Context:
 
 def check_table(con: duckdb.DuckDBPyConnection, table: str) -> Report:
     """Run the table's suite on its current state (inside the caller's transaction)."""
+    from expectations.runner import validate
+    from expectations.suites import STORED_IN, SUITES
+
     frame = read_table(con, table, schema=STORED_IN[table])
     return validate(SUITES[table](frame, context(con)))
 

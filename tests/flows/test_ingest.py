@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import os
+import re
 import shutil
 import signal
 import subprocess
@@ -16,7 +16,14 @@ import polars as pl
 import pytest
 
 from flows.ingest import IngestFailed, IngestParams, ingest_flow
-from tests.conftest import copy_data, holding, query, table_fingerprints
+from tests.conftest import (
+    copy_data,
+    holding,
+    prefect_env,
+    prefect_server,
+    query,
+    table_fingerprints,
+)
 
 Query = Callable[..., pl.DataFrame]
 AS_OF = date(2026, 11, 1)
@@ -458,54 +465,64 @@ def test_ingest_waits_for_a_reader_then_stops_naming_it(
     assert "has it open (waited 1 s)" in err and "Traceback" not in err
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("signum", "after"),
-    [
-        (signal.SIGKILL, "vvix_daily:"),  # while it loads the VX futures
-        (signal.SIGKILL, "vx_futures:"),  # futures committed, their curve not yet built
-        (signal.SIGINT, "fomc_meetings:"),  # every series in, the curve being built
-    ],
-)
-def test_an_interrupted_ingest_leaves_whole_series_and_the_next_run_converges(
-    shared_data: Path, real_warehouse: Path, tmp_path: Path, signum: int, after: str
-) -> None:
-    db = tmp_path / "w.duckdb"
-    args = [sys.executable, "-m", "cli", "ingest", "--source", f"dir:{shared_data}"]
+STEP = re.compile(r"^  (?!not loaded|warning)[a-z0-9_]+: ")
+"""A line the ingest prints as a step ends: a series loaded (or not), the VX curve built."""
+
+
+def _walk_boundaries(source: Path, db: Path, env: dict[str, str]) -> list[tuple[str, str]]:
+    """Run the ingest again and again on ``db``, killing run k after its k-th step
+    (SIGKILL and SIGINT in turn), until a run ends on its own; the steps killed after."""
+    args = [sys.executable, "-m", "cli", "ingest", "--source", f"dir:{source}"]
     args += ["--db", str(db), "--as-of", AS_OF.isoformat()]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env) as run:
-        assert run.stdout is not None
-        for line in run.stdout:
-            if line.strip().startswith(after):
-                run.send_signal(signum)
-                break
-        run.wait()
-    assert run.returncode != 0
+    walked: list[tuple[str, str]] = []
+    while True:
+        signum = signal.SIGKILL if len(walked) % 2 == 0 else signal.SIGINT
+        steps = []
+        with subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env) as run:
+            assert run.stdout is not None
+            for line in run.stdout:
+                if STEP.match(line):
+                    steps.append(line.split(":", 1)[0].strip())
+                    if len(steps) == len(walked) + 1:
+                        run.send_signal(signum)
+                        break
+            run.wait()
+        if len(steps) <= len(walked):  # no boundary left: the run ended on its own
+            assert run.returncode == 0
+            return walked
+        walked.append((steps[-1], signal.Signals(signum).name))
+
+
+@pytest.mark.slow
+def test_an_ingest_interrupted_at_every_step_boundary_converges(
+    shared_data: Path, real_warehouse: Path, tmp_path: Path
+) -> None:
+    """Kill (SIGKILL and SIGINT in turn) one run after each step boundary in turn, each
+    run resuming the last one's warehouse; then the warehouse must hold exactly what one
+    uninterrupted run stores."""
+    db = tmp_path / "w.duckdb"
+    with prefect_server(tmp_path / "prefect") as api:  # one server for the dozen runs
+        env = prefect_env(tmp_path / "prefect", PREFECT_API_URL=api, PYTHONUNBUFFERED="1")
+        walked = _walk_boundaries(shared_data, db, env)
+    assert len(walked) == 12 and walked[4] == ("vvix_daily", "SIGKILL")
+    assert walked[5] == ("vx_futures", "SIGINT") and walked[-1][0] == "vx_term_structure"
 
     def content(warehouse: Path, table: str) -> pl.DataFrame:
         return query(warehouse, f"SELECT * EXCLUDE (ingest_run_id) FROM {table} ORDER BY ALL")
 
-    # Each series is one transaction: a stored series is whole.
-    done = query(db, "SELECT series FROM ingest_runs WHERE status = 'succeeded'")["series"]
-    for series in set(done) - {"trading_calendar", "vx_term_structure", "vx_constant_maturity"}:
-        assert content(db, f"core.{series}").equals(content(real_warehouse, f"core.{series}"))
-    # The next run loads the rest and rebuilds the curve from the futures as stored
-    # (even when it loads no futures itself): the warehouse holds what one
-    # uninterrupted run stores.
-    lines = _ingest(shared_data, db)
-    if after != "vvix_daily:":
-        assert _runs(query, db)["vx_futures"]["status"] == "unchanged"
-        assert any(line.startswith("vx_term_structure: ") for line in lines)
     core = query(
         real_warehouse, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'core'"
     )
     for (name,) in core.rows():
         assert content(db, f"core.{name}").equals(content(real_warehouse, f"core.{name}")), name
-    # ...and a run after it has nothing to repair
-    assert "vx curve tables: built from the VX futures as stored, not rebuilt" in _ingest(
-        shared_data, db
-    )
+    # ...and a run after it has nothing to load or repair
+    lines = _ingest(shared_data, db)
+    assert "vx curve tables: built from the VX futures as stored, not rebuilt" in lines
+    runs = _runs(query, db)
+    assert {r["status"] for n, r in runs.items() if n != "trading_calendar"} <= {
+        "unchanged",
+        "absent",
+    }, runs
 
 
 def test_an_fomc_calendar_in_the_past_is_named_by_the_run(
