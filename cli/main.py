@@ -324,7 +324,7 @@ def _print_summary(db: Path) -> None:
 def _validate(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from flows.validate import ValidateParams, check_tables, validate_flow
+    from flows.validate import ValidateParams, check_tables, derived_mismatches, validate_flow
 
     db = _existing_db(args)
     if db is None:
@@ -351,7 +351,10 @@ def _validate(args: argparse.Namespace) -> int:
         if r.failures or r.warnings:
             print(r.summary())
     print(f"report: {path}")
-    return 0 if all(r.passed for r in reports) else EXIT_FAILED
+    derived = derived_mismatches(db)
+    for line in derived:
+        print(f"FAIL {line}")
+    return 0 if all(r.passed for r in reports) and not derived else EXIT_FAILED
 
 
 def _sql(args: argparse.Namespace) -> int:

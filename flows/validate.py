@@ -14,6 +14,7 @@ from expectations.runner import Report
 from expectations.suites import SUITES
 from flows import settings, validation
 from warehouse.db import transaction, writer
+from warehouse.load import read_frame
 
 
 class ValidateParams(BaseModel):
@@ -34,6 +35,22 @@ def check_tables(tables: list[str]) -> None:
     unknown = sorted(set(tables) - set(SUITES))
     if unknown:
         raise ValueError(f"no suite for {', '.join(unknown)}; tables: {', '.join(SUITES)}")
+
+
+def derived_mismatches(db: Path) -> list[str]:
+    """One line per derived table not built from its inputs as stored (an interrupted or
+    hand-edited warehouse): the VX curve tables against core.vx_futures."""
+    with writer(db) as con:
+        inputs = read_frame(con, "query/vx_curve_inputs").row(0, named=True)
+    return [
+        f"{table}: built from other VX futures than those stored (run `alvh ingest`: it "
+        "rebuilds it)"
+        for table, key in (
+            ("vx_term_structure", "term_structure"),
+            ("vx_constant_maturity", "constant_maturity"),
+        )
+        if inputs[key] != inputs["futures"]
+    ]
 
 
 @flow(name="validate")

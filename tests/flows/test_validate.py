@@ -129,6 +129,13 @@ def test_alvh_validate_reports_and_writes_html(
     assert "FAIL" in out and "date=2019-06-12" in out
     assert main(["validate", "--db", str(db), "nope"]) == EXIT_USAGE
     assert "no suite for nope" in capsys.readouterr().err
+    # A VX settle changed behind the curve's back: the curve no longer follows its inputs.
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE core.vx_futures SET settle = settle + 0.5 WHERE contract = 'VXN20'")
+    con.close()
+    assert main(["validate", "--db", str(db), "vix3m_daily"]) == EXIT_FAILED
+    out = capsys.readouterr().out
+    assert "FAIL vx_term_structure: built from other VX futures than those stored" in out
 
 
 PROBE = r"""
