@@ -40,17 +40,26 @@ from warehouse.db import WRITER_WAIT
 EXCHANGE_TZ = ZoneInfo("America/New_York")  # the NYSE's sessions and schedules
 DEFAULT_DB = Path("data") / "alvh.duckdb"
 SYNTHETIC_DB = Path("data") / "synthetic.duckdb"  # never shared with real data
-TRANSFORMS = Path(__file__).resolve().parents[1] / "transforms"
+REPO = Path(__file__).resolve().parents[1]
+
+
+RESULT_CODE = ("transforms", "flows", "warehouse", "expectations")
+"""The folders whose Python and SQL files can change a stored result."""
 
 
 @cache
-def code_version() -> str:
-    """Content hash of every module under transforms/ (names and bytes): the code an
-    ingest fingerprint and a backtest result depend on."""
+def code_version(root: Path = REPO) -> str:
+    """Content hash (names and bytes) of every file that can change a result: the Python
+    modules and SQL files under :data:`RESULT_CODE` and ``pyproject.toml`` (the pinned
+    dependencies). Ingest fingerprints and run and sweep ids depend on it."""
     digest = hashlib.sha256()
-    for path in sorted(TRANSFORMS.rglob("*.py")):
-        digest.update(str(path.relative_to(TRANSFORMS)).encode())
-        digest.update(path.read_bytes())
+    files = [root / "pyproject.toml"]
+    for folder in RESULT_CODE:
+        files += sorted(p for p in (root / folder).rglob("*") if p.suffix in (".py", ".sql"))
+    for path in files:
+        if path.is_file():
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -44,3 +44,25 @@ def test_every_table_is_exported_and_readable_while_the_warehouse_is_held(
             check=True,
         )
         assert cli.stdout.splitlines() == ["n,last", "9235,2026-07-23"]
+
+
+def test_run_ids_change_with_any_file_that_can_change_a_result(tmp_path: Path) -> None:
+    import shutil
+
+    from flows.settings import REPO, RESULT_CODE, code_version
+
+    root = tmp_path / "tree"
+    for folder in RESULT_CODE:
+        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", root)
+    (root / "README.md").write_text("docs")
+    seen = {code_version(root)}
+    for edit in ("flows/ingest.py", "warehouse/sql/query/vx_futures.sql", "pyproject.toml"):
+        with (root / edit).open("a") as fh:
+            fh.write("\n")
+        code_version.cache_clear()
+        seen.add(code_version(root))
+    (root / "README.md").write_text("other docs")  # not code: no new version
+    code_version.cache_clear()
+    seen.add(code_version(root))
+    assert len(seen) == 4
