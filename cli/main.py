@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from cli import backtest as cli_backtest
 from cli import replicate as cli_replicate
@@ -79,8 +79,22 @@ def _add_source(p: argparse.ArgumentParser) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Suggests the nearest command for a mistyped one (``alvh sweeep``)."""
+
+    def error(self, message: str) -> NoReturn:
+        import difflib
+
+        typed = re.search(r"invalid choice: '([^']*)'", message)
+        if typed and (choices := re.findall(r"'([^']+)'", message.split("choose from", 1)[-1])):
+            near = difflib.get_close_matches(typed[1], choices, n=1)
+            if near:
+                message += f"; did you mean {near[0]!r}?"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="alvh",
         description="Research pipeline for hedged short-volatility books (SPX iron condors "
         "with a VIX second engine) on DuckDB, Polars, Great Expectations and Prefect.",
@@ -95,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
         help="run the pipeline flow: ingest (with validation), signals, the default backtest",
+        description="Ingest a source (each batch validated), recompute the signals, run "
+        "the default backtest and publish the snapshot; with no source, the synthetic market.",
+        epilog="example: alvh run --source dir:../shared/data",
     )
     _add_source(p)
     p.add_argument(
@@ -104,14 +121,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_db(p)
 
-    p = sub.add_parser("ingest", help="load market and macro series from a source")
+    p = sub.add_parser(
+        "ingest",
+        help="load market and macro series from a source",
+        description="Load every series a source holds into the warehouse, one transaction "
+        "per series, each batch checked by its data contract; bad rows go to quarantine.",
+        epilog="example: alvh ingest --source dir:../shared/data-updates/2026-09",
+    )
     _add_source(p)
     _add_db(p)
 
-    p = sub.add_parser("signals", help="recompute the signal tables from the warehouse")
+    p = sub.add_parser(
+        "signals",
+        help="recompute the signal tables from the warehouse",
+        description="Recompute signals.signals_daily and signals.macro_signals, point in "
+        "time, from the core tables.",
+        epilog="example: alvh signals --db data/alvh.duckdb",
+    )
     _add_db(p)
 
-    p = sub.add_parser("validate", help="check the warehouse against the data contracts")
+    p = sub.add_parser(
+        "validate",
+        help="check the warehouse against the data contracts",
+        description="Run the Great Expectations suites on the tables as stored, record the "
+        "outcomes and write an HTML report; fails when a critical rule fails.",
+        epilog="example: alvh validate vx_futures spx_daily",
+    )
     p.add_argument("tables", nargs="*", metavar="TABLE", help="tables to check (default: all)")
     _add_db(p)
 
@@ -123,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="serve the scheduled deployments (pipeline/daily, pipeline/weekly-review, "
         "sweep/ad-hoc) on a Prefect server until stopped",
+        description="Serve the deployments on the Prefect server PREFECT_API_URL names, on "
+        "NYSE schedules, until SIGTERM or SIGINT.",
+        epilog="example: PREFECT_API_URL=http://127.0.0.1:4200/api alvh serve",
     )
     p.add_argument(
         "--source", default="live", help="what the scheduled pipeline ingests (default live)"
@@ -132,10 +170,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "load-staged",
         help="write results that were kept as files while the warehouse was busy",
+        description="Write the backtests and sweeps kept under data/staged/ while the "
+        "warehouse was busy, one transaction each.",
+        epilog="example: alvh load-staged --db data/alvh.duckdb",
     )
     _add_db(p)
 
-    p = sub.add_parser("sql", help="run read-only SQL against the warehouse")
+    p = sub.add_parser(
+        "sql",
+        help="run read-only SQL against the warehouse",
+        description="Run SELECT, DESCRIBE, SHOW or EXPLAIN against the warehouse (or its "
+        "snapshot) in DuckDB's sandbox, under ALVH_SQL_MEMORY and ALVH_SQL_TIMEOUT.",
+        epilog='example: alvh sql --format csv "SELECT * FROM core.vix_daily LIMIT 5"',
+    )
     p.add_argument("query", help="SQL text (SELECT, DESCRIBE, SHOW, EXPLAIN)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--max-rows", type=int, default=50, help="rows shown by --format table")

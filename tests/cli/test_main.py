@@ -448,3 +448,18 @@ def test_every_duckdb_type_prints_in_every_format(
         out = capsys.readouterr()
         assert "3 days" in out.out and "{'b': x}" in out.out and not out.err, (fmt, out)
     assert json.loads(out.out)[0]["b"] == "7a"  # bytes as hex where JSON has none
+
+
+def test_every_command_has_a_description_and_a_typo_gets_a_suggestion(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import argparse
+
+    from cli.main import build_parser
+
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, parser in commands.choices.items():
+        assert parser.description, name
+    with pytest.raises(SystemExit):
+        main(["sweeep"])
+    assert "did you mean 'sweep'?" in capsys.readouterr().err
