@@ -199,7 +199,7 @@ DOMAINS: dict[str, Domain] = {
     "ladder_w3": SHARE,
     "ladder_w4": SHARE,
     "roll_days": _closed(0, 30),
-    "contango_guard_pct": SHARE,
+    "contango_guard_pct": POINTS,  # percent
     "vx_commission": MONEY,
     "vx_half_spread": POINTS,
     "vx_margin": _positive(1_000_000),
