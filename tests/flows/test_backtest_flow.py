@@ -68,7 +68,7 @@ def test_alvh_backtest_refuses_bad_parameters_before_running(
     assert main(["backtest", "--db", str(db), "--param", "hedge=0.3"]) == 2
     assert "unknown parameter 'hedge' (did you mean hedge_ratio" in capsys.readouterr().err
     assert main(["backtest", "--db", str(db), "--param", "h_min=0.5"]) == 2
-    assert "need 0 <= h_min <= h_max" in capsys.readouterr().err
+    assert "need h_min <= h_max, got 0.5, 0.4" in capsys.readouterr().err
     assert _counts(db)["backtest_runs"] == 0
 
 
@@ -242,7 +242,7 @@ def test_grid_numbers_are_typed_by_the_parameter_and_checked_before_computing(
     assert "engine" not in capsys.readouterr().out
     bad_band = ["sweep", "--db", str(db), "--hedge-ratio", "0.1", "--r2-band", "0.5-1.5"]
     assert main(bad_band) == 2
-    assert "R-squared band 0.5-1.5: need 0 <= low <= high <= 1" in capsys.readouterr().err
+    assert "band_high 1.5 outside [0, 1]" in capsys.readouterr().err
     assert _counts(db) == before
 
 
