@@ -20,7 +20,7 @@ lint:
 	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadscope
 
 bench:
 	$(BIN)/python benchmarks/ingest.py

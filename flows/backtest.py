@@ -518,14 +518,17 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
     results = evaluated.rows
     code = settings.code_version()
     snapshot = "+".join(evaluated.snapshots[k] for k in sorted(evaluated.snapshots))
+    # the grid as written is recorded; its listed values are its identity (a range and
+    # the list it spells are one sweep)
     grid = {"base": as_record(base), "dimensions": request.dimensions}
+    listed = {"base": grid["base"], "dimensions": [(list(n), rows) for n, rows in dims]}
     # the selection settings are part of the sweep's identity (they change its record)
     selection_settings = request.model_dump(
         include={"rank_metric", "top_n", "min_time_in_band", "walk_forward", "train_months",
                  "test_months", "window", "select_metric", "pbo_groups"}
     )  # fmt: skip
     sid = sweep_id(
-        {**grid, "selection": selection_settings},
+        {**listed, "selection": selection_settings},
         code_version=code,
         snapshot=snapshot,
         metric_params=mp,

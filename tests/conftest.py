@@ -13,6 +13,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Under xdist each worker keeps its temporary files (and its children's) in a folder
+    # of its own, so the session check below sees only its own leftovers.
+    tempfile.tempdir = tempfile.mkdtemp(prefix=f"pytest-{os.environ['PYTEST_XDIST_WORKER']}-")
+    os.environ["TMPDIR"] = tempfile.tempdir
 _PREFECT_HOME = tempfile.mkdtemp(prefix="alvh-prefect-")
 _SESSION = os.path.basename(_PREFECT_HOME)  # marks every process this session starts
 os.environ["ALVH_TEST_SESSION"] = _SESSION
@@ -77,6 +82,8 @@ def nothing_left_behind() -> Iterator[None]:
         # another test session's Prefect home (one running beside this one) is its own
         if p.name.startswith("alvh-") and not p.name.startswith("alvh-prefect-") and p not in before
     )
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shutil.rmtree(tmp, ignore_errors=True)  # this worker's own temporary folder
     assert not left, f"processes left running by the tests: {left}"
     assert not folders, f"temporary folders left by the tests: {folders}"
 
