@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import EXIT_BUSY, EXIT_FAILED, EXIT_USAGE, SYNTHETIC_NOTICE, main
-from tests.conftest import REPO, holding
+from tests.conftest import REPO, holding, query
 
 
 def _sql(db: Path, query: str, fmt: str = "table") -> int:
@@ -230,16 +230,22 @@ def test_user_errors_are_one_line_without_a_traceback(tmp_path: Path) -> None:
     assert debug.returncode != 0 and "Traceback" in debug.stderr
 
 
-def test_invalid_parameters_and_oversized_grids_are_refused_at_the_door(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _empty_warehouse(folder: Path) -> Path:
+    """A migrated warehouse holding no data, for commands refused before they read it."""
     import duckdb
 
     from warehouse.db import migrate
 
-    db = tmp_path / "w.duckdb"
+    db = folder / "w.duckdb"
     with duckdb.connect(str(db)) as con:
         migrate(con)
+    return db
+
+
+def test_invalid_parameters_and_oversized_grids_are_refused_at_the_door(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = _empty_warehouse(tmp_path)
     cases = {
         ("--hedge-ratio", "0:0.4:0.000001"): "the range 0:0.4:1e-06 has 400,001 values, more "
         "than the 200,000 a sweep allows (--max-configs N raises the bound)",
@@ -256,8 +262,7 @@ def test_invalid_parameters_and_oversized_grids_are_refused_at_the_door(
         assert err.startswith("error: ") and expected in err and err.count("\n") == 1, err
     assert main(["backtest", "--db", str(db), "--param", "lots=-1"]) == 2
     assert "lots -1 outside [0, 100000]" in capsys.readouterr().err
-    with duckdb.connect(str(db), read_only=True) as con:
-        assert con.sql("SELECT count(*) FROM results.trials").fetchall() == [(0,)]
+    assert query(db, "SELECT count(*) AS n FROM results.trials")["n"].to_list() == [0]
 
 
 @pytest.mark.parametrize(
@@ -403,13 +408,7 @@ def test_walk_forward_lengths_are_checked_before_anything_runs(
 def test_alvh_sql_writes_nothing_and_runs_under_memory_and_time_limits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import duckdb
-
-    from warehouse.db import migrate
-
-    db = tmp_path / "w.duckdb"
-    with duckdb.connect(str(db)) as con:
-        migrate(con)
+    db = _empty_warehouse(tmp_path)
     spill = tmp_path / "w.duckdb.tmp"  # DuckDB's own temporary folder, which exists here
     spill.mkdir()
     monkeypatch.setenv("ALVH_SQL_MEMORY", "100MB")
@@ -422,8 +421,8 @@ def test_alvh_sql_writes_nothing_and_runs_under_memory_and_time_limits(
         "SELECT sum(i * i % 7) FROM range(100000000000) t(i)": "the query ran past alvh "
         "sql's limit of 1 s (ALVH_SQL_TIMEOUT)",
     }
-    for query, expected in cases.items():
-        assert main(["sql", "--db", str(db), query]) == EXIT_FAILED, query
+    for statement, expected in cases.items():
+        assert main(["sql", "--db", str(db), statement]) == EXIT_FAILED, statement
         err = capsys.readouterr().err
         assert err.startswith(f"error: {expected}") and err.count("\n") == 1, err
     assert list(spill.iterdir()) == []
@@ -432,13 +431,7 @@ def test_alvh_sql_writes_nothing_and_runs_under_memory_and_time_limits(
 def test_every_duckdb_type_prints_in_every_format(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import duckdb
-
-    from warehouse.db import migrate
-
-    db = tmp_path / "w.duckdb"
-    with duckdb.connect(str(db)) as con:
-        migrate(con)
+    db = _empty_warehouse(tmp_path)
     query = (
         "SELECT [BLOB 'a'] AS l, {'b': BLOB 'x'} AS s, BLOB 'z' AS b, INTERVAL 3 DAY AS i, "
         "union_value(k := 1) AS u, MAP {'a': 1} AS m, TIME '10:00' AS t, 1.5::DECIMAL(9,2) AS d"
