@@ -1,12 +1,16 @@
 """The signals flow: core tables -> transforms.signals -> signals.signals_daily and
-signals.macro_signals (full recompute, upserted: unchanged rows stay untouched)."""
+signals.macro_signals (full recompute, upserted: unchanged rows stay untouched), each
+recording the fingerprint of the inputs it was computed from."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import duckdb
 from prefect import flow, task
 from pydantic import BaseModel, Field
 
@@ -15,7 +19,7 @@ from flows.runlog import say
 from transforms.columns import MACRO_SIGNALS, SIGNAL_INPUTS, SIGNALS_DAILY
 from transforms.signals.daily import SignalInputs, macro_monthly_signals, signals_daily
 from warehouse.db import publish_snapshot, writer
-from warehouse.load import load_signals, read_table
+from warehouse.load import load_signals, read_frame, read_table
 
 
 class SignalsParams(BaseModel):
@@ -26,9 +30,32 @@ class InputsMissing(RuntimeError):
     """A core table the signals need is empty."""
 
 
+def signal_inputs(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, str], dict[str, Any]]:
+    """The fingerprint of each signal table's inputs as stored (the content of the core
+    tables it reads, and the code version), and what ``query/signal_inputs`` says of the
+    signal tables."""
+    state = read_frame(con, "query/signal_inputs").row(0, named=True)
+    code = settings.code_version()
+    fingerprints = {
+        series.name: hashlib.sha256(f"{state[part]} code={code}".encode()).hexdigest()[:32]
+        for series, part in ((SIGNALS_DAILY, "core"), (MACRO_SIGNALS, "macro"))
+    }
+    return fingerprints, state
+
+
+def stale_signals(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The signal tables not computed from their inputs as stored (none before the
+    first signals run)."""
+    fingerprints, state = signal_inputs(con)
+    if not state["stored"]:
+        return []
+    return [name for name, fingerprint in fingerprints.items() if state[name] != fingerprint]
+
+
 @task(name="compute-signals")
 def compute_signals(db: Path, run_id: str) -> list[str]:
     with writer(db) as con:
+        fingerprints, _ = signal_inputs(con)
         empty = [s.name for s in SIGNAL_INPUTS if read_table(con, s.name).is_empty()]
         if empty:
             raise InputsMissing(
@@ -62,6 +89,7 @@ def compute_signals(db: Path, run_id: str) -> list[str]:
                     series=series,
                     frame=frame,
                     run_id=run_id,
+                    fingerprint=fingerprints[series.name],
                     check=validation.gate(series.name, run_id),
                 )
         except validation.ValidationFailed as failed:

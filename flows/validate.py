@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from expectations.runner import Report
 from expectations.suites import SUITES
 from flows import settings, validation
+from flows.signals import stale_signals
 from warehouse.db import transaction, writer
 from warehouse.load import read_frame
 
@@ -38,18 +39,27 @@ def check_tables(tables: list[str]) -> None:
 
 
 def derived_mismatches(db: Path) -> list[str]:
-    """One line per derived table not built from its inputs as stored (an interrupted or
-    hand-edited warehouse): the VX curve tables against core.vx_futures."""
+    """One line per derived table not built from its inputs as stored (an interrupted
+    run, a later ingest, other code or a hand-edited warehouse): the VX curve tables
+    against core.vx_futures, the signal tables against the core tables and code."""
     with writer(db) as con:
         inputs = read_frame(con, "query/vx_curve_inputs").row(0, named=True)
+        signals = stale_signals(con)
     return [
-        f"{table}: built from other VX futures than those stored (run `alvh ingest`: it "
-        "rebuilds it)"
-        for table, key in (
-            ("vx_term_structure", "term_structure"),
-            ("vx_constant_maturity", "constant_maturity"),
-        )
-        if inputs[key] != inputs["futures"]
+        *(
+            f"core.{table}: built from other VX futures than those stored (run `alvh "
+            "ingest`: it rebuilds it)"
+            for table, key in (
+                ("vx_term_structure", "term_structure"),
+                ("vx_constant_maturity", "constant_maturity"),
+            )
+            if inputs[key] != inputs["futures"]
+        ),
+        *(
+            f"signals.{table}: computed from other core data or code than those stored "
+            "(run `alvh signals`: it recomputes it)"
+            for table in signals
+        ),
     ]
 
 

@@ -177,16 +177,24 @@ def load_signals(
     series: Series,
     frame: pl.DataFrame,
     run_id: str,
+    fingerprint: str,
     check: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> tuple[int, int, int]:
     """Upsert a recomputed signal table in one transaction; (inserted, updated, unchanged).
 
-    ``check`` runs after the merge inside the transaction; raising rolls it back."""
+    ``fingerprint`` identifies the inputs it was computed from (recorded in the same
+    transaction). ``check`` runs after the merge inside the transaction; raising rolls it
+    back."""
     incoming = frame.select(series.columns).with_columns(pl.lit(run_id).alias("signal_run_id"))
     with transaction(con):
         inserted, updated = _merge(con, f"load/signals_{series.name}", incoming)
         if check is not None:
             check(con)
+        run(
+            con,
+            "load/ingest_fingerprint",
+            {"series": series.name, "fingerprint": fingerprint, "run_id": run_id},
+        )
     return inserted, updated, frame.height - inserted - updated
 
 

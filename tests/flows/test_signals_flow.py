@@ -5,9 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from cli.main import main
+from flows.validate import derived_mismatches
 
 QUESTION = (
     "SELECT date, spx_close, ad_macd_hist, vix_rsi_14 FROM signals.signals_daily "
@@ -34,3 +36,35 @@ def test_alvh_signals_fills_the_tables_and_answers_the_breadth_question(
     # Recomputing changes nothing.
     assert main(["signals", "--db", str(db)]) == 0
     assert "signals.signals_daily: 0 inserted, 0 updated, 9227 unchanged" in capsys.readouterr().out
+
+
+def test_signal_tables_follow_their_inputs(
+    research_warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each signal table records what it was computed from; validation names the tables
+    whose inputs changed since (here behind the pipeline's back) until signals run."""
+    db = tmp_path / "w.duckdb"
+    shutil.copy(research_warehouse, db)
+    assert derived_mismatches(db) == []
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE core.vix_daily SET close = close + 1 WHERE date = '2019-06-12'")
+    con.close()
+    assert derived_mismatches(db) == [
+        "signals.signals_daily: computed from other core data or code than those stored "
+        "(run `alvh signals`: it recomputes it)"
+    ]
+    assert main(["validate", "--db", str(db), "vix_daily"]) != 0
+    assert "FAIL signals.signals_daily" in capsys.readouterr().out
+    con = duckdb.connect(str(db))
+    con.execute(
+        "UPDATE core.macro_monthly SET value = value + 1 WHERE reference_month = '2019-05-01'"
+    )
+    con.close()
+    assert [line.split(":")[0] for line in derived_mismatches(db)] == [
+        "signals.signals_daily",
+        "signals.macro_signals",
+    ]
+    assert main(["signals", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "signals.signals_daily: 0 inserted, " in out and " 0 updated" not in out
+    assert derived_mismatches(db) == []

@@ -135,7 +135,7 @@ def test_alvh_validate_reports_and_writes_html(
     con.close()
     assert main(["validate", "--db", str(db), "vix3m_daily"]) == EXIT_FAILED
     out = capsys.readouterr().out
-    assert "FAIL vx_term_structure: built from other VX futures than those stored" in out
+    assert "FAIL core.vx_term_structure: built from other VX futures than those stored" in out
 
 
 PROBE = r"""
