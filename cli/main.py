@@ -592,16 +592,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         _quiet_engine_errors()
     try:
         return _dispatch(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("error: interrupted", file=sys.stderr)
+        _notes(exc)
         return 130
     except Exception as exc:
         if args.debug:
             raise
         line, code = _failure(exc)
         print(f"error: {line}", file=sys.stderr)
+        _notes(exc)
         print("hint: alvh --debug ... shows the traceback", file=sys.stderr)
         return code
+
+
+def _notes(exc: BaseException) -> None:
+    """The notes a run added to ``exc`` (what it had committed before it), a line each."""
+    for note in getattr(exc, "__notes__", []):
+        print(f"  {note}", file=sys.stderr)
 
 
 def _load_staged(args: argparse.Namespace) -> int:

@@ -30,6 +30,7 @@ from prefect_dask import DaskTaskRunner
 from pydantic import BaseModel, Field, model_validator
 
 from flows import artifacts, settings
+from flows.runlog import after_commit
 from transforms.backtest.metrics import MetricParams
 from transforms.backtest.params import (
     MAX_CONFIGS,
@@ -210,12 +211,13 @@ def backtest_flow(request: BacktestRequest) -> tuple[str, pl.DataFrame]:
         run_rows(result, rid=rid, code=code, started=started, finished=datetime.now(), sweep=None),
     )
     step()
-    publish_snapshot(request.db)
-    artifacts.table(
-        "backtest-metrics",
-        result.metrics.unpivot(variable_name="metric", value_name="value"),
-        f"backtest {rid}: every metric (definitions in transforms/backtest/metrics.py)",
-    )
+    with after_commit([f"backtest run {rid}"], "the snapshot and the run's artifact"):
+        publish_snapshot(request.db)
+        artifacts.table(
+            "backtest-metrics",
+            result.metrics.unpivot(variable_name="metric", value_name="value"),
+            f"backtest {rid}: every metric (definitions in transforms/backtest/metrics.py)",
+        )
     return rid, result.metrics
 
 
@@ -592,23 +594,25 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
     counts = store_sweep(
         request.db, record, results.with_columns(pl.lit(sid).alias("sweep_id")), top_rows, extra
     )
-    publish_snapshot(request.db)
     ruined = int(keys["ruined"].sum())
-    if best.height:
-        artifacts.table(
-            "sweep-top",
-            best,
-            f"sweep {sid}: the best {best.height} of {len(configs)} configurations by "
-            f"{request.rank_metric}",
-        )
-    else:
-        artifacts.note(
-            "sweep-top",
-            f"sweep {sid}: no configuration to rank. {ruined} of {len(configs)} were ruined"
-            + (f" (the first on {keys['ruin_date'].min()})" if ruined else "")
-            + f"; none of the rest spent {request.min_time_in_band:.0%} of its days inside "
-            "its band.",
-        )
+    with after_commit([f"sweep {sid}"], "the snapshot and the sweep's artifact"):
+        publish_snapshot(request.db)
+        if best.height:
+            artifacts.table(
+                "sweep-top",
+                best,
+                f"sweep {sid}: the best {best.height} of {len(configs)} configurations by "
+                f"{request.rank_metric}",
+            )
+        else:
+            artifacts.note(
+                "sweep-top",
+                f"sweep {sid}: no configuration to rank. {ruined} of {len(configs)} were "
+                "ruined"
+                + (f" (the first on {keys['ruin_date'].min()})" if ruined else "")
+                + f"; none of the rest spent {request.min_time_in_band:.0%} of its days "
+                "inside its band.",
+            )
     return {
         "first_ruin": keys["ruin_date"].min(),
         "sweep_id": sid,

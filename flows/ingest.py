@@ -25,7 +25,7 @@ from prefect.states import State
 from pydantic import BaseModel, Field
 
 from flows import artifacts, settings, validation
-from flows.runlog import say
+from flows.runlog import after_commit, say
 from flows.sources import Item, Source, make_source, trading_calendar
 from transforms.columns import (
     BY_NAME,
@@ -472,37 +472,43 @@ def ingest_flow(params: IngestParams) -> list[str]:
         )
     for line in not_loaded(plan.ignored):
         say(f"  {line}")
-    lines, failures = [], []
+    lines, failures, changed = [], [], []
     ordered = [s for s in INGESTED if s is not TRADING_CALENDAR]
     # Release dates first: the macro task dates CPI values with them.
     ordered.sort(key=lambda s: s is not RELEASE_DATES)
-    for series in ordered:
-        state = ingest_series(
-            db=params.db,
-            run_id=run_id,
-            source=source,
-            series_name=series.name,
-            items=plan.items.get(series.name, []),
-            as_of=params.as_of,
-            force=params.force,
-            why_absent=plan.absent.get(series.name),
-            return_state=True,
-        )
-        if state.is_completed():
-            outcome: Outcome = state.result()
-            lines.append(outcome.line)
-        else:
-            failures.append(f"{series.name}: {_failure(state)}")
-            lines.append(f"FAILED {failures[-1]}")
-        say(f"  {lines[-1]}")
-    lines.append(derive_vx_curve(params.db, run_id, params.as_of, force=params.force))
+    with after_commit(changed, "the remaining series, the VX curve tables, the snapshot"):
+        for series in ordered:
+            state = ingest_series(
+                db=params.db,
+                run_id=run_id,
+                source=source,
+                series_name=series.name,
+                items=plan.items.get(series.name, []),
+                as_of=params.as_of,
+                force=params.force,
+                why_absent=plan.absent.get(series.name),
+                return_state=True,
+            )
+            if state.is_completed():
+                outcome: Outcome = state.result()
+                lines.append(outcome.line)
+                if outcome.changed:
+                    changed.append(f"core.{series.name}")
+            else:
+                failures.append(f"{series.name}: {_failure(state)}")
+                lines.append(f"FAILED {failures[-1]}")
+            say(f"  {lines[-1]}")
+    with after_commit(changed, "the VX curve tables and the snapshot (`alvh ingest` does them)"):
+        lines.append(derive_vx_curve(params.db, run_id, params.as_of, force=params.force))
     say(f"  {lines[-1]}")
     stale = fomc_calendar_staleness(_read(params.db, "fomc_meetings"), as_of=params.as_of)
     if stale:
         lines.append(f"warning: {stale}")
         say(f"  {lines[-1]}")
-    publish_snapshot(params.db)
-    artifacts.ingest(params.db, run_id)
+    with after_commit(changed, "the snapshot and Parquet export (the next write publishes them)"):
+        publish_snapshot(params.db)
+    with after_commit([*changed, "the snapshot"], "the run's Prefect artifacts"):
+        artifacts.ingest(params.db, run_id)
     if failures:
         raise IngestFailed(
             f"ingest run {run_id}: {len(failures)} series failed:\n  " + "\n  ".join(failures)

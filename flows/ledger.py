@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from flows import artifacts, settings
 from flows.backtest import inputs_from
-from flows.runlog import say
+from flows.runlog import after_commit, say
 from flows.settings import EXCHANGE_TZ
 from transforms.backtest.params import BacktestParams, config_hash, with_values
 from transforms.backtest.run import Inputs
@@ -126,10 +126,11 @@ def ledger_flow(request: LedgerRequest) -> pl.DataFrame:
     if rows:
         with writer(request.db) as wcon:
             append_ledger(wcon, added)
-        publish_snapshot(request.db)
-        artifacts.table(
-            "signal-ledger",
-            added.select("config_hash", "as_of", "version", "next_session", "actions", "stale"),
-            f"{len(rows)} ledger rows appended",
-        )
+        with after_commit([f"{len(rows)} ledger rows"], "the snapshot and the artifact"):
+            publish_snapshot(request.db)
+            artifacts.table(
+                "signal-ledger",
+                added.select("config_hash", "as_of", "version", "next_session", "actions", "stale"),
+                f"{len(rows)} ledger rows appended",
+            )
     return added

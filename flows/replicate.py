@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from flows import settings
 from flows.backtest import read_inputs
+from flows.runlog import after_commit
 from report import render
 from transforms.backtest.params import BacktestParams, as_record
 from transforms.backtest.run import Inputs
@@ -163,6 +164,7 @@ def replicate_flow(request: ReplicateRequest) -> tuple[str, Replication, list[Pa
     result = compute(inputs, reference, request.indices)
     rid, runs, daily = _rows(result, files)
     store(request.db, runs, daily)
-    publish_snapshot(request.db)
-    charts = write_charts(request.charts, result) if request.charts is not None else []
+    with after_commit([f"replication run {rid}"], "the snapshot and the charts"):
+        publish_snapshot(request.db)
+        charts = write_charts(request.charts, result) if request.charts is not None else []
     return rid, result, charts

@@ -8,6 +8,9 @@ the command line keeps those INFO records off its console (they are already prin
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
 from prefect import get_run_logger
 from prefect.exceptions import MissingContextError
 
@@ -20,3 +23,17 @@ def say(line: str) -> None:
     except MissingContextError:
         return
     logger.info(line)
+
+
+@contextmanager
+def after_commit(committed: Sequence[str], not_done: str) -> Iterator[None]:
+    """A step of a run that has already committed ``committed`` (read when the step
+    fails, so a list may grow meanwhile): an exception it raises carries a note saying
+    what is stored and what is ``not_done``, which the command line prints under its
+    one-line error."""
+    try:
+        yield
+    except BaseException as exc:
+        stored = ", ".join(committed) if committed else "nothing"
+        exc.add_note(f"committed before this failure: {stored}; not done: {not_done}")
+        raise

@@ -15,7 +15,7 @@ from prefect import flow, task
 from pydantic import BaseModel, Field
 
 from flows import artifacts, settings, validation
-from flows.runlog import say
+from flows.runlog import after_commit, say
 from transforms.columns import MACRO_SIGNALS, SIGNAL_INPUTS, SIGNALS_DAILY
 from transforms.signals.daily import SignalInputs, macro_monthly_signals, signals_daily
 from warehouse.db import publish_snapshot, writer
@@ -80,23 +80,26 @@ def compute_signals(db: Path, run_id: str) -> list[str]:
         (SIGNALS_DAILY, signals_daily(inputs)),
         (MACRO_SIGNALS, macro_monthly_signals(inputs.macro)),
     )
-    lines = []
-    for series, frame in tables:
-        try:
-            with writer(db) as con:
-                inserted, updated, unchanged = load_signals(
-                    con,
-                    series=series,
-                    frame=frame,
-                    run_id=run_id,
-                    fingerprint=fingerprints[series.name],
-                    check=validation.gate(series.name, run_id),
-                )
-        except validation.ValidationFailed as failed:
-            validation.record_blocked(db, run_id, failed)
-            raise
-        counts = f"{inserted} inserted, {updated} updated, {unchanged} unchanged"
-        lines.append(f"signals.{series.name}: {counts}")
+    lines: list[str] = []
+    stored: list[str] = []
+    with after_commit(stored, "the remaining signal tables and the snapshot"):
+        for series, frame in tables:
+            try:
+                with writer(db) as con:
+                    inserted, updated, unchanged = load_signals(
+                        con,
+                        series=series,
+                        frame=frame,
+                        run_id=run_id,
+                        fingerprint=fingerprints[series.name],
+                        check=validation.gate(series.name, run_id),
+                    )
+            except validation.ValidationFailed as failed:
+                validation.record_blocked(db, run_id, failed)
+                raise
+            stored.append(f"signals.{series.name}")
+            counts = f"{inserted} inserted, {updated} updated, {unchanged} unchanged"
+            lines.append(f"signals.{series.name}: {counts}")
     return lines
 
 
@@ -107,6 +110,10 @@ def signals_flow(params: SignalsParams) -> list[str]:
     lines = compute_signals(params.db, run_id)
     for line in lines:
         say(f"  {line}")
-    publish_snapshot(params.db)
-    artifacts.validation(params.db, run_id)
+    with after_commit(
+        [f"signals.{SIGNALS_DAILY.name}", f"signals.{MACRO_SIGNALS.name}"],
+        "the snapshot and the run's artifact",
+    ):
+        publish_snapshot(params.db)
+        artifacts.validation(params.db, run_id)
     return lines

@@ -280,6 +280,7 @@ def test_replication_imports_pricing_and_roll_logic_only_from_production() -> No
             "transforms.columns",
             "flows",
             "flows.backtest",
+            "flows.runlog",
             "warehouse.db",
             "warehouse.results",
         }

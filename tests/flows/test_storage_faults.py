@@ -4,6 +4,8 @@ download cache that cannot be written while the warehouse can."""
 
 from __future__ import annotations
 
+import errno
+import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +16,7 @@ import pytest
 
 from cli.main import EXIT_FAILED, main
 from tests.conftest import copy_data, table_fingerprints
+from warehouse.db import snapshot_path
 
 
 def _root(*command: str) -> None:
@@ -127,3 +130,37 @@ def test_a_report_on_a_full_disk_names_the_page_and_leaves_no_temporary_file(
         line = _one_error(capsys.readouterr().err)
         assert line.startswith(f"error: cannot write {small}/") and "No space left" in line
         assert [p.name for p in small.iterdir()] == []
+
+
+def test_a_fault_after_the_commit_says_what_is_stored_and_what_is_not(
+    loaded: tuple[Path, Path],
+    sql: object,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The disk fills up after the new VIX day is committed, while the snapshot is copied:
+    the error says the day is stored and the snapshot is not, and the next run publishes
+    it without loading anything again."""
+    folder, db = loaded
+
+    def full(source: str, target: str, *args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    capsys.readouterr()
+    with monkeypatch.context() as patch:
+        patch.setattr(shutil, "copyfile", full)
+        assert _ingest(folder, db) == EXIT_FAILED
+    err = capsys.readouterr().err
+    line = _one_error(err)
+    assert "No space left on device" in line
+    assert f"the warehouse {db} itself is committed and intact" in line
+    assert (
+        "  committed before this failure: core.vix_daily; not done: the snapshot and Parquet "
+        "export (the next write publishes them)"
+    ) in err.splitlines()
+    last = "SELECT max(date) AS d FROM core.vix_daily"
+    assert str(sql(db, last)["d"][0]) == "2026-07-24"  # type: ignore[operator]
+    assert str(sql(snapshot_path(db), last)["d"][0]) < "2026-07-24"  # type: ignore[operator]
+    assert _ingest(folder, db) == 0
+    assert "vix_daily: inputs unchanged since run" in capsys.readouterr().out
+    assert str(sql(snapshot_path(db), last)["d"][0]) == "2026-07-24"  # type: ignore[operator]

@@ -137,7 +137,11 @@ def test_every_sql_file_runs_on_an_in_memory_database(con: duckdb.DuckDBPyConnec
     ran.add("load/ingest_fingerprint")
     for series in SIGNAL_TABLES:
         assert load_signals(
-            con, series=series, frame=pl.DataFrame(schema=series.schema), run_id="r"
+            con,
+            series=series,
+            frame=pl.DataFrame(schema=series.schema),
+            run_id="r",
+            fingerprint="f",
         ) == (0, 0, 0)
         ran.add(f"load/signals_{series.name}")
     summary = {
