@@ -160,6 +160,7 @@ def _structure(series: Series, *, helpers: tuple[str, ...] = ()) -> list[Rule]:
             Rule(f"{c} is present", gxe.ExpectColumnValuesToNotBeNull(column=c))
             for c in series.required
         ],
+        *[_at_least(c, 0) for c in series.counts],
         *(
             [
                 Rule(
@@ -289,8 +290,7 @@ def _daily_index(
 
 def spx_daily(frame: pl.DataFrame, ctx: Context) -> Suite:
     suite = _daily_index(BY_NAME["spx_daily"], SPX_CLOSE_RANGE, frame, ctx)
-    extra = (*_ohlc(), _at_least("volume", 0))
-    return Suite(suite.table, suite.rules + extra, suite.frames, suite.index)
+    return Suite(suite.table, (*suite.rules, *_ohlc()), suite.frames, suite.index)
 
 
 def vix_daily(frame: pl.DataFrame, ctx: Context) -> Suite:
@@ -375,7 +375,6 @@ def vx_futures(frame: pl.DataFrame, ctx: Context) -> Suite:
         ),
         _at_least("days_to_expiry", 0, "expiry on or after the trade date"),
         _between("settle", VX_SETTLE_RANGE, row_condition=not_suspect),
-        *[_at_least(c, 0) for c in ("volume", "open_interest", "efp")],
         *_ohlc(
             lenient=("close <= high", "close >= low", "open <= high", "open >= low"), reason=why
         ),
@@ -444,17 +443,6 @@ def nyse_breadth(frame: pl.DataFrame, ctx: Context) -> Suite:
     )
     rules = [
         *_structure(series, helpers=("total_gap", "ad_line_gap")),
-        *[
-            _at_least(c, 0)
-            for c in (
-                "advancing",
-                "declining",
-                "unchanged",
-                "adv_volume",
-                "decl_volume",
-                "unch_volume",
-            )
-        ],
         _between("total_gap", (0, 0)),
         Rule(
             "A/D line adds advancing - declining each day",
@@ -477,7 +465,6 @@ def sp500_breadth(frame: pl.DataFrame, ctx: Context) -> Suite:
     )
     rules = [
         *_structure(series, helpers=("neither",)),
-        *[_at_least(c, 0) for c in ("advancing", "declining")],
         _between("members", SP500_MEMBERS_RANGE),
         _at_least("neither", 0, "advancing + declining members never exceed the members"),
         *_calendar_rules(series.name),
