@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from cli.main import main
+from flows.backtest import SweepRequest
 from tests.conftest import holding, query
 
 RANK = (
@@ -392,3 +393,12 @@ def test_walk_forward_chooses_on_training_months_and_stitches_the_test_months(
     assert main([*args[:-5], "--param", "call_delta=0.25"]) == 0
     assert "earlier on this data" in (out := capsys.readouterr().out)
     assert f"{earlier} earlier on this data" in out
+
+
+def test_every_grid_the_bound_allows_fits_prefects_parameter_limit() -> None:
+    """Prefect refuses flow parameters over 512 KiB when serialised: a sweep request
+    carries its grid as written, so the largest range allowed travels in bytes."""
+    largest = {"hedge_ratio": "0:0.199999:0.000001", "r2_band": ["0.45-0.65"]}
+    request = SweepRequest(dimensions=largest)
+    assert [len(rows) for _, rows in request.grid] == [200_000, 1]
+    assert len(request.model_dump_json()) < 2_000  # Prefect allows 524,288

@@ -74,6 +74,9 @@ def test_a_grid_larger_than_its_bound_is_refused_before_it_is_listed() -> None:
     assert len(expand_grid(BacktestParams(), wide[:1], limit=401)) == 401
     with pytest.raises(ValueError, match="not finite"):
         frange(0, float("inf"), 1)
+    with pytest.raises(ValueError, match="has inf values"):
+        frange(0, 1e300, 1e-300)
+    assert len(frange(0, 0.199999, 0.000001)) == 200_000  # the bound itself is allowed
 
 
 def test_an_unknown_key_in_a_grid_file_names_the_file() -> None:

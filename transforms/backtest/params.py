@@ -414,11 +414,12 @@ def frange(start: float, stop: float, step: float, *, limit: int = MAX_CONFIGS) 
         raise ValueError(f"range {start}:{stop}:{step} is not finite")
     if step <= 0:
         raise ValueError(f"range step must be positive, got {step}")
-    _bound(f"the range {start:g}:{stop:g}:{step:g}", (stop - start) / step + 1, limit)
-    count = int((stop - start) / step + 0.5) + 1
+    steps = (stop - start) / step + 0.5  # the last value within half a step of stop
+    count = int(steps) + 1 if math.isfinite(steps) else math.inf
+    _bound(f"the range {start:g}:{stop:g}:{step:g}", count, limit)
     if count < 1:
         raise ValueError(f"empty range {start}:{stop}:{step}")
-    return [round(start + i * step, 10) for i in range(count)]
+    return [round(start + i * step, 10) for i in range(int(count))]
 
 
 def parse_dimension(name: str, text: str, *, limit: int = MAX_CONFIGS) -> list[object]:
