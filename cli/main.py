@@ -600,16 +600,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         line, code = _failure(exc)
-        print(f"error: {line}", file=sys.stderr)
+        print(f"error: {_screenful(line)}", file=sys.stderr)
         _notes(exc)
         print("hint: alvh --debug ... shows the traceback", file=sys.stderr)
         return code
 
 
+SCREENFUL = 1000
+"""The most characters an error line prints (a library's message can quote megabytes)."""
+
+
+def _screenful(line: str) -> str:
+    """``line``, cut to :data:`SCREENFUL` characters saying how much was left out."""
+    if len(line) <= SCREENFUL:
+        return line
+    return f"{line[:SCREENFUL]}... ({len(line) - SCREENFUL:,} characters more: --debug shows all)"
+
+
 def _notes(exc: BaseException) -> None:
     """The notes a run added to ``exc`` (what it had committed before it), a line each."""
     for note in getattr(exc, "__notes__", []):
-        print(f"  {note}", file=sys.stderr)
+        print(f"  {_screenful(note)}", file=sys.stderr)
 
 
 def _load_staged(args: argparse.Namespace) -> int:

@@ -290,6 +290,21 @@ def test_a_bad_setting_is_one_line_naming_its_variable(
     assert err.startswith(f"error: {expected}") and err.count("\n") == 1, err
 
 
+def test_an_error_is_at_most_a_screenful(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A library's message quoting megabytes (Prefect quotes every parameter it refuses)
+    prints its first screenful."""
+
+    def refuse(args: object) -> int:
+        raise RuntimeError("422 Unprocessable Entity: " + "0.000001, " * 1_000_000)
+
+    monkeypatch.setattr("cli.main._dispatch", refuse)
+    assert main(["validate", "--db", str(tmp_path / "x.duckdb")]) == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert len(err) < 1_200 and "characters more: --debug shows all)" in err, err[:2000]
+
+
 def test_alvh_debug_0_is_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
