@@ -580,6 +580,12 @@ def _failure(exc: BaseException) -> tuple[str, int]:
     return f"{type(exc).__name__}: {first}", EXIT_FAILED
 
 
+FLOW_COMMANDS = frozenset(
+    {"ingest", "run", "signals", "validate", "backtest", "sweep", "replicate", "report"}
+)
+"""The commands that run flows (and so need Prefect's API)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -588,6 +594,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except settings.SettingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if argv is None and args.command in FLOW_COMMANDS:
+        # The command line (not a caller in a process of its own, such as a test, which
+        # keeps Prefect's own start): the API starts while the command gets going.
+        ephemeral.launch()
     if args.command not in ("sql", "load-staged", "serve") and not args.debug:
         _quiet_engine_errors()
     try:

@@ -1,36 +1,115 @@
-"""Prefect's ephemeral API server, tied to the process that starts it.
+"""Prefect's ephemeral API server, started early and tied to the process that starts it.
 
-With no ``PREFECT_API_URL``, Prefect runs its API as a child process (uvicorn) and stops
-it at exit, which a ``kill -9`` of the parent skips: the child would live on. Here the
-child is started with ``PR_SET_PDEATHSIG`` (Linux), so the kernel sends it SIGTERM when
-its parent dies however it dies. The signal follows the thread that started the child,
-so :func:`start` starts the server from the calling (main) thread before any flow runs.
+With no ``PREFECT_API_URL``, Prefect runs its API as a child process (uvicorn, the whole
+server imported and its SQLite migrated: about 6 s) and polls it every 0.1 s. A command
+does not need to wait for that before it has parsed its arguments, imported its modules
+and read its inputs, so :func:`launch` starts the same child at once, before Prefect is
+imported, and points this process (and its children) at it through ``PREFECT_API_URL``;
+:func:`start` waits for it, polling finely, just before the first flow runs. A server
+named by ``PREFECT_API_URL`` is reused as it is, at no cost.
+
+A ``kill -9`` of the parent skips its exit handlers, so the child is started with
+``PR_SET_PDEATHSIG`` (Linux): the kernel sends it SIGTERM when its parent dies however
+it dies. The signal follows the thread that started the child, so both functions must be
+called from the main thread.
 """
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import functools
+import importlib.util
+import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 import types
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
+POLL = 0.02  # seconds between readiness checks of a launched server
+_launched: list[tuple[subprocess.Popen[bytes], str]] = []
 
 
 def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def launch() -> None:
+    """Start Prefect's API server as a child that dies with this process, without
+    waiting for it, and make it this process's API. A no-op when a server is configured,
+    when Prefect is already imported (its settings are read then: :func:`start` falls
+    back to Prefect's own start), or off Linux."""
+    if _launched or os.environ.get("PREFECT_API_URL") or "prefect" in sys.modules:
+        return
+    spec = importlib.util.find_spec("prefect")
+    if not sys.platform.startswith("linux") or spec is None or spec.origin is None:
+        return
+    port = _free_port()
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(Path(spec.origin).parent.parent),
+            "--factory",
+            "prefect.server.api.server:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "error",
+            "--lifespan",
+            "on",
+        ],
+        env={
+            **os.environ,
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1",
+            "PREFECT__SERVER_FINAL": "1",
+        },
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 (before Prefect starts any thread)
+    )
+    api = f"http://127.0.0.1:{port}/api"
+    _launched.append((child, api))
+    os.environ["PREFECT_API_URL"] = api
+    atexit.register(_stop, child)  # registered before Prefect's: runs after its flushes
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    child.terminate()
+    try:
+        child.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
 def start() -> None:
-    """Start the ephemeral server now, as a child that dies with this process (no-op
-    when a Prefect server is configured, or off Linux)."""
+    """Make sure Prefect's API answers before a flow runs: wait for the server
+    :func:`launch` started, or start Prefect's own ephemeral server now as a child that
+    dies with this process (no-op when a Prefect server is configured, or off Linux)."""
+    if _launched:
+        _wait(*_launched[0])
+        return
     from prefect.settings import PREFECT_API_URL
 
     if PREFECT_API_URL.value() or not sys.platform.startswith("linux"):
         return
-    from prefect.server.api import server  # about 4 s: only when it is needed
+    from prefect.server.api import server  # about 3 s: only when it is needed
 
     # The server module spawns uvicorn with ``subprocess.Popen``; give that module alone
     # a Popen that sets the death signal in the child.
@@ -39,3 +118,28 @@ def start() -> None:
     tied.Popen = functools.partial(subprocess.Popen, preexec_fn=_die_with_parent)  # type: ignore[attr-defined]
     server.subprocess = tied  # type: ignore[attr-defined]
     server.SubprocessASGIServer().start()
+
+
+def _wait(child: subprocess.Popen[bytes], api: str) -> None:
+    from flows import settings
+
+    deadline = time.monotonic() + settings.server_start_timeout()
+    while True:
+        try:
+            with urllib.request.urlopen(f"{api}/health", timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if child.poll() is not None:
+            raise RuntimeError(
+                f"Prefect's API server (started on {api}) exited with code "
+                f"{child.returncode} before it answered; its error is above"
+            )
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"Prefect's API server (started on {api}) did not answer within "
+                f"{settings.server_start_timeout():g} s "
+                "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)"
+            )
+        time.sleep(POLL)

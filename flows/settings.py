@@ -184,6 +184,12 @@ def sql_timeout() -> float:
     return _number("ALVH_SQL_TIMEOUT", 300, low=0.1, high=86_400)
 
 
+def server_start_timeout() -> float:
+    """Seconds to wait for the ephemeral Prefect API server to answer (Prefect's own
+    ``PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS``, 90 here by default)."""
+    return _number("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", 90, low=1, high=3_600)
+
+
 def max_input_mb() -> float:
     """The largest input file, in MB, as stored and decompressed (``ALVH_MAX_INPUT_MB``)."""
     return _number(LIMIT_SETTING, INPUT_LIMITS.max_bytes / 2**20, low=1, high=1_000_000)
@@ -197,7 +203,7 @@ def check() -> None:
     """Parse every typed setting: SettingError names the first bad one (the module
     applied the good ones to the warehouse and parsers when it was imported)."""
     readers = (http_retries, http_deadline, max_quarantine_share, http_backoff, debug)
-    for read in (*readers, sql_memory, sql_timeout, lock_wait, max_input_mb):
+    for read in (*readers, sql_memory, sql_timeout, lock_wait, max_input_mb, server_start_timeout):
         read()
 
 
