@@ -7,13 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from flows import ephemeral, settings
 
 
 def add_parser(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> None:
-    from transforms.replicate.run import INDICES
+    from transforms.replicate import INDICES
 
     p = sub.add_parser(
         "replicate",
@@ -45,6 +43,8 @@ def add_parser(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> N
 
 
 def replicate(args: argparse.Namespace, db: Path, show: Callable[..., None]) -> int:
+    import polars as pl
+
     from flows.replicate import ReplicateRequest, replicate_flow
     from transforms.replicate.run import INDICES, PERCENT, REPORTED
 

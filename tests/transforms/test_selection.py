@@ -91,7 +91,7 @@ def test_deflated_sharpe_reproduces_the_papers_worked_example() -> None:
 @pytest.mark.parametrize(
     "mutation",
     [
-        "1 - EULER_GAMMA) * norm.ppf(1 - 1 / trials)|EULER_GAMMA) * norm.ppf(1 - 1 / trials)",
+        "(1 - EULER_GAMMA) * ndtri(1 - 1 / trials)|EULER_GAMMA * ndtri(1 - 1 / trials)",
         "trials * math.e|trials * 2",
         "1 - skewness * per|1 + skewness * per",
         "(kurtosis - 1) / 4|(kurtosis - 3) / 4",

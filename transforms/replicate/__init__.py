@@ -10,3 +10,6 @@ regression in the VX roll machinery or in an option model moves a tracking figur
 * :mod:`.spx_options`: Cboe PUT and CNDR run through the condor pricer and the smile;
 * :mod:`.tracking`: the statistics that compare a replica with the published series.
 """
+
+INDICES = ("SPVXSP", "SPVXMP", "VXTH", "PUT", "CNDR")
+"""The indices replicated (here, so naming them imports none of the machinery)."""

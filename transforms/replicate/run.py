@@ -31,9 +31,8 @@ from transforms.backtest.market import Market
 from transforms.backtest.params import BacktestParams
 from transforms.backtest.run import Inputs
 from transforms.calibration import fit_atm_ratio
-from transforms.replicate import spx_options, tracking, vix_calls, vix_futures
+from transforms.replicate import INDICES, spx_options, tracking, vix_calls, vix_futures
 
-INDICES = ("SPVXSP", "SPVXMP", "VXTH", "PUT", "CNDR")
 FUTURES = {"SPVXSP": vix_futures.SHORT_TERM, "SPVXMP": vix_futures.MID_TERM}
 DAY_THRESHOLD = 0.005  # a daily error above 0.5 % is listed and explained
 MONTH_THRESHOLD = 0.02

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import norm
+from scipy.special import ndtr, ndtri  # the normal cdf and its inverse
 
 from transforms.selection.blocks import BATCH, release
 
@@ -38,8 +38,7 @@ def expected_max_sharpe(*, variance: float, trials: float) -> float:
     ``trials`` independent trials reaches by chance when their Sharpe ratios have
     ``variance`` (per period) and no true edge."""
     return math.sqrt(variance) * float(
-        (1 - EULER_GAMMA) * norm.ppf(1 - 1 / trials)
-        + EULER_GAMMA * norm.ppf(1 - 1 / (trials * math.e))
+        (1 - EULER_GAMMA) * ndtri(1 - 1 / trials) + EULER_GAMMA * ndtri(1 - 1 / (trials * math.e))
     )
 
 
@@ -66,7 +65,7 @@ def deflated_sharpe(
     var = float(np.var(finite / math.sqrt(periods_per_year), ddof=1))
     expected_max = expected_max_sharpe(variance=var, trials=count)
     denom = math.sqrt(max(1 - skewness * per + (kurtosis - 1) / 4 * per * per, 1e-12))
-    return float(norm.cdf((per - expected_max) * math.sqrt(sessions - 1) / denom))
+    return float(ndtr((per - expected_max) * math.sqrt(sessions - 1) / denom))
 
 
 def effective_trials(returns: F64, rows: NDArray[np.intp] | None = None) -> float:
