@@ -29,3 +29,4 @@ bench:
 	$(BIN)/python benchmarks/backtest.py
 	$(BIN)/python benchmarks/operate.py
 	$(BIN)/python benchmarks/pages.py
+	$(BIN)/python benchmarks/startup.py
