@@ -45,7 +45,6 @@ from transforms.backtest.params import (
 from transforms.backtest.rows import RunRows, registry_rows, run_rows
 from transforms.backtest.run import (
     Backtest,
-    Collector,
     Evaluated,
     GroupRun,
     Inputs,
@@ -72,6 +71,7 @@ from warehouse.db import (
 )
 from warehouse.load import read_frame, read_table
 from warehouse.results import write_backtest, write_sweep
+from warehouse.scratch import SpillCollector
 from warehouse.staging import stage
 
 
@@ -252,7 +252,9 @@ def evaluate_grid(
     progress: Progress | None,
 ) -> SweepResult:
     """The whole grid in this process, chunk after chunk."""
-    return sweep(inputs, configs, metric_params=mp, chunk=chunk, progress=progress)
+    return sweep(
+        inputs, configs, collect=SpillCollector, metric_params=mp, chunk=chunk, progress=progress
+    )
 
 
 @task(name="evaluate-chunk", cache_policy=NO_CACHE)
@@ -290,7 +292,7 @@ def _evaluate_on_workers(
             shipped[id(run)] = runner.client.scatter(run, broadcast=True, hash=False)
         chunk_configs = Chunk([configs[k] for k in members])
         futures[evaluate_chunk.submit(shipped[id(run)], chunk_configs)] = members
-    collected = Collector(work)
+    collected = SpillCollector(work)
     for future in as_completed(list(futures)):
         members = futures[future]
         collected.add(future.result(), members)

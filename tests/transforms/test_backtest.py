@@ -23,6 +23,7 @@ from transforms.backtest.params import BacktestParams
 from transforms.backtest.reference import run_reference
 from transforms.backtest.run import Inputs, backtest, group_for, sweep
 from transforms.backtest.vectorised import run_chunk
+from warehouse.scratch import SpillCollector
 
 QUIET = {"breadth_scale": 0.0, "rsi_extra_calls": 0.0, "cpi_call_scale": 0.0}
 SEEDS = {"margin_target": 0.0, "wing_pct": 0.0}
@@ -557,9 +558,11 @@ def test_sweep_rows_equal_single_backtests_and_keep_input_order(inputs: Inputs) 
     configs = [
         replace(base, hedge_ratio=h, lots=lots) for lots in (50, 20) for h in (0.3, 0.0, 0.1)
     ]
-    chunked = sweep(inputs, configs, metric_params=MetricParams(), chunk=2)
+    chunked = sweep(inputs, configs, collect=SpillCollector, metric_params=MetricParams(), chunk=2)
     rows, snapshots = chunked.frame(), chunked.snapshots
-    whole = sweep(inputs, configs, metric_params=MetricParams(), chunk=1000).frame()
+    whole = sweep(
+        inputs, configs, collect=SpillCollector, metric_params=MetricParams(), chunk=1000
+    ).frame()
     assert_frame_equal(rows, whole, check_exact=True)  # bit for bit, whatever the chunking
     assert rows["hedge_ratio"].to_list() == [0.3, 0.0, 0.1] * 2
     assert rows["lots"].to_list() == [50] * 3 + [20] * 3
@@ -643,8 +646,12 @@ def test_a_walk_forward_fold_never_sees_data_after_its_training_window(inputs: I
         for hold in (False, True)
     ]
     cut = [replace(c, end_date=date(2015, 12, 31)) for c in configs]
-    whole = walk_forward(sweep(inputs, configs).blocks, train=24, test=12, mode="rolling")
-    early = walk_forward(sweep(inputs, cut).blocks, train=24, test=12, mode="rolling")
+    whole = walk_forward(
+        sweep(inputs, configs, collect=SpillCollector).blocks, train=24, test=12, mode="rolling"
+    )
+    early = walk_forward(
+        sweep(inputs, cut, collect=SpillCollector).blocks, train=24, test=12, mode="rolling"
+    )
     assert len(early) == 6 < len(whole)  # test years 2010..2015
     for a, b in zip(early, whole, strict=False):
         assert (a.config, a.train_metric, a.eligible) == (b.config, b.train_metric, b.eligible)

@@ -173,7 +173,7 @@ def test_unparseable_fields_are_rejected_with_line_and_reason(holidays: frozense
         ("vix_daily.csv", b"Date,Close\n2020-01-02,12\n", "unexpected header"),
         (
             "spx_daily.csv.gz",
-            gzip.compress(b"date,open,high,low,close,volume\n" * 500)[:60],
+            gzip.compress(b"date,open,high,low,close,volume\n" * 500, mtime=0)[:60],
             "truncated gzip",
         ),
         (

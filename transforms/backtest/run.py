@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -43,7 +39,7 @@ from transforms.backtest.params import NAMES, BacktestParams, config_hash, group
 from transforms.backtest.reference import run_reference
 from transforms.backtest.stress import stress_hedge_ratio
 from transforms.backtest.vectorised import Paths, market_1d, run_chunk
-from transforms.selection.blocks import FIELDS, Blocks, release, time_in_band
+from transforms.selection.blocks import FIELDS, Blocks, time_in_band
 from transforms.selection.blocks import sharpe as block_sharpe
 from transforms.selection.digest import hex_digests
 from transforms.selection.walk_forward import Choice, Mode, headline, stitch, walk_forward
@@ -358,7 +354,7 @@ class SweepResult:
     blocks: Blocks | None  # None when the configurations span several markets
     snapshots: dict[str, str]  # data snapshot of each market used, by market label
     runs: dict[tuple[object, ...], GroupRun]  # each group's prepared run, by group key
-    scratch: Scratch | None = field(default=None, repr=False, compare=False)  # its files
+    keep: object = field(default=None, repr=False, compare=False)  # what holds its files
 
     def frame(self, *columns: str) -> pl.DataFrame:
         """``columns`` (every column if none) of every row, in input order."""
@@ -366,74 +362,32 @@ class SweepResult:
         return rows.collect().select(pl.all().gather(np.argsort(self.order)))
 
 
-class Scratch:
-    """A scratch folder, removed once nothing refers to this object any more."""
-
-    def __init__(self, prefix: str) -> None:
-        self.path = Path(tempfile.mkdtemp(prefix=prefix))
-        weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
-
-
-class Collector:
-    """A sweep's chunk results as they arrive, so that the memory a sweep holds grows
-    with its chunk, not its grid: each chunk's metrics rows go to a Parquet file of a
-    scratch folder, and the monthly sums (15 KB per configuration over 22 years) to a
-    scratch file mapped in memory, at their configurations' rows, its pages released
-    after each write. No sums when the configurations span several markets (no
-    selection statistics then)."""
-
-    def __init__(self, work: Plan) -> None:
-        self.work = work
-        self.scratch = Scratch("alvh-sweep-")
-        self.parts: list[Path] = []
-        self.order: list[int] = []
-        self.blocks: Blocks | None = None
-        if len(work.snapshots) == 1 and work.chunks:
-            months = work.chunks[0][0].sessions.months
-            shape = (len(FIELDS), len(work.members), len(months))
-            with tempfile.TemporaryFile(prefix="alvh-blocks-") as scratch:  # the map keeps it
-                self._sums = sums = np.memmap(scratch, np.float64, "w+", 0, shape)
-            self.blocks = Blocks(
-                months,
-                {name: sums[j] for j, name in enumerate(FIELDS)},
-                np.full(len(work.members), len(months), dtype=np.intp),
-            )
+class Collector(Protocol):
+    """Where a sweep's chunk results go as they arrive, so that the memory a sweep
+    holds can grow with its chunk, not its grid. The flows give one that spills them to
+    scratch files (:class:`warehouse.scratch.SpillCollector`)."""
 
     def add(self, part: Evaluated, members: Sequence[int]) -> None:
-        path = self.scratch.path / f"rows-{len(self.parts):06d}.parquet"
-        part.rows.write_parquet(path, compression="lz4", statistics=False)
-        self.parts.append(path)
-        self.order += members
-        if self.blocks is not None:
-            for name in FIELDS:
-                self.blocks.sums[name][members] = part.blocks.sums[name]
-            self.blocks.ruin[members] = part.blocks.ruin
-            release(self._sums)  # written through to the scratch file
+        """Keep one chunk's rows and sums, ``members`` its configurations' positions."""
 
     def result(self) -> SweepResult:
-        runs = {group_key(configs[0]): run for run, configs in self.work.configs()}
-        return SweepResult(
-            pl.scan_parquet(self.parts),
-            np.array(self.order, dtype=np.intp),
-            self.blocks,
-            self.work.snapshots,
-            runs,
-            self.scratch,
-        )
+        """Every chunk kept so far."""
 
 
 def sweep(
     inputs: Inputs,
     configs: Sequence[BacktestParams],
     *,
+    collect: Callable[[Plan], Collector],
     metric_params: MetricParams = DEFAULT_METRICS,
     chunk: int = 1000,
     progress: Progress | None = None,
 ) -> SweepResult:
     """Metrics for every configuration (rows in input order), chunk after chunk in this
-    process, their monthly sums, and the data snapshot of each market used."""
+    process, their monthly sums, and the data snapshot of each market used; ``collect``
+    makes what keeps the chunks' results."""
     work = plan(inputs, configs, chunk=chunk, metric_params=metric_params)
-    collected = Collector(work)
+    collected = collect(work)
     for run, members in work.chunks:
         collected.add(evaluate(run, [configs[k] for k in members]), members)
         if progress is not None:

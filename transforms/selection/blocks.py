@@ -53,10 +53,13 @@ BATCH = 4096
 
 def release(a: NDArray[Any]) -> None:
     """Drop the resident pages of a memory-mapped array (a sweep's monthly sums live in
-    a scratch file: its pages are read back on the next access); no-op otherwise."""
-    mapped = getattr(a, "_mmap", None)
-    if mapped is not None:
-        mapped.madvise(mmap.MADV_DONTNEED)
+    a scratch file: its pages are read back on the next access); no-op otherwise. The
+    map is the last base of ``a`` (a view's base is the array it views)."""
+    base: object = a
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if isinstance(base, mmap.mmap):
+        base.madvise(mmap.MADV_DONTNEED)
 
 
 def by_rows(a: F64, fn: Callable[[F64], F64]) -> F64:

@@ -1,0 +1,79 @@
+"""The rooms' import contracts (pyproject.toml's import-linter section) see every module
+and fail when a pure module reaches for files, the warehouse or orchestration."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import grimp
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = ("transforms", "warehouse", "expectations", "flows", "cli", "report")
+LINT = str(Path(sys.executable).with_name("lint-imports"))
+
+
+def _modules(root: Path, package: str) -> set[str]:
+    out = set()
+    for path in (root / package).rglob("*.py"):
+        parts = path.relative_to(root).with_suffix("").parts
+        out.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return out
+
+
+def test_every_module_is_in_the_contracts_graph() -> None:
+    graph = grimp.build_graph(*PACKAGES)
+    on_disk = set().union(*(_modules(REPO, p) for p in PACKAGES))
+    assert on_disk - graph.modules == set()
+
+
+def test_no_pure_module_imports_the_file_system_or_the_os() -> None:
+    banned = {"os", "shutil", "tempfile", "pathlib"}
+    found = []
+    for path in (REPO / "transforms").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            found += [f"{path.relative_to(REPO)}: {n}" for n in names if n.split(".")[0] in banned]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("module", "imported"),
+    [
+        ("transforms/backtest/run.py", "pathlib"),
+        ("transforms/options/black.py", "duckdb"),
+        ("transforms/selection/pbo.py", "prefect"),
+    ],
+)
+def test_the_purity_contract_fails_on_a_forbidden_import(
+    module: str, imported: str, tmp_path: Path
+) -> None:
+    for package in PACKAGES:
+        shutil.copytree(
+            REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    shutil.copy(REPO / "pyproject.toml", tmp_path)
+    target = tmp_path / module
+    target.write_text(f"import {imported}  # noqa\n" + target.read_text())
+    result = subprocess.run(
+        [LINT, "--no-cache"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": str(Path(sys.executable).parent)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    dotted = module.removesuffix(".py").replace("/", ".")
+    assert result.returncode != 0, result.stdout
+    assert f"transforms is not allowed to import {imported}" in result.stdout
+    assert f"{dotted} -> {imported}" in result.stdout
