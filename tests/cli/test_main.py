@@ -305,6 +305,33 @@ def test_an_error_is_at_most_a_screenful(
     assert len(err) < 1_200 and "characters more: --debug shows all)" in err, err[:2000]
 
 
+def test_a_damaged_warehouse_names_its_last_good_snapshot_and_keeps_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import duckdb
+
+    from warehouse.db import publish_snapshot, snapshot_path
+
+    db = _empty_warehouse(tmp_path)
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "INSERT INTO core.vix_daily SELECT DATE '1990-01-02' + i::INTEGER, 12, 13, 11, "
+            "12, 'x', 'r' FROM range(300000) t(i)"
+        )
+    good = publish_snapshot(db).read_bytes()
+    with db.open("r+b") as fh:  # a torn write: the file ends half-way
+        fh.truncate(db.stat().st_size // 8)
+    for command in (["signals"], ["validate"], ["ingest", "--source", "synthetic"]):
+        assert main([*command, "--db", str(db)]) == EXIT_FAILED, command
+        err = capsys.readouterr().err
+        (line,) = [x for x in err.splitlines() if x.startswith("error:")]
+        assert line.startswith("error: the warehouse file cannot be written or read"), line
+        assert line.endswith(
+            f"the last good snapshot is {snapshot_path(db)}: to restore, replace {db} with it"
+        ), line
+    assert snapshot_path(db).read_bytes() == good
+
+
 def test_alvh_debug_0_is_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

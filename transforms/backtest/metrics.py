@@ -58,11 +58,11 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from transforms.annual import SESSIONS_PER_YEAR, cagr, years_between
 from transforms.selection.blocks import month_index
 from transforms.selection.digest import HASH_SEED, hash_step
 
 F64 = NDArray[np.float64]
-YEAR = 252.0
 
 
 @dataclass(frozen=True)
@@ -510,8 +510,8 @@ def finish(  # noqa: PLR0915 (one statement per metric)
         warnings.simplefilter("ignore", RuntimeWarning)
         a, m = observed.acc, s.market
         n = a.shape[0]
-        root = math.sqrt(YEAR)
-        years = float((m.dates[-1] - m.dates[0]).astype(np.int64)) / 365.25
+        root = math.sqrt(SESSIONS_PER_YEAR)
+        years = years_between(m.dates[0], m.dates[-1])
 
         def full(value: float) -> F64:
             return np.full(n, value)
@@ -533,8 +533,7 @@ def finish(  # noqa: PLR0915 (one statement per metric)
 
         out: dict[str, F64] = {}
         out["ruined"] = _col(a, "ruined")
-        growth = np.maximum(_col(a, "final") / initial, 0.0)
-        out["cagr"] = np.power(growth, 1.0 / years) - 1.0  # -1 after a ruin
+        out["cagr"] = cagr(_col(a, "final") / initial, years)  # -1 after a ruin
         out["volatility"] = _sd(a, "r", 1) * root
         out["sharpe"] = sharpe("ex")
         out["sortino"] = _col(a, "ex_mean") / np.sqrt(_col(a, "down2") / _col(a, "ex_n")) * root
@@ -543,7 +542,7 @@ def finish(  # noqa: PLR0915 (one statement per metric)
         out["beta_full"] = _col(a, "f_cxy") / _col(a, "f_mxx")
         out["r2_full"] = _col(a, "f_cxy") ** 2 / (_col(a, "f_mxx") * _col(a, "f_myy"))
         capm_beta = _col(a, "c_cxy") / _col(a, "c_mxx")
-        out["capm_alpha"] = (_col(a, "c_my") - capm_beta * _col(a, "c_mx")) * YEAR
+        out["capm_alpha"] = (_col(a, "c_my") - capm_beta * _col(a, "c_mx")) * SESSIONS_PER_YEAR
         out["r2_60_mean"] = _col(a, "r2_sum") / _col(a, "r2_n")
         out["beta_60_mean"] = _col(a, "beta_sum") / _col(a, "r2_n")
         out["time_in_band"] = _col(a, "band_in") / _col(a, "band_n")
@@ -558,7 +557,7 @@ def finish(  # noqa: PLR0915 (one statement per metric)
         out["unhedged_r2_full"] = full(float(base_r2[0]))
         out["unhedged_r2_60_mean"] = full(float(_col(b, "r2_sum")[0] / _col(b, "r2_n")[0]))
         out["unhedged_time_in_band"] = _col(a, "base_in") / _col(a, "base_n")
-        out["hedge_cost_flat"] = _col(a, "flat_sum") / _col(a, "flat_n") * YEAR
+        out["hedge_cost_flat"] = _col(a, "flat_sum") / _col(a, "flat_n") * SESSIONS_PER_YEAR
         out["drawdown_offset"] = (
             _col(a, "ddw_hedge") / s.condor_loss if s.windows else full(math.nan)
         )

@@ -19,7 +19,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-DAILY = 252
+from transforms.annual import SESSIONS_PER_YEAR, cagr, max_drawdown, years_between
+
 MONTHLY = 12
 
 
@@ -62,15 +63,9 @@ def with_errors(levels: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _max_drawdown(level: np.ndarray) -> float:
-    return float(np.min(level / np.maximum.accumulate(level)) - 1.0)
-
-
-def _years(start: date, end: date) -> float:
-    return (end - start).days / 365.25
-
-
-def tracking(levels: pl.DataFrame, *, per_year: int = DAILY, threshold: float = 0.005) -> Tracking:
+def tracking(
+    levels: pl.DataFrame, *, per_year: float = SESSIONS_PER_YEAR, threshold: float = 0.005
+) -> Tracking:
     """Tracking statistics of ``levels`` (``date, ours, published``)."""
     frame = with_errors(_common(levels))
     if frame.height < 3:
@@ -79,7 +74,7 @@ def tracking(levels: pl.DataFrame, *, per_year: int = DAILY, threshold: float = 
     err = rows["error"].to_numpy()
     ours, pub = frame["ours"].to_numpy(), frame["published"].to_numpy()
     start, end = frame["date"][0], frame["date"][-1]
-    years = _years(start, end)
+    years = years_between(start, end)
     worst = int(np.argmax(np.abs(err)))
     simple_ours, simple_pub = np.diff(ours) / ours[:-1], np.diff(pub) / pub[:-1]
     return Tracking(
@@ -92,16 +87,16 @@ def tracking(levels: pl.DataFrame, *, per_year: int = DAILY, threshold: float = 
         worst_date=rows["date"][worst],
         worst_error=float(err[worst]),
         over_threshold=int(np.sum(np.abs(err) > threshold)),
-        ours_return=float((ours[-1] / ours[0]) ** (1 / years) - 1),
-        published_return=float((pub[-1] / pub[0]) ** (1 / years) - 1),
+        ours_return=float(cagr(ours[-1] / ours[0], years)),
+        published_return=float(cagr(pub[-1] / pub[0], years)),
         ours_vol=float(np.std(simple_ours, ddof=1) * math.sqrt(per_year)),
         published_vol=float(np.std(simple_pub, ddof=1) * math.sqrt(per_year)),
-        ours_max_drawdown=_max_drawdown(ours),
-        published_max_drawdown=_max_drawdown(pub),
+        ours_max_drawdown=max_drawdown(ours),
+        published_max_drawdown=max_drawdown(pub),
     )
 
 
-def by_year(levels: pl.DataFrame, *, per_year: int = DAILY) -> pl.DataFrame:
+def by_year(levels: pl.DataFrame, *, per_year: float = SESSIONS_PER_YEAR) -> pl.DataFrame:
     """Per calendar year: return of each side, tracking error and worst error."""
     frame = with_errors(_common(levels)).drop_nulls("error")
     return (

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from transforms.annual import drawdowns
 from transforms.report.formats import UNITS, fmt
 from transforms.selection.walk_forward import STRESS_WINDOWS
 
@@ -73,8 +74,9 @@ def backtest_page(
         .alias("equity_only"),
         (pl.col("spx") / pl.col("spx").drop_nulls().first()).alias("spx"),
     )
-    peak = pl.max_horizontal(pl.col("equity").cum_max(), pl.lit(initial))
-    drawdown = d.select("date", (pl.col("equity") / peak - 1.0).alias("drawdown"))
+    drawdown = d.select("date").with_columns(
+        pl.Series("drawdown", drawdowns(d["equity"].to_numpy(), start=initial))
+    )
     sleeves = d.select(
         "date",
         *(pl.col(s).cum_sum().alias(s.removeprefix("pnl_")) for s in SLEEVES),

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from transforms.annual import SESSIONS_PER_YEAR
+
 F64 = NDArray[np.float64]
-YEAR = 252.0
 FIELDS = ("n", "ex", "ex2", "ov", "ov2", "band", "r2")
 
 
@@ -90,7 +91,7 @@ def sharpe(total: dict[str, F64], *, overlay: bool) -> F64:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s / n
         var = (s2 - s * mean) / (n - 1)
-        out = mean / np.sqrt(var) * math.sqrt(YEAR)
+        out = mean / np.sqrt(var) * math.sqrt(SESSIONS_PER_YEAR)
     return np.asarray(np.where((n >= 3) & (var > 0), out, np.nan), dtype=np.float64)
 
 

@@ -26,11 +26,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtr, ndtri  # the normal cdf and its inverse
 
+from transforms.annual import SESSIONS_PER_YEAR
 from transforms.selection.blocks import BATCH, release
 
 F64 = NDArray[np.float64]
 EULER_GAMMA = 0.5772156649015329
-YEAR = 252.0
 
 
 def expected_max_sharpe(*, variance: float, trials: float) -> float:
@@ -50,7 +50,7 @@ def deflated_sharpe(
     kurtosis: float,
     sessions: int,
     trials: float | None = None,
-    periods_per_year: float = YEAR,
+    periods_per_year: float = SESSIONS_PER_YEAR,
 ) -> float:
     """Deflated Sharpe ratio of a best trial with annualised ``sharpe`` (over
     ``periods_per_year``) from ``sessions`` returns of that skewness and (non-excess)

@@ -24,7 +24,8 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from transforms.selection.blocks import YEAR, Blocks, by_rows
+from transforms.annual import SESSIONS_PER_YEAR
+from transforms.selection.blocks import Blocks, by_rows
 
 F64 = NDArray[np.float64]
 MIN_CONFIGS = 16
@@ -78,7 +79,7 @@ def _sharpe(n: float, s: float, s2: float) -> float:
     mean = s / n
     var = (s2 - s * mean) / (n - 1.0)
     if n >= 3 and var > 0:
-        return mean / math.sqrt(var) * math.sqrt(YEAR)
+        return mean / math.sqrt(var) * math.sqrt(SESSIONS_PER_YEAR)
     return -math.inf
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from transforms.annual import SESSIONS_PER_YEAR, cagr, max_drawdown, years_between
 from transforms.selection.blocks import Blocks, sharpe, time_in_band
 
 F64 = NDArray[np.float64]
@@ -174,20 +175,18 @@ def headline(frame: pl.DataFrame, *, flat: NDArray[np.bool_] | None = None) -> d
     }
     equity = frame["equity"].to_numpy()
     dates = frame["date"].to_numpy()
-    years = max(float((dates[-1] - dates[0]).astype("timedelta64[D]").astype(int)) / 365.25, 1e-9)
+    years = max(years_between(dates[0], dates[-1]), 1e-9)
     out = {
         "oos_sharpe": float(sharpe(total, overlay=False)[0]),
         "oos_overlay_sharpe": float(sharpe(total, overlay=True)[0]),
         "oos_time_in_band": float(time_in_band(total)[0]),
-        "oos_cagr": float(equity[-1] ** (1 / years) - 1) if equity[-1] > 0 else -1.0,
-        "oos_max_drawdown": float(
-            np.min(equity / np.maximum.accumulate(np.r_[1.0, equity])[1:]) - 1
-        ),
+        "oos_cagr": float(cagr(equity[-1], years)),
+        "oos_max_drawdown": max_drawdown(equity, start=1.0),
         "oos_sessions": float(frame.height),
     }
     if flat is not None and flat.any():
         share = (frame["pnl_hedge"] / frame["prev_equity"]).to_numpy()
-        out["oos_hedge_cost_flat"] = float(np.nanmean(share[flat]) * 252.0)
+        out["oos_hedge_cost_flat"] = float(np.nanmean(share[flat]) * SESSIONS_PER_YEAR)
     for name, (a, b) in STRESS_WINDOWS.items():
         w = frame.filter(pl.col("date").is_between(date.fromisoformat(a), date.fromisoformat(b)))
         loss = -float(w["pnl_condor"].sum())
