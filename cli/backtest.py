@@ -71,10 +71,20 @@ def add_parsers(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> 
         default=[],
         metavar="NAME=VALUE",
         help="override a parameter (repeatable), e.g. --param hedge_ratio=0.3; "
-        "see transforms/backtest/params.py for every name and default",
+        "`alvh params` lists every name, default, unit and domain",
     )
     p.add_argument("--holdout", type=date.fromisoformat, help="out-of-sample start (2018-01-01)")
     add_db(p)
+
+    p = sub.add_parser(
+        "params",
+        help="list the book's parameters: default, unit, domain, methodology section",
+        description="Every parameter a backtest or sweep takes (--param NAME=VALUE, a grid "
+        "dimension), with its default, unit, the values it may take and the section of "
+        "the methodology it implements.",
+        epilog="example: alvh params hedge_ratio band_low band_high",
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="only these parameters")
 
     p = sub.add_parser(
         "sweep",
@@ -443,3 +453,34 @@ def _print_selection(record: dict[str, Any], folds: Any, print_table: Callable[.
         ]
         if offsets:
             print("stress-window offsets (hedge P&L / condor loss): " + ", ".join(offsets))
+
+
+def params(args: argparse.Namespace, print_table: Callable[..., None]) -> int:
+    import polars as pl
+
+    from transforms.backtest.params import DOCS, DOMAINS, FIELDS, NAMES, BacktestParams
+
+    unknown = [n for n in args.names if n not in FIELDS]
+    if unknown:
+        print(
+            f"error: unknown parameter {', '.join(unknown)}: `alvh params` lists them",
+            file=sys.stderr,
+        )
+        return 2
+    default = BacktestParams()
+    names = args.names or NAMES
+    kinds = {"bool": "true/false", "date": "a date", "date | None": "a date or none"}
+    print_table(
+        pl.DataFrame(
+            {
+                "parameter": list(names),
+                "default": [str(getattr(default, n)) for n in names],
+                "unit": [DOCS[n].unit for n in names],
+                "values": [str(DOMAINS[n]) if n in DOMAINS else kinds[FIELDS[n]] for n in names],
+                "section": [DOCS[n].section for n in names],
+                "meaning": [DOCS[n].meaning for n in names],
+            }
+        ),
+        max_rows=len(names),
+    )
+    return 0

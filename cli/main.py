@@ -764,6 +764,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _signals(args)
     if args.command in ("backtest", "sweep"):
         return _research(args)
+    if args.command == "params":
+        return cli_backtest.params(args, _print_table)
     if args.command == "replicate":
         return _replicate(args)
     if args.command == "load-staged":

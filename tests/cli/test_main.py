@@ -498,3 +498,27 @@ def test_every_command_has_a_description_and_a_typo_gets_a_suggestion(
     with pytest.raises(SystemExit):
         main(["sweeep"])
     assert "did you mean 'sweep'?" in capsys.readouterr().err
+
+
+def test_alvh_params_lists_every_parameter_with_its_meaning_and_domain(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from transforms.backtest.params import DOCS, DOMAINS, FIELDS, NAMES
+
+    assert set(DOCS) == set(NAMES)  # the registry covers every field, and only fields
+    assert {n for n, t in FIELDS.items() if t in ("int", "float")} == set(DOMAINS)
+    assert main(["params"]) == 0
+    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("│ ")]
+    firsts = [r.split("┆")[0].strip("│ ") for r in rows[1:]]
+    assert [f for f in firsts if f] == list(NAMES)  # (a long meaning wraps onto more lines)
+    assert main(["params", "hedge_ratio"]) == 0
+    (row,) = [r for r in capsys.readouterr().out.splitlines() if r.startswith("│ hedge_ratio")]
+    assert [c.strip(" │") for c in row.split("┆")][:5] == [
+        "hedge_ratio",
+        "0.2",
+        "multiplier",
+        "[0, 10]",
+        "3 second engine: sizing",
+    ]
+    assert main(["params", "hedge"]) == 2
+    assert "unknown parameter hedge" in capsys.readouterr().err

@@ -272,6 +272,7 @@ def test_replication_imports_pricing_and_roll_logic_only_from_production() -> No
         PRODUCTION
         | {m for m in project if m.startswith("transforms.replicate")}
         | {
+            "transforms.annual",
             "transforms.backtest.params",
             "transforms.backtest.run",
             "transforms.calibration",

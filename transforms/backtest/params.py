@@ -64,69 +64,67 @@ SCALE = _closed(0, 10)  # a multiplier, a ratio or a scaler's extra
 
 @dataclass(frozen=True, slots=True)
 class BacktestParams:
+    """Every parameter of a book (what each means, its unit and the methodology section
+    it implements: :data:`DOCS`; the values it may take: :data:`DOMAINS`)."""
+
     # --- the run
-    start_date: date = date(2004, 3, 26)  # first VX settlement in the data
-    end_date: date | None = None  # None: the last day with SPX, VIX and VX data
+    start_date: date = date(2004, 3, 26)
+    end_date: date | None = None
     initial_equity: float = 1_000_000.0
-    # --- equity sleeve: SPX close-to-close + dividend accrual on weight x equity
+    # --- equity sleeve
     equity_weight: float = 1.0
-    div_yield: float = 0.018  # SPX dividend yield, also the Black-Scholes q
+    div_yield: float = 0.018
     # --- core: SPX iron condor
-    lots: int = 50  # fixed lots, used when margin_target is 0 (the seeds' example)
-    margin_target: float = 0.10  # > 0: lots at entry = this fraction of the condor's capital
-    # (the book's equity without its second engine) / margin per lot, instead of ``lots``;
-    # 0.10 chosen on 2004-2011 only (README "The default book")
+    lots: int = 50
+    margin_target: float = 0.10
     target_dte: int = 45
     max_open: int = 1
     short_delta: float = 0.15
     wing_width: float = 50.0
-    wing_delta: float = 0.0  # > 0: long wings at this |delta| instead of a fixed width
-    wing_pct: float = 0.08  # > 0: long wings this fraction of spot away (0.04 = 4 %);
-    # 0 with wing_delta 0: a fixed wing_width; 0.08 chosen on 2004-2011 only
-    profit_take: float = 0.5  # close when this fraction of the credit is earned
-    stop_multiple: float = 2.0  # close when the loss reaches this multiple of the credit
+    wing_delta: float = 0.0
+    wing_pct: float = 0.08
+    profit_take: float = 0.5
+    stop_multiple: float = 2.0
     exit_dte: int = 21
-    hold_to_expiry: bool = False  # True: no profit take, stop or time exit
-    spx_commission: float = 1.50  # dollars per option contract, commission + fees
-    spx_spread_model: bool = True  # half-spread per leg from the chain fit (options/costs.py)
-    spx_half_spread: float = 0.10  # flat index points per leg when spx_spread_model is off
-    spx_spread_scale: float = 1.0  # multiplies the half-spread in force (a cost stress)
+    hold_to_expiry: bool = False
+    spx_commission: float = 1.50
+    spx_spread_model: bool = True
+    spx_half_spread: float = 0.10
+    spx_spread_scale: float = 1.0
     strike_grid: float = 5.0
-    smile_atm_ratio: float = FITTED.smile_atm_ratio  # fitted: transforms/calibration.py
+    smile_atm_ratio: float = FITTED.smile_atm_ratio
     smile_put_skew: float = FITTED.smile_put_skew
     smile_call_skew: float = FITTED.smile_call_skew
-    fomc_rule: bool = True  # no entries, rolls or re-hedges on FOMC announcement days
+    fomc_rule: bool = True
     # --- second engine: sizing
-    hedge_ratio: float = 0.20  # hedge vega = h x |condor vega| (dollars per point)
-    futures_share: float = 0.5  # share of hedge vega in futures, the rest in calls
-    # --- futures ladder (months 2, 3, 4 counted among contracts more than roll_days
-    # sessions from expiry)
+    hedge_ratio: float = 0.20
+    futures_share: float = 0.5
+    # --- futures ladder
     ladder_w2: float = 0.4
     ladder_w3: float = 0.4
     ladder_w4: float = 0.2
     roll_days: int = 5
-    contango_guard_pct: float = 0.0  # > 0: M1->M2 contango above this shifts the ladder out
-    vx_commission: float = 2.0  # dollars per futures contract per trade
-    vx_half_spread: float = 0.025  # VIX points per contract per trade
-    vx_margin: float = 8_000.0  # dollars of margin per futures contract
-    beta_window: int = 60  # sessions of VX-vs-VIX changes behind each term beta
-    beta_fallback: float = 0.6  # term beta before a full window exists
+    contango_guard_pct: float = 0.0
+    vx_commission: float = 2.0
+    vx_half_spread: float = 0.025
+    vx_margin: float = 8_000.0
+    beta_window: int = 60
+    beta_fallback: float = 0.6
     # --- VIX calls (front-month series held to expiry)
     call_delta: float = 0.30
-    call_otm_points: float = 0.0  # > 0: strike = future + this many points, not by delta
-    call_spread_width: float = 0.0  # > 0: debit spread, short call this many points higher
-    vol_of_vol: float = 0.90  # VIX option vol where VVIX has no print
-    vix_call_skew: float = FITTED.vix_call_skew  # vol(K) = base x max(1 + skew ln(K/F), 0.5)
-    call_commission: float = 1.0  # dollars per option contract per trade
-    call_half_spread: float = 0.05  # VIX points per contract per trade
-    call_delta_floor: float = 0.15  # sizing never divides by a smaller delta (a call
-    # that decays from 0.30 to 0.05 delta would otherwise be bought up six-fold)
-    # --- adaptive scalers (0 switches one off)
-    breadth_scale: float = 0.20  # breadth divergence: whole second engine x (1 + this)
+    call_otm_points: float = 0.0
+    call_spread_width: float = 0.0
+    vol_of_vol: float = 0.90
+    vix_call_skew: float = FITTED.vix_call_skew
+    call_commission: float = 1.0
+    call_half_spread: float = 0.05
+    call_delta_floor: float = 0.15
+    # --- adaptive scalers
+    breadth_scale: float = 0.20
     rsi_threshold: float = 30.0
-    rsi_extra_calls: float = 0.5  # VIX RSI below threshold: calls x (1 + this)
+    rsi_extra_calls: float = 0.5
     cpi_z_threshold: float = 2.0
-    cpi_call_scale: float = 0.25  # |CPI-PPI z| above threshold: calls x (1 + this)
+    cpi_call_scale: float = 0.25
     # --- the R-squared controller
     controller: bool = True
     r2_window: int = 60
@@ -135,9 +133,9 @@ class BacktestParams:
     h_step: float = 0.02
     h_min: float = 0.0
     h_max: float = 0.40
-    # --- liquidity reserve: free cash >= this fraction of equity
+    # --- liquidity reserve
     reserve: float = 0.20
-    reserve_counts_margin: bool = True  # condor margin is committed cash for the reserve
+    reserve_counts_margin: bool = True
 
     def __post_init__(self) -> None:
         problems = [
@@ -229,6 +227,149 @@ DOMAINS: dict[str, Domain] = {
 """The domain of every numeric parameter (dates and switches are typed only): a value
 outside it is refused by :class:`BacktestParams`, naming the parameter, the value and
 the domain, before it reaches an engine, a result or the trial registry."""
+
+
+@dataclass(frozen=True)
+class Doc:
+    """What a parameter means, in which unit, and the section of
+    ``../shared/docs/methodology.md`` it implements ("-" where none does)."""
+
+    unit: str
+    section: str
+    meaning: str
+
+
+def _docs(section: str, **entries: tuple[str, str]) -> dict[str, Doc]:
+    return {name: Doc(unit, section, meaning) for name, (unit, meaning) in entries.items()}
+
+
+DOCS: dict[str, Doc] = {
+    **_docs(
+        "1 the book",
+        start_date=("date", "first session of the run (the first VX settlement in the data)"),
+        end_date=("date", "last session; none: the last day with SPX, VIX and VX data"),
+        initial_equity=("dollars", "the account's starting equity"),
+        equity_weight=(
+            "multiplier",
+            "long SPX exposure as a share of equity (close to close plus the dividend "
+            "accrual); 0: a pure options book",
+        ),
+        div_yield=("fraction a year", "SPX dividend yield, also the Black-Scholes q"),
+    ),
+    **_docs(
+        "2 core: size",
+        lots=("lots", "fixed condor lots, used when margin_target is 0 (the seeds' 50)"),
+        margin_target=(
+            "fraction",
+            "> 0: lots at entry = this share of the condor's capital (the book's equity "
+            "without its second engine) committed as margin; 0.10 chosen on 2004-2011 only",
+        ),
+    ),
+    **_docs(
+        "2 core: entry and strikes",
+        target_dte=("calendar days", "days to expiry of a new condor"),
+        max_open=("condors", "condors open at once (one new each week at most)"),
+        short_delta=("|delta|", "short put and short call strikes"),
+        wing_width=("index points", "fixed wing width, when wing_pct and wing_delta are 0"),
+        wing_delta=("|delta|", "> 0: long wings at this delta instead of a fixed width"),
+        wing_pct=(
+            "fraction of spot",
+            "> 0: long wings this far from spot (0.04 = 4 %); 0.08 chosen on 2004-2011 only",
+        ),
+        strike_grid=("index points", "the listed strikes' step"),
+    ),
+    **_docs(
+        "2 core: exits",
+        profit_take=("fraction of credit", "close when this share of the credit is earned"),
+        stop_multiple=("multiple of credit", "close when the loss reaches this multiple"),
+        exit_dte=("calendar days", "close at this many days to expiry"),
+        hold_to_expiry=("switch", "no profit take, stop or time exit"),
+    ),
+    **_docs(
+        "2 core: costs",
+        spx_commission=("dollars per contract", "commission and fees per option contract"),
+        spx_spread_model=(
+            "switch",
+            "half-spread per leg from the chain fit (transforms/options/costs.py)",
+        ),
+        spx_half_spread=(
+            "index points per leg",
+            "flat half-spread when spx_spread_model is off",
+        ),
+        spx_spread_scale=("multiplier", "scales the half-spread in force (a cost stress)"),
+    ),
+    **_docs(
+        "2 core: pricing",
+        smile_atm_ratio=("vol / VIX", "ATM vol = this x VIX (fitted: transforms/calibration.py)"),
+        smile_put_skew=("per log-moneyness", "vol added below the forward (fitted)"),
+        smile_call_skew=("per log-moneyness", "vol added above the forward (fitted)"),
+    ),
+    **_docs(
+        "3 second engine: sizing",
+        hedge_ratio=("multiplier", "hedge vega = this x |condor vega|"),
+        futures_share=("fraction", "share of hedge vega in futures, the rest in calls"),
+    ),
+    **_docs(
+        "3 second engine: futures ladder",
+        ladder_w2=("fraction", "weight of month 2 (months counted past roll_days)"),
+        ladder_w3=("fraction", "weight of month 3"),
+        ladder_w4=("fraction", "weight of month 4"),
+        roll_days=("sessions", "roll a contract this many sessions before its expiry"),
+        contango_guard_pct=(
+            "percent",
+            "> 0: an M1-M2 contango above this shifts the ladder one month out",
+        ),
+        vx_commission=("dollars per contract", "per futures trade"),
+        vx_half_spread=("VIX points per contract", "per futures trade"),
+        vx_margin=("dollars per contract", "futures margin"),
+        beta_window=("sessions", "VX-vs-VIX changes behind each month's term beta"),
+        beta_fallback=("beta", "term beta before a full window exists"),
+    ),
+    **_docs(
+        "3 second engine: VIX calls",
+        call_delta=("delta", "calls bought at this delta (front month, held to expiry)"),
+        call_otm_points=("VIX points", "> 0: strike = future + this, not by delta"),
+        call_spread_width=("VIX points", "> 0: a debit spread, short call this much higher"),
+        vol_of_vol=("vol", "VIX option vol where VVIX has no print"),
+        vix_call_skew=(
+            "per log-moneyness",
+            "vol(K) = base x max(1 + skew ln(K/F), 0.5) (fitted)",
+        ),
+        call_commission=("dollars per contract", "per option trade"),
+        call_half_spread=("VIX points per contract", "per option trade"),
+        call_delta_floor=(
+            "delta",
+            "sizing never divides by a smaller delta (a call decayed to 0.05 would "
+            "otherwise be bought up six-fold)",
+        ),
+    ),
+    **_docs(
+        "3 second engine: adaptive scalers",
+        breadth_scale=("fraction", "breadth divergence: the whole second engine x (1 + this)"),
+        rsi_threshold=("RSI points", "VIX RSI(14) below this adds calls"),
+        rsi_extra_calls=("fraction", "calls x (1 + this) while VIX RSI is below threshold"),
+        cpi_z_threshold=("z-score", "|CPI-PPI z| above this scales the calls"),
+        cpi_call_scale=("fraction", "calls x (1 + this) while |z| is above threshold"),
+        fomc_rule=("switch", "no entries, rolls or re-hedges on FOMC announcement days"),
+    ),
+    **_docs(
+        "3 second engine: R-squared controller",
+        controller=("switch", "move h weekly to keep the rolling R-squared in the band"),
+        r2_window=("sessions", "window of the rolling R-squared against SPX"),
+        band_low=("R-squared", "below this, lower h by a step"),
+        band_high=("R-squared", "above this, raise h by a step"),
+        h_step=("multiplier", "the controller's step in h"),
+        h_min=("multiplier", "the controller's floor for h"),
+        h_max=("multiplier", "the controller's ceiling for h"),
+    ),
+    **_docs(
+        "3 second engine: liquidity reserve",
+        reserve=("fraction of equity", "free cash kept; a hedge that would breach it is cut"),
+        reserve_counts_margin=("switch", "condor margin counts as committed cash"),
+    ),
+}
+"""What every parameter means, its unit and its methodology section (``alvh params``
+prints them with the defaults and :data:`DOMAINS`)."""
 
 FIELDS: dict[str, str] = {f.name: str(f.type) for f in fields(BacktestParams)}
 
