@@ -14,8 +14,8 @@ from cli.main import main
 from tests.conftest import REPO
 
 
-def _blocks() -> list[list[str]]:
-    text = (REPO / "README.md").read_text()
+def _blocks(page: str = "README.md") -> list[list[str]]:
+    text = (REPO / page).read_text()
     return [b.strip().splitlines() for b in re.findall(r"```bash\n(.*?)```", text, re.S)]
 
 
@@ -56,7 +56,8 @@ def test_the_first_screen_runs_in_its_order(
     rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("│")]
     assert len(rows) == 6 and "hedge_ratio" in rows[0]  # the header and the best five
     # The Querying section's readers of the export, as written.
-    (export,) = [b for b in _blocks() if any(".venv/bin/duckdb" in line for line in b)]
+    querying = _blocks("docs/querying.md")
+    (export,) = [b for b in querying if any(".venv/bin/duckdb" in line for line in b)]
     bin_dir = Path(sys.executable).parent
     for line in export:
         command = line.replace(".venv/bin/", f"{bin_dir}/")
@@ -85,3 +86,12 @@ def test_an_ingest_never_mixes_the_synthetic_market_with_real_data(
     err = capsys.readouterr().err
     assert err.startswith(f"error: {db} holds the synthetic market; loading real data")
     assert "data/synthetic.duckdb" in err and "data/alvh.duckdb" in err
+
+
+def test_the_readme_fits_and_links_only_pages_that_exist() -> None:
+    text = (REPO / "README.md").read_text()
+    assert len(text.splitlines()) <= 150
+    links = re.findall(r"\]\(([^)]+)\)", text)
+    assert links and all((REPO / link).is_file() for link in links), links
+    nav = (REPO / "mkdocs.yml").read_text()
+    assert all(link.removeprefix("docs/") in nav for link in links)
