@@ -65,8 +65,8 @@ from warehouse.db import (
     WRITER_WAIT,
     WarehouseBusy,
     connect_reader,
+    has_table,
     publish_snapshot,
-    schema_version,
     writer,
 )
 from warehouse.load import read_frame, read_table
@@ -405,7 +405,6 @@ def store_sweep(
     return counts
 
 
-TRIALS_SCHEMA = 10  # the migration that adds results.trials
 TRIAL_COLUMNS = (
     "config_hash", "returns_hash", "ruined", "time_in_band", "sharpe", "overlay_sharpe",
     "skewness", "kurtosis", "overlay_skewness", "overlay_kurtosis",
@@ -424,7 +423,7 @@ def _registry(db: Path, snapshot: str, sid: str) -> pl.DataFrame:
     a reader does not migrate; this sweep's write will)."""
     con = connect_reader(db, wait_seconds=WRITER_WAIT.seconds)
     try:
-        if schema_version(con) < TRIALS_SCHEMA:
+        if not has_table(con, "results", "trials"):
             return pl.DataFrame(
                 schema={"returns_hash": pl.String, "sharpe": pl.Float64,
                         "overlay_sharpe": pl.Float64, "ruined": pl.Boolean}

@@ -153,6 +153,10 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(run(con, "query/schema_version").fetchall()[0][0])
 
 
+def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(run(con, "query/table_exists", {"schema": schema, "table": table}).fetchall()[0][0])
+
+
 class SchemaOutdated(RuntimeError):
     """A reader opened a warehouse an older alvh wrote (readers never migrate)."""
 

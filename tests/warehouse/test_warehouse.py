@@ -21,7 +21,7 @@ from transforms.columns import (
     Series,
 )
 from transforms.parse.common import REJECT_SCHEMA
-from warehouse.db import SQL_DIR, migrate, run, schema_files, schema_version, sql
+from warehouse.db import SQL_DIR, has_table, migrate, run, schema_files, schema_version, sql
 from warehouse.load import RunInfo, load_batch, load_signals, read_frame, record_validation
 from warehouse.results import RESULT_TABLES
 
@@ -194,7 +194,9 @@ def test_every_sql_file_runs_on_an_in_memory_database(con: duckdb.DuckDBPyConnec
         "report_sweep": {"sweep_id": "s"},
         "report_replication_daily": {"run_id": "r"},
         "validation_issues": {"validation_id": "v"},
+        "table_exists": {"schema": "results", "table": "trials"},
     }
+    assert has_table(con, "results", "trials") and not has_table(con, "results", "nope")
     con.register("incoming", pl.DataFrame(schema={"config_hash": pl.String}))  # a sweep batch
     for path in sorted((SQL_DIR / "query").glob("*.sql")):
         result = read_frame(con, f"query/{path.stem}", query_params.get(path.stem))
