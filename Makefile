@@ -21,7 +21,7 @@ lint:
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist loadscope
+	$(BIN)/python -m pytest -n 2 --dist loadscope --durations=15
 
 bench:
 	$(BIN)/python benchmarks/ingest.py

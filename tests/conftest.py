@@ -43,6 +43,16 @@ import pytest  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 
 
+FIRST = ("tests/test_readme.py",)
+"""Modules to start first: the longest (the README's real-history run and sweep, about
+six minutes). xdist hands out modules in collection order (--dist loadscope), so a long
+one collected last leaves one worker busy and the other idle at the end."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in FIRST)  # stable
+
+
 @pytest.fixture(scope="session", autouse=True)
 def nothing_left_behind() -> Iterator[None]:
     """Fails the session if a test leaves a process it started (however deep, orphans
