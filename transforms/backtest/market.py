@@ -36,6 +36,11 @@ B = NDArray[np.bool_]
 MONTHS = 7
 """Monthly contracts kept per day in the month maps (the ladder reaches month 4 + 1)."""
 BETA_CLIP = (0.1, 1.5)
+"""Bounds of a month's term beta (its settle's daily change per point of VIX's): a guard
+against a degenerate window, not a fit. Measured on the real history (2004-2026,
+60-session windows): months 2-5 lie in 0.04-0.77 (medians 0.40, 0.31, 0.26, 0.23; 99 %
+of days within 0.09-0.76); the floor binds on about 1 % of days of months 3-5 and on
+none of month 2's, the ceiling never."""
 
 
 @dataclass(frozen=True)
