@@ -138,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
         "time, from the core tables.",
         epilog="example: alvh signals --db data/alvh.duckdb",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="recompute even when the tables were computed from the core tables as stored",
+    )
     _add_db(p)
 
     p = sub.add_parser(
@@ -294,7 +299,7 @@ def _signals(args: argparse.Namespace) -> int:
 
     ephemeral.start()
     try:
-        signals_flow(SignalsParams(db=db))
+        signals_flow(SignalsParams(db=db, force=args.force))
     except (ValidationFailed, InputsMissing) as exc:
         return _signals_failed(exc)
     print(

@@ -40,7 +40,7 @@ class PipelineParams(BaseModel):
     db: Path | None = Field(None, description="warehouse (default: by the source's market)")
     seed: int = 4
     as_of: date | None = Field(None, description="date revisions are dated by (today)")
-    force: bool = Field(False, description="re-read inputs even if unchanged")
+    force: bool = Field(False, description="re-read inputs and recompute signals even if unchanged")
     books: list[dict[str, Any]] = Field(
         default_factory=lambda: [{}],
         description="the saved book configurations to backtest: parameter overrides each "
@@ -137,7 +137,7 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
         say(f"warning: {stale}")
         ingested = []
     seconds["ingest"], clock = time.perf_counter() - clock, time.perf_counter()
-    lines = signals_flow(SignalsParams(db=db))
+    lines = signals_flow(SignalsParams(db=db, force=params.force))
     seconds["signals"], clock = time.perf_counter() - clock, time.perf_counter()
     con = connect_reader(db, wait_seconds=WRITER_WAIT.seconds)
     try:

@@ -1,6 +1,7 @@
 """The signals flow: core tables -> transforms.signals -> signals.signals_daily and
 signals.macro_signals (full recompute, upserted: unchanged rows stay untouched), each
-recording the fingerprint of the inputs it was computed from."""
+recording the fingerprint of the inputs it was computed from; tables computed from the
+inputs as stored are not recomputed (unless forced)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ from warehouse.load import load_signals, read_frame, read_table
 
 class SignalsParams(BaseModel):
     db: Path = Field(default_factory=settings.db_path)
+    force: bool = Field(
+        default=False, description="recompute even tables computed from the inputs as stored"
+    )
 
 
 class InputsMissing(RuntimeError):
@@ -53,9 +57,14 @@ def stale_signals(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 @task(name="compute-signals")
-def compute_signals(db: Path, run_id: str) -> list[str]:
+def compute_signals(db: Path, run_id: str, force: bool = False) -> list[str]:
     with writer(db) as con:
-        fingerprints, _ = signal_inputs(con)
+        fingerprints, state = signal_inputs(con)
+        if not force and all(state[name] == fp for name, fp in fingerprints.items()):
+            return [
+                f"signals.{name}: computed from the core tables as stored, not recomputed"
+                for name in fingerprints
+            ]
         empty = [s.name for s in SIGNAL_INPUTS if read_table(con, s.name).is_empty()]
         if empty:
             raise InputsMissing(
@@ -107,7 +116,7 @@ def compute_signals(db: Path, run_id: str) -> list[str]:
 def signals_flow(params: SignalsParams) -> list[str]:
     run_id = f"signals-{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     say(f"signals run {run_id} on {params.db}")
-    lines = compute_signals(params.db, run_id)
+    lines = compute_signals(params.db, run_id, params.force)
     for line in lines:
         say(f"  {line}")
     with after_commit(

@@ -33,8 +33,11 @@ def test_alvh_signals_fills_the_tables_and_answers_the_breadth_question(
     assert 300 < len(days) < 1000
     assert all("2004-01-01" <= d[0] <= "2015-11-11" for d in days)  # breadth ends 2015-11-11
     assert all(float(d[2]) >= 0 and 0 <= float(d[3]) <= 100 for d in days)
-    # Recomputing changes nothing.
+    # Inputs as they were: nothing to recompute; forced, recomputing changes nothing.
     assert main(["signals", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "signals.signals_daily: computed from the core tables as stored, not recomputed" in out
+    assert main(["signals", "--db", str(db), "--force"]) == 0
     assert "signals.signals_daily: 0 inserted, 0 updated, 9227 unchanged" in capsys.readouterr().out
 
 
