@@ -288,7 +288,7 @@ def _existing_db(args: argparse.Namespace) -> Path | None:
     return db
 
 
-def _signals(args: argparse.Namespace) -> int:
+def _signals(args: argparse.Namespace, *, force: bool = False) -> int:
     from flows.signals import SignalsParams, signals_flow
 
     db = _existing_db(args)
@@ -299,7 +299,7 @@ def _signals(args: argparse.Namespace) -> int:
 
     ephemeral.start()
     try:
-        signals_flow(SignalsParams(db=db, force=args.force))
+        signals_flow(SignalsParams(db=db, force=force))
     except (ValidationFailed, InputsMissing) as exc:
         return _signals_failed(exc)
     print(
@@ -766,7 +766,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return _validate(args)
     if args.command == "signals":
-        return _signals(args)
+        return _signals(args, force=args.force)
     if args.command in ("backtest", "sweep"):
         return _research(args)
     if args.command == "params":
