@@ -57,7 +57,7 @@ def _values(items: list[str]) -> dict[str, Any]:
 
 
 def add_parsers(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> None:
-    from transforms.backtest.params import DEFAULT_BANDS, DEFAULT_HEDGE_RATIOS
+    from transforms.backtest import DEFAULT_BANDS, DEFAULT_HEDGE_RATIOS
 
     p = sub.add_parser(
         "backtest",

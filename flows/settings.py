@@ -35,7 +35,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from transforms.limits import INPUT_LIMITS, LIMIT_SETTING
-from warehouse.db import WRITER_WAIT
+from warehouse.lockwait import WRITER_WAIT
 
 EXCHANGE_TZ = ZoneInfo("America/New_York")  # the NYSE's sessions and schedules
 DEFAULT_DB = Path("data") / "alvh.duckdb"

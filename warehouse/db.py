@@ -13,9 +13,8 @@ import errno
 import os
 import re
 import shutil
-import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from warehouse.lockwait import WRITER_WAIT, LockWait
 
 SQL_DIR = Path(__file__).parent / "sql"
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
@@ -70,24 +71,6 @@ def storage_fault(exc: BaseException) -> StorageFault | None:
     if isinstance(exc, duckdb.Error) and (m := _FILE_FAULT.search(str(exc))):
         return StorageFault(m["file"], m["cause"].strip())
     return None
-
-
-def _tell(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-@dataclass
-class LockWait:
-    """How long a writer waits for other processes to let go of the file, and how it
-    reports the wait meanwhile (a line every ``every`` seconds)."""
-
-    seconds: float = 60.0
-    every: float = 5.0
-    notify: Callable[[str], None] = _tell
-
-
-WRITER_WAIT = LockWait()
-"""The writers' policy (flows.settings sets ``seconds`` from ``ALVH_LOCK_WAIT``)."""
 
 
 @dataclass

@@ -522,3 +522,17 @@ def test_alvh_params_lists_every_parameter_with_its_meaning_and_domain(
     ]
     assert main(["params", "hedge"]) == 2
     assert "unknown parameter hedge" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--help"], ["backtest", "--nope"], ["sweeep"]])
+def test_help_and_argument_errors_import_no_engine(args: list[str]) -> None:
+    """They answer at once: no Prefect, Polars, DuckDB or numpy imported."""
+    probe = (
+        "import sys\nfrom cli.main import main\ntry:\n    main(sys.argv[1:])\n"
+        "except SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('prefect', 'polars', 'duckdb', 'numpy') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout[-500:]

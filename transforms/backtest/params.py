@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
 
+from transforms.backtest import DEFAULT_BANDS, DEFAULT_HEDGE_RATIOS
 from transforms.calibration import FITTED
 from transforms.options.smile import SmileParams
 
@@ -638,8 +639,6 @@ def expand_grid(
     return out
 
 
-DEFAULT_HEDGE_RATIOS = "0:0.4:0.02"
-DEFAULT_BANDS = "0.45-0.65,0.35-0.55,0.55-0.75"
 GridSpec = list[tuple[str, object]]
 """Sweep dimensions as written: (name, ``a:b:step`` text, ``v1,v2`` text or a list)."""
 
