@@ -370,8 +370,10 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
         )
         dsr = record["deflated_sharpe"]
         trials = (
-            f"{record['trials_counted']:g} effective trials: {record['distinct_trials']} "
-            f"distinct of {configs}, {record['registry_trials']} earlier on this data"
+            f"{record['trials_counted']:g} effective trials in its family: "
+            f"{record['distinct_trials']} distinct of {configs}, {record['registry_trials']} "
+            f"earlier in the family on this data; {record['snapshot_trials']} distinct series "
+            "on this data in every family"
         )
         if dsr is not None:
             print(f"deflated Sharpe ratio of the best ({trials}): {dsr:.3f}")
@@ -412,12 +414,19 @@ def _print_selection(record: dict[str, Any], folds: Any, print_table: Callable[.
             f"best overlay Sharpe {record['overlay_best_sharpe']:.3f} "
             f"({record['overlay_best_config_hash']}): deflated Sharpe ratio "
             f"{_fmt(record['overlay_deflated_sharpe'], '.3f')} over "
-            f"{record['trials_counted']:g} effective trials"
+            f"{record['trials_counted']:g} effective trials of its family "
+            f"({record['trial_family']}; {record['snapshot_trials']} distinct series on this "
+            "data in every family)"
         )
+    if record.get("ruin_rate") is not None:
+        print(f"ruin rate: {record['ruin_rate']:.1%} of the configurations were ruined")
     if record.get("pbo") is not None:
         print(
             f"probability of backtest overfitting (CSCV, {record['pbo_splits']:,} splits): "
-            f"{record['pbo']:.2f}; the in-sample winner's Sharpe falls by "
+            f"{_fmt(record.get('pbo_survivors'), '.2f')} among the "
+            f"{record['pbo_survivor_configs']} configurations never ruined (the headline: a "
+            f"ruined configuration's test rank measures ruin, which the ruin rate reports), "
+            f"{record['pbo']:.2f} among all; the in-sample winner's Sharpe falls by "
             f"{_fmt(-record['pbo_degradation'], '.2f')} out of sample on average"
         )
     if record.get("selection_note"):
@@ -443,8 +452,9 @@ def _print_selection(record: dict[str, Any], folds: Any, print_table: Callable[.
             f"{_fmt(record.get('oos_overlay_sharpe'), '.3f')}, time in band "
             f"{_fmt(record.get('oos_time_in_band'), '.1%')}, CAGR "
             f"{_fmt(record.get('oos_cagr'), '.2%')}, max drawdown "
-            f"{_fmt(record.get('oos_max_drawdown'), '.1%')}, hedge drag in flat markets "
-            f"{_fmt(record.get('oos_hedge_cost_flat'), '.2%')}/yr"
+            f"{_fmt(record.get('oos_max_drawdown'), '.1%')}, hedge P&L "
+            f"{_fmt(record.get('oos_hedge_cost'), '.2%')}/yr of equity over all days, "
+            f"{_fmt(record.get('oos_hedge_cost_flat'), '.2%')}/yr on flat days"
         )
         offsets = [
             f"{k.removeprefix('oos_offset_')} {record[k]:.2f}"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from cli import backtest as cli_backtest
+from cli import calibrate as cli_calibrate
 from cli import replicate as cli_replicate
 from cli import report as cli_report
 from flows import (
@@ -157,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_backtest.add_parsers(sub, _add_db)
     cli_replicate.add_parser(sub, _add_db)
+    cli_calibrate.add_parser(sub, _add_db)
     cli_report.add_parser(sub, _add_db)
 
     p = sub.add_parser(
@@ -348,6 +350,22 @@ def _replicate(args: argparse.Namespace) -> int:
             if status:
                 return status
         return cli_replicate.replicate(args, db, _print_table)
+    except WarehouseBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from warehouse.db import WarehouseBusy
+
+    db = _existing_db(args)
+    if db is None:
+        return EXIT_FAILED
+    try:
+        return cli_calibrate.calibrate(args, db, _print_table)
     except WarehouseBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY
@@ -773,6 +791,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cli_backtest.params(args, _print_table)
     if args.command == "replicate":
         return _replicate(args)
+    if args.command == "calibrate":
+        return _calibrate(args)
     if args.command == "load-staged":
         return _load_staged(args)
     if args.command == "report":

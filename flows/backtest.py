@@ -58,9 +58,9 @@ from transforms.backtest.run import (
     top_configs,
     walk_forward_run,
 )
-from transforms.calibration import FITTED, calibration_id
-from transforms.selection.pbo import MIN_CONFIGS, pbo
-from transforms.selection.trials import trial_stats
+from transforms.calibration import CALIBRATED_FIELDS, FITTED, calibration_id
+from transforms.selection.pbo import MIN_CONFIGS, pbo, survivors
+from transforms.selection.trials import FAMILY_FIELDS, trial_family, trial_stats
 from warehouse.db import (
     WRITER_WAIT,
     WarehouseBusy,
@@ -425,12 +425,28 @@ def _registry(db: Path, snapshot: str, sid: str) -> pl.DataFrame:
     try:
         if not has_table(con, "results", "trials"):
             return pl.DataFrame(
-                schema={"returns_hash": pl.String, "sharpe": pl.Float64,
+                schema={"returns_hash": pl.String, "family": pl.String, "sharpe": pl.Float64,
                         "overlay_sharpe": pl.Float64, "ruined": pl.Boolean}
             )  # fmt: skip
         return read_frame(con, "query/trials_on_snapshot", {"snapshot": snapshot, "source_id": sid})
     finally:
         con.close()
+
+
+_FAMILY_KEY = (*FAMILY_FIELDS, *CALIBRATED_FIELDS)
+
+
+def families(configs: list[BacktestParams], snapshot: str) -> list[str]:
+    """Each configuration's trial family (computed once per distinct set of the values
+    that decide it)."""
+    known: dict[tuple[object, ...], str] = {}
+    out = []
+    for c in configs:
+        key = tuple(getattr(c, f) for f in _FAMILY_KEY)
+        if key not in known:
+            known[key] = trial_family(as_record(c), snapshot)
+        out.append(known[key])
+    return out
 
 
 @task(name="selection-statistics", cache_policy=NO_CACHE)
@@ -442,15 +458,20 @@ def select(
     mp: MetricParams,
     snapshot: str,
     sid: str,
+    family: list[str],
 ) -> Selection:
-    """Trials, deflated Sharpe ratios, PBO and (if asked) the walk-forward."""
-    rows, b = evaluated.frame(*TRIAL_COLUMNS), evaluated.blocks
+    """Trials, deflated Sharpe ratios (within the best's family), PBO among all and
+    among the configurations never ruined, the ruin rate and (if asked) the
+    walk-forward."""
+    rows = evaluated.frame(*TRIAL_COLUMNS).with_columns(pl.Series("family", family))
+    b = evaluated.blocks
     registry = _registry(request.db, snapshot, sid)
     overlay = trial_stats(rows, b, registry, min_time_in_band=request.min_time_in_band)
     book = trial_stats(
         rows, b, registry, min_time_in_band=request.min_time_in_band, metric="sharpe"
     )
     record: dict[str, Any] = asdict(overlay)
+    record["ruin_rate"] = float(rows["ruined"].mean()) if rows.height else None  # type: ignore[arg-type]
     notes = []
     if b is None:
         notes.append("no PBO or walk-forward: the configurations span several markets")
@@ -461,10 +482,19 @@ def select(
     elif len(b.months) < 2 * request.pbo_groups:
         notes.append(f"no PBO: {request.pbo_groups} groups need {2 * request.pbo_groups} months")
     else:
-        result = pbo(
-            b, groups=request.pbo_groups, overlay=request.select_metric == "overlay_sharpe"
-        )
+        overlay_metric = request.select_metric == "overlay_sharpe"
+        result = pbo(b, groups=request.pbo_groups, overlay=overlay_metric)
         record.update(pbo=result.pbo, pbo_splits=result.splits, pbo_degradation=result.degradation)
+        alive = survivors(b)
+        record["pbo_survivor_configs"] = len(alive)
+        if len(alive) >= MIN_CONFIGS:
+            among = pbo(b, groups=request.pbo_groups, overlay=overlay_metric, rows=alive)
+            record["pbo_survivors"] = among.pbo
+        else:
+            notes.append(
+                f"no PBO among survivors: {len(alive)} configurations were never ruined, "
+                f"it needs {MIN_CONFIGS}"
+            )
     tables: dict[str, pl.DataFrame] = {}
     if request.walk_forward:
         wf = walk_forward_run(
@@ -557,7 +587,10 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
         sid=sid,
     )
     first = best.row(0, named=True) if best.height else None
-    selection = select(request, quote(evaluated), quote(configs), mp=mp, snapshot=snapshot, sid=sid)
+    family = families(configs, snapshot)
+    selection = select(
+        request, quote(evaluated), quote(configs), mp=mp, snapshot=snapshot, sid=sid, family=family
+    )
     extra = {
         "trials": registry_rows(
             keys,
@@ -566,6 +599,7 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
             source="sweep",
             source_id=sid,
             at=datetime.now(),
+            families=family,
         ),
         **{k: v.with_columns(pl.lit(sid).alias("sweep_id")) for k, v in selection.tables.items()},
     }

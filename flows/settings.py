@@ -5,6 +5,7 @@
 | warehouse | ``--db`` | ``ALVH_DB`` | ``data/alvh.duckdb``, synthetic: ``data/synthetic.duckdb`` |
 | source | ``--source`` | ``ALVH_SOURCE`` | synthetic market |
 | shared data folder | | ``ALVH_SHARED_DATA`` | ``../shared/data`` |
+| SPX option quotes | ``--quotes`` | ``ALVH_OPTION_QUOTES`` | ``../shared/option-quotes`` |
 | download cache | | ``ALVH_CACHE`` | ``./data/cache`` |
 | Cboe base URL | | ``ALVH_CBOE_URL`` | ``https://cdn.cboe.com`` |
 | FRED base URL | | ``ALVH_FRED_URL`` | ``https://fred.stlouisfed.org`` |
@@ -96,6 +97,11 @@ def configured_source(flag: str | None = None) -> str | None:
 
 def shared_data() -> Path:
     return Path(os.environ.get("ALVH_SHARED_DATA", "../shared/data"))
+
+
+def option_quotes() -> Path:
+    """The SPX option quote samples besides the 2011 chain (``alvh calibrate``)."""
+    return Path(os.environ.get("ALVH_OPTION_QUOTES") or shared_data().parent / "option-quotes")
 
 
 def cache_dir(db: Path) -> Path:

@@ -112,6 +112,15 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def option_quotes(shared_data: Path) -> Path:
+    """The SPX option quote samples beside the market data. Missing fails the test."""
+    path = Path(os.environ.get("ALVH_OPTION_QUOTES") or shared_data.parent / "option-quotes")
+    if not (path / "README.md").is_file():
+        pytest.fail(f"SPX option quote samples not found at {path} (set ALVH_OPTION_QUOTES)")
+    return path
+
+
+@pytest.fixture(scope="session")
 def holidays() -> frozenset[date]:
     """NYSE weekday holidays 1990-2027 from the exchange calendar."""
     from flows.sources import trading_calendar

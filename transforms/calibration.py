@@ -10,14 +10,18 @@ and the backtest's defaults are these fitted values (:data:`FITTED`), identified
   0.15-delta and ATM strikes, least squares (the smile's shape, :mod:`~transforms.options.smile`);
 * ``vix_call_skew`` 0.90: VXTH's quoted call mids 2006-2012, least RMSE
   (:func:`fit_vix_call_skew`);
-* SPX half-spreads: the chain's quotes of 2011-01-03..07 (:mod:`transforms.options.costs`).
+* SPX half-spreads: quotes of four eras, 2004-01-02..2019-07-17 (:mod:`transforms.options.costs`;
+  ``alvh calibrate`` re-fits it and stores each term and each sample's error in
+  ``results.calibrations``).
 
 The replication re-fits the ATM ratio and the call skew from the data on every run and
 reports whether they still equal these stored values (``results.replication_runs.fitted``).
 
-Used out of sample: the level fits end in 2011 (ATM ratio) and 2012 (call skew), so
-results from 2013 on are out of the calibration's sample; earlier sessions are in it,
-which the walk-forward's fold rows flag (``calibration_in_sample``). The chain's own
+Used out of sample: the level fits end in 2011 (ATM ratio) and 2012 (call skew), the
+spread model's last quotes are of 2019-07-17, so results from 2019-07-18 on are out of
+every fit's sample; earlier sessions are in at least one, which the walk-forward's fold
+rows flag (``calibration_in_sample``). The spread model prices each day with the eras
+known on it (:meth:`~transforms.options.costs.SpreadModel.era`), never a later one. The chain's own
 week prefers an ATM ratio of 0.84 (0.92 is about one vol point rich there at 0.15 delta):
 one week in a calm January against eight years of realised PUT returns; the ATM ratio
 and the call skew are parameters, so that uncertainty can be swept.
@@ -51,7 +55,7 @@ class Calibration:
             "smile_atm_ratio": ("2004-01-01", "2011-12-31"),
             "smile_skews": ("2011-01-03", "2011-01-07"),
             "vix_call_skew": ("2006-01-01", "2012-12-31"),
-            "spread": ("2011-01-03", "2011-01-07"),
+            "spread": ("2004-01-02", "2019-07-17"),
         }
     )
 
@@ -69,13 +73,17 @@ class Calibration:
 FITTED = Calibration()
 
 
+MODEL_FIELDS = ("smile_atm_ratio", "smile_put_skew", "smile_call_skew", "vix_call_skew")
+CALIBRATED_FIELDS = (*MODEL_FIELDS, "spx_spread_model")
+"""The parameters a run's calibration id depends on."""
+
+
 def calibration_id(values: dict[str, object]) -> str:
     """The calibration a run used: :data:`FITTED`'s id when ``values`` (its parameters)
     hold the fitted model parameters and the fitted spread model is on, else the id of
     the calibration its values make (prefixed ``custom``)."""
-    fields_ = ("smile_atm_ratio", "smile_put_skew", "smile_call_skew", "vix_call_skew")
     own = Calibration(
-        **{k: float(values[k]) for k in fields_},  # type: ignore[arg-type]
+        **{k: float(values[k]) for k in MODEL_FIELDS},  # type: ignore[arg-type]
         spread=SPREAD_MODEL if values.get("spx_spread_model", True) else None,
     )
     return FITTED.id if own == FITTED else "custom-" + own.id

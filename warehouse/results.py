@@ -28,6 +28,7 @@ RESULT_TABLES = (
     "replication_runs",
     "replication_daily",
     "signal_ledger",
+    "calibrations",
 )
 
 
@@ -109,6 +110,12 @@ def write_replication(
     with transaction(con):
         _write(con, "replication_runs", runs)
         _write(con, "replication_daily", daily)
+
+
+def write_calibration(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:
+    """One calibration's row (replacing an equal one: its id hashes what was fitted)."""
+    with transaction(con):
+        _write(con, "calibrations", pl.DataFrame([row], infer_schema_length=None))
 
 
 def append_ledger(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:

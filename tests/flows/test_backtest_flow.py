@@ -6,6 +6,7 @@ import re
 import shutil
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -96,7 +97,7 @@ def test_alvh_sweep_writes_ranked_results_once(
     assert "sweep: 15 configurations (hedge_ratio 5 x band_low/band_high 3)" in out
     assert "sweep_results: 15 new, 0 changed, 0 identical to the stored run" in out
     assert "deflated Sharpe ratio of the best (" in out
-    assert "distinct of 15, 0 earlier on this data" in out
+    assert "distinct of 15, 0 earlier in the family on this data" in out
     counts = _counts(db)
     assert counts["sweep_results"] == 15 and counts["sweep_runs"] == 1
     assert counts["backtest_runs"] == 2  # the top two, with their daily rows and trades
@@ -352,7 +353,7 @@ def test_walk_forward_chooses_on_training_months_and_stitches_the_test_months(
         db,
         "SELECT config_hash, hold_to_expiry, hedge_ratio, band_low, band_high FROM results.sweep_results",
     )
-    hand = {}
+    hand, whole = {}, {}
     for row in configs.iter_rows(named=True):
         p = with_values(
             BacktestParams(),
@@ -362,10 +363,12 @@ def test_walk_forward_chooses_on_training_months_and_stitches_the_test_months(
                 **{k: v for k, v in row.items() if k != "config_hash"},
             },
         )
-        d = backtest(inputs, p).daily.filter(pl.col("date") <= date(2013, 12, 31))
-        eq = d["equity"].to_numpy()
+        full = backtest(inputs, p).daily
+        eq = full["equity"].to_numpy()
         prev = np.concatenate([[p.initial_equity], eq[:-1]])
-        overlay = (eq / prev - 1 - d["pnl_equity"].to_numpy() / prev)[1:]
+        series = eq / prev - 1 - full["pnl_equity"].to_numpy() / prev
+        whole[row["config_hash"]] = series[1:]
+        overlay = series[1 : int((full["date"] <= date(2013, 12, 31)).sum())]
         hand[row["config_hash"]] = overlay.mean() / overlay.std(ddof=1) * math.sqrt(252)
     best_sharpe = max(hand.values())
     assert hand[folds["config_hash"][0]] == pytest.approx(best_sharpe, rel=1e-12)  # ties: any
@@ -376,11 +379,10 @@ def test_walk_forward_chooses_on_training_months_and_stitches_the_test_months(
     assert (joined["config_hash"] == joined["chosen"]).all()
     assert daily["date"].min() == date(2014, 1, 2)
     ex = daily["excess"].to_numpy()
-    run = query(db, "SELECT oos_sharpe, oos_sessions, pbo FROM results.sweep_runs").row(
-        0, named=True
-    )
+    run = query(db, "SELECT * FROM results.sweep_runs").row(0, named=True)
     assert run["oos_sharpe"] == pytest.approx(ex.mean() / ex.std(ddof=1) * math.sqrt(252))
     assert run["oos_sessions"] == daily.height and 0 <= run["pbo"] <= 1
+    _check_survivors_and_deflated_sharpe(db, run, whole, out)
     # Trials: the sweep's 18 configurations, then a backtest, then a second sweep that
     # counts their distinct series as earlier trials on the same data.
     trials = "SELECT count(*) AS n, count(DISTINCT returns_hash) AS d FROM results.trials"
@@ -391,8 +393,48 @@ def test_walk_forward_chooses_on_training_months_and_stitches_the_test_months(
     earlier = query(db, trials)["d"][0]
     capsys.readouterr()
     assert main([*args[:-5], "--param", "call_delta=0.25"]) == 0
-    assert "earlier on this data" in (out := capsys.readouterr().out)
-    assert f"{earlier} earlier on this data" in out
+    assert f"{earlier} earlier in the family on this data" in capsys.readouterr().out
+    # a sweep under another fill is another family: the earlier trials do not count
+    assert main([*args[:-5], "--param", "call_delta=0.25", "--param", "spx_fill=0.5"]) == 0
+    assert "0 earlier in the family on this data" in capsys.readouterr().out
+    families = query(db, "SELECT DISTINCT family FROM results.trials")
+    assert families.height == 2 and families["family"].str.starts_with("fam-").all()
+
+
+def _check_survivors_and_deflated_sharpe(
+    db: Path, run: dict[str, Any], overlay: dict[str, np.ndarray], out: str
+) -> None:
+    """PBO among survivors and the ruin rate are stored and printed; the overlay's DSR
+    is the formula of Bailey and Lopez de Prado computed here with scipy on the series
+    re-run by hand, over the family's distinct series (one family here)."""
+    import math
+
+    from scipy import stats
+
+    results = query(
+        db, "SELECT config_hash, returns_hash, ruined FROM results.sweep_results ORDER BY ALL"
+    )
+    assert run["ruin_rate"] == pytest.approx(results["ruined"].mean())
+    assert run["pbo_survivor_configs"] == (~results["ruined"]).sum() == 18
+    assert run["pbo_survivors"] == pytest.approx(run["pbo"])  # nobody ruined: the same set
+    assert f"ruin rate: {run['ruin_rate']:.1%}" in out
+    assert f"{run['pbo_survivors']:.2f} among the 18 configurations never ruined" in out
+    assert run["trial_family"].startswith("fam-") and run["snapshot_trials"] >= 1
+    per = {h: s.mean() / s.std(ddof=1) for h, s in overlay.items()}
+    best = max(per, key=lambda h: per[h])
+    assert run["overlay_best_config_hash"] == best
+    distinct = results.unique("returns_hash", keep="first")["config_hash"].to_list()
+    sharpes = np.array([per[h] for h in distinct])
+    n = run["trials_counted"]
+    sr0 = math.sqrt(sharpes.var(ddof=1)) * (
+        (1 - np.euler_gamma) * stats.norm.ppf(1 - 1 / n)
+        + np.euler_gamma * stats.norm.ppf(1 - 1 / (n * math.e))
+    )
+    x = overlay[best]
+    sr = per[best]
+    denom = math.sqrt(1 - stats.skew(x) * sr + (stats.kurtosis(x, fisher=False) - 1) / 4 * sr**2)
+    expected = stats.norm.cdf((sr - sr0) * math.sqrt(len(x) - 1) / denom)
+    assert run["overlay_deflated_sharpe"] == pytest.approx(expected, abs=1e-6)
 
 
 def test_every_grid_the_bound_allows_fits_prefects_parameter_limit() -> None:

@@ -314,9 +314,14 @@ def test_costs_follow_the_fitted_spread_model_or_the_flat_charge(crisis_group: G
     first = next(t for t in simulate_condor(m, p).trades if t.action == "open")
     days = float((first.expiry - m.dates[first.day].item()).days)
     prices = CondorPricer(m, p).legs(first.day, np.array(first.strikes), days)[0]
-    half = SPREAD_MODEL.half_spread(prices, days)
+    day = m.dates[first.day].astype("datetime64[D]").item()
+    half = SPREAD_MODEL.half_spread(prices, days, vix=float(m.vix[first.day]), day=day)
     assert first.cost == pytest.approx((4 * 1.5 + 100 * half.sum()) * p.lots)
-    assert half.min() > 0.05 and half.max() < 1.2
+    assert half.min() > 0.05 and half.max() < 1.5
+    # the fill pays its share of the (scaled) half-spread; commissions are paid in full
+    worked = replace(p, spx_fill=0.5, spx_spread_scale=1.5)
+    first_worked = next(t for t in simulate_condor(m, worked).trades if t.action == "open")
+    assert first_worked.cost == pytest.approx((4 * 1.5 + 100 * 0.75 * half.sum()) * p.lots)
     flat = replace(p, spx_spread_model=False, spx_half_spread=0.25, spx_spread_scale=2.0)
     first_flat = next(t for t in simulate_condor(m, flat).trades if t.action == "open")
     assert first_flat.cost == pytest.approx((4 * 1.5 + 100 * 4 * 0.5) * p.lots)

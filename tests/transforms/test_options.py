@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -187,17 +187,106 @@ def test_smile_model_against_the_real_chain(shared_data: Path) -> None:
     assert float(np.median(spreads)) > TOLERANCE
 
 
-def test_spread_model_is_the_fit_on_the_real_chain(shared_data: Path) -> None:
-    """The default half-spread model is what fitting the 2011 chain gives, with the
-    error its documentation states."""
+def _quote_samples(shared_data: Path, option_quotes: Path) -> dict[str, pl.DataFrame]:
+    files = {
+        "2004": option_quotes / "spx_options_quotes_2004-01-02.csv.gz",
+        "2011": shared_data / "spx_options_eod_sample_2011-01.csv.gz",
+        "2016": option_quotes / "spx_options_quotes_2016-01-20.csv",
+        "2019": option_quotes / "spx_options_quotes_2019_sample.csv.gz",
+    }
+    return {
+        k: pl.read_csv(f, try_parse_dates=True, infer_schema_length=None) for k, f in files.items()
+    }
+
+
+def test_spread_model_is_the_fit_on_the_four_eras(shared_data: Path, option_quotes: Path) -> None:
+    """The default half-spread model is what fitting the four quote samples gives, and
+    it prices each sample without bias and within the errors its documentation states."""
     from transforms.options.costs import SPREAD_MODEL, fit_spread_model
 
-    chain = pl.read_csv(shared_data / "spx_options_eod_sample_2011-01.csv.gz", try_parse_dates=True)
-    fit = fit_spread_model(chain)
+    vix_rows = pl.read_csv(shared_data / "vix_daily.csv", try_parse_dates=True)
+    vix = dict(zip(vix_rows["date"].to_list(), vix_rows["close"].to_list(), strict=True))
+    fit = fit_spread_model(_quote_samples(shared_data, option_quotes), vix)
     assert fit.model == SPREAD_MODEL
-    assert fit.options == 954
-    assert 0.28 < fit.rmse < 0.30 and 0.21 < fit.median_relative_error < 0.23
-    # spreads widen with price and with time to expiry, and never go below half a tick
-    assert SPREAD_MODEL.half_spread(8.0, 45) > SPREAD_MODEL.half_spread(2.0, 45)
-    assert SPREAD_MODEL.half_spread(2.0, 90) > SPREAD_MODEL.half_spread(2.0, 30)
-    assert SPREAD_MODEL.half_spread(0.01, 10) == pytest.approx(0.025)
+    by_name = {s.name: s for s in fit.samples}
+    assert [s.quotes for s in fit.samples] == [101, 1508, 63, 33873]
+    for s in fit.samples:
+        assert abs(s.bias) < 1e-3  # an offset per era: each sample is priced without bias
+        assert s.median_relative_error < 0.21
+    # 2011's end-of-day quotes are four to five times 2019's (the audit's 0.80 against 0.15-0.30)
+    assert by_name["2011"].median_quoted > 4 * by_name["2019"].median_quoted
+    assert fit.terms["vix_elasticity"][0] > 0.5 and fit.terms["intraday"][0] < 0
+    assert all(se < 0.05 for _, se in fit.terms.values())
+    # the era in force is the latest sample on or before the day, never a later one
+    eras = dict(SPREAD_MODEL.eras)
+    assert SPREAD_MODEL.era(date(2003, 6, 2)) == eras[date(2004, 1, 2)]
+    assert SPREAD_MODEL.era(date(2015, 12, 31)) == eras[date(2011, 1, 3)]
+    assert SPREAD_MODEL.era(date(2016, 1, 20)) == eras[date(2016, 1, 20)]
+    assert SPREAD_MODEL.era(date(2025, 1, 2)) == eras[date(2019, 4, 26)]
+    # spreads widen with price, time to expiry and the VIX; never below half a tick
+    on = {"vix": 20.0, "day": date(2012, 3, 1)}
+    assert SPREAD_MODEL.half_spread(8.0, 45, **on) > SPREAD_MODEL.half_spread(2.0, 45, **on)
+    assert SPREAD_MODEL.half_spread(2.0, 90, **on) > SPREAD_MODEL.half_spread(2.0, 30, **on)
+    assert SPREAD_MODEL.half_spread(2.0, 45, vix=40.0, day=on["day"]) > 1.5 * (
+        SPREAD_MODEL.half_spread(2.0, 45, **on)
+    )
+    assert SPREAD_MODEL.half_spread(0.01, 10, vix=12.0, day=date(2025, 1, 2)) == pytest.approx(
+        0.025
+    )
+
+
+def test_the_spread_fit_recovers_known_terms_and_says_what_it_cannot_identify() -> None:
+    """Quotes drawn from a known model (with noise) give back its terms; a term the
+    samples do not move is fixed at zero with no standard error."""
+    from transforms.options.costs import REFERENCE_VIX, fit_spread_model
+
+    rng = np.random.default_rng(7)
+    truth = {"intercept": -1.0, "price": 0.4, "dte": 0.2, "vix": 1.0, "intraday": -0.5}
+    offsets = {"a": 0.0, "b": 0.6, "c": -0.4}
+    vix: dict[date, float] = {}
+    samples: dict[str, pl.DataFrame] = {}
+    for k, (name, offset) in enumerate(offsets.items()):
+        days = [date(2005 + 5 * k, 1, 3 + d) for d in range(3)]
+        rows = []
+        for j, day in enumerate(days):
+            vix[day] = 12.0 + 6.0 * j + 2.0 * k
+            intraday = name == "c" and j > 0
+            for _ in range(200):
+                price, dte = rng.uniform(0.5, 40.0), int(rng.integers(10, 400))
+                log_hs = (
+                    truth["intercept"]
+                    + offset
+                    + truth["price"] * np.log(price)
+                    + truth["dte"] * np.log(dte)
+                    + truth["vix"] * np.log(vix[day] / REFERENCE_VIX)
+                    + (truth["intraday"] if intraday else 0.0)
+                    + rng.normal(0.0, 0.05)
+                )
+                half = float(np.exp(log_hs))
+                rows.append(
+                    {
+                        "date": day,
+                        "option_expiration": day + timedelta(days=dte),
+                        "bid": price - half,
+                        "ask": price + half,
+                        "delta": 0.25,
+                        "isinterpolated": None,
+                        "snapshot": "intraday" if intraday else "eod",
+                    }
+                )
+        samples[name] = pl.DataFrame(rows).filter(pl.col("bid") > 0)
+    fit = fit_spread_model(samples, vix)
+    m = fit.model
+    assert m.price_elasticity == pytest.approx(truth["price"], abs=0.01)
+    assert m.dte_elasticity == pytest.approx(truth["dte"], abs=0.01)
+    assert m.vix_elasticity == pytest.approx(truth["vix"], abs=0.03)
+    assert m.intraday == pytest.approx(truth["intraday"], abs=0.03)
+    assert [o for _, o in m.eras] == pytest.approx([0.0, 0.6, -0.4], abs=0.03)
+    # without intraday quotes the intraday term is not identified: 0, no standard error
+    eod = {k: v.with_columns(pl.lit("eod").alias("snapshot")) for k, v in samples.items()}
+    plain = fit_spread_model(eod, vix)
+    assert plain.model.intraday == 0.0 and np.isnan(plain.terms["intraday"][1])
+    with pytest.raises(ValueError, match="quote sample a: no VIX close"):
+        fit_spread_model(samples, {d: v for d, v in vix.items() if d.year != 2005})
+    with pytest.raises(ValueError, match="quote sample b: 3 usable quotes"):
+        fit_spread_model({**samples, "b": samples["b"].head(3)}, vix)

@@ -198,3 +198,195 @@ def test_ruined_and_out_of_band_configurations_are_not_chosen() -> None:
     out_of_band = Blocks(b.months, {**b.sums, "band": b.sums["band"] * 0}, b.ruin)
     none = choose(out_of_band, fold, min_time_in_band=0.5)
     assert none.config == -1 and none.eligible == 0
+
+
+def _cscv_by_hand(returns: np.ndarray, groups: int) -> float:
+    """PBO from the definition, one split at a time in plain Python: the training
+    winner (first best annualised Sharpe) and its relative rank on the test groups,
+    ties sharing the middle of their ranks; the share of logits at most zero."""
+    import itertools
+
+    months, position = month_index(DATES)
+    edges = np.linspace(0, len(months), groups + 1).round().astype(int)
+    group_of = np.searchsorted(edges, position, side="right") - 1
+
+    def sr(x: np.ndarray) -> float:
+        x = x[np.isfinite(x)]
+        if len(x) < 3 or x.std(ddof=1) == 0:
+            return -math.inf
+        return float(x.mean() / x.std(ddof=1) * math.sqrt(252))
+
+    logits = []
+    for train in itertools.combinations(range(groups), groups // 2):
+        inside = np.isin(group_of, train)
+        train_sr = [sr(r[inside]) for r in returns]
+        test_sr = [sr(r[~inside]) for r in returns]
+        best = max(range(len(returns)), key=lambda k: (train_sr[k], -k))
+        below = sum(t < test_sr[best] for t in test_sr)
+        equal = sum(t == test_sr[best] for t in test_sr)
+        w = (below + (equal + 1) / 2) / (len(returns) + 1)
+        logits.append(math.log(w / (1 - w)))
+    return float(np.mean(np.array(logits) <= 0))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_compiled_pbo_equals_a_brute_force_cscv(seed: int) -> None:
+    """On small inputs (6 configurations, 8 groups: 70 splits) with ties built in (two
+    identical series; a series that is a multiple of another has its Sharpe ratio), the
+    compiled CSCV gives exactly the share the definition gives."""
+    rng = np.random.default_rng(seed)
+    returns = rng.normal(0.0003, 0.01, (6, len(DATES)))
+    returns[3] = returns[1]  # a tie everywhere
+    returns[4] = 2.0 * returns[2]  # equal Sharpe ratios on every window
+    result = pbo(_blocks(returns), groups=8)
+    assert result.splits == 70
+    assert result.pbo == pytest.approx(_cscv_by_hand(returns, 8), abs=1e-12)
+
+
+def test_a_tie_at_the_median_counts_as_overfit() -> None:
+    """Two identical configurations: every split's winner ties the other on the test
+    groups, its relative rank is exactly 1/2 and its logit exactly 0, which counts
+    (``logit <= 0``): PBO 1. Counting only negative logits, or ranking ties below or
+    above, would give 0 or a logit off zero."""
+    rng = np.random.default_rng(5)
+    row = rng.normal(0.001, 0.01, len(DATES))
+    result = pbo(_blocks(np.vstack([row, row])), groups=4)
+    assert np.all(result.logits == 0.0)
+    assert result.pbo == 1.0
+
+
+def test_pbo_among_survivors_leaves_the_ruined_out() -> None:
+    """Configurations ruined early shine before it: a split whose training groups hold
+    their whole life picks one, and it ranks last on the test groups (no returns). Among
+    all, that looks like overfitting in about C(14,6)/C(16,8) = 23 % of the splits;
+    among the survivors a dominant configuration gives PBO near zero."""
+    from transforms.selection.pbo import survivors
+
+    rng = np.random.default_rng(6)
+    returns = rng.normal(0.0, 0.01, (24, len(DATES)))
+    returns[0] += 0.002  # the dominant survivor
+    half = len(DATES) // 8  # the first two of 16 groups
+    ruin_day = np.full(24, -1)
+    returns[16:, :half] += 0.01  # eight stars early ...
+    returns[16:, half:] = np.nan  # ... ruined after it
+    ruin_day[16:] = half
+    b = _blocks(returns, ruin_day=ruin_day)
+    alive = survivors(b)
+    assert alive.tolist() == list(range(16))
+    assert pbo(b).pbo > 0.2
+    assert pbo(b, rows=alive).pbo < 0.05
+    assert pbo(b, rows=alive).pbo == pytest.approx(pbo(_blocks(returns[:16])).pbo)
+
+
+def _rows(n: int, family: list[str], sharpe: list[float], ruined: list[bool]) -> object:
+    import polars as pl
+
+    return pl.DataFrame(
+        {
+            "config_hash": [f"c{k}" for k in range(n)],
+            "returns_hash": [f"r{k}" for k in range(n)],
+            "family": family,
+            "ruined": ruined,
+            "time_in_band": [0.5] * n,
+            "sharpe": sharpe,
+            "overlay_sharpe": sharpe,
+            "skewness": [0.0] * n,
+            "kurtosis": [3.0] * n,
+            "overlay_skewness": [0.0] * n,
+            "overlay_kurtosis": [3.0] * n,
+        }
+    )
+
+
+def test_trial_stats_deflate_within_the_best_family() -> None:
+    """The best configuration is deflated by its own family's trials (the sweep's and
+    the registry's); other families count only in the snapshot-wide figure."""
+    import polars as pl
+
+    from transforms.selection.trials import trial_stats
+
+    rng = np.random.default_rng(8)
+    returns = rng.normal(0.0, 0.01, (6, len(DATES)))
+    returns[0] += 0.0015
+    b = _blocks(returns)
+    total = b.window(0, len(b.months) - 1)
+    sr = sharpe(total, overlay=True).tolist()
+    rows = _rows(6, ["A", "A", "A", "B", "B", "B"], sr, [False] * 6)
+    registry = pl.DataFrame(
+        {
+            "returns_hash": ["x1", "x2", "x3", "r1"],  # r1 is the sweep's own series
+            "family": ["A", "B", None, "A"],
+            "sharpe": [0.1, 0.2, 0.3, 0.0],
+            "overlay_sharpe": [0.1, 0.2, 0.3, 0.0],
+            "ruined": [False, False, False, False],
+        }
+    )
+    stats = trial_stats(rows, b, registry)  # type: ignore[arg-type]
+    assert stats.overlay_best_config_hash == "c0" and stats.trial_family == "A"
+    assert stats.distinct_trials == 3 and stats.registry_trials == 1  # x1 only
+    assert stats.snapshot_trials == 6 + 3  # every distinct series, every family
+    assert stats.trials_counted == pytest.approx(stats.effective_trials + 1)
+    # the DSR is the formula's on the family's trials, computed here independently
+    fam = np.array([sr[0], sr[1], sr[2], 0.1])
+    expected = dsr.deflated_sharpe(
+        sharpe=sr[0],
+        sharpes=fam,
+        skewness=0.0,
+        kurtosis=3.0,
+        sessions=int(b.sums["n"][0].sum()),
+        trials=stats.trials_counted,
+    )
+    assert stats.overlay_deflated_sharpe == pytest.approx(expected)
+    # pooling every family counts every family's trials
+    pooled = trial_stats(
+        rows.with_columns(pl.lit("A").alias("family")),  # type: ignore[attr-defined]
+        b,
+        registry.with_columns(pl.lit("A").alias("family")),
+    )
+    assert pooled.distinct_trials == 6 and pooled.registry_trials == 3
+
+
+def test_trial_stats_with_nothing_to_rank_and_ruined_trials() -> None:
+    import polars as pl
+
+    from transforms.selection.trials import trial_stats
+
+    rng = np.random.default_rng(9)
+    b = _blocks(rng.normal(0.0, 0.01, (3, len(DATES))))
+    empty = pl.DataFrame(
+        schema={"returns_hash": pl.String, "family": pl.String, "sharpe": pl.Float64,
+                "overlay_sharpe": pl.Float64, "ruined": pl.Boolean}
+    )  # fmt: skip
+    ruined = trial_stats(_rows(3, ["A"] * 3, [1.0, 2.0, 3.0], [True] * 3), b, empty)  # type: ignore[arg-type]
+    assert ruined.overlay_best_config_hash is None and ruined.trial_family is None
+    assert ruined.ruined_trials == 3 and ruined.overlay_deflated_sharpe is None
+    one = trial_stats(_rows(3, ["A"] * 3, [1.0, 2.0, 3.0], [False, False, True]), b, empty)  # type: ignore[arg-type]
+    assert one.overlay_best_config_hash == "c1"  # the ruined c2 is never the best
+    assert one.ruined_trials == 1
+    with pytest.raises(ValueError, match="not 'cagr'"):
+        trial_stats(_rows(3, ["A"] * 3, [1.0] * 3, [False] * 3), b, empty, metric="cagr")  # type: ignore[arg-type]
+
+
+def test_a_trial_family_is_its_costs_fill_calibration_and_snapshot() -> None:
+    from dataclasses import replace
+
+    from transforms.backtest.params import BacktestParams, as_record
+    from transforms.selection.trials import trial_family
+
+    base = BacktestParams()
+
+    def fam(p: BacktestParams, snapshot: str = "s1") -> str:
+        return trial_family(as_record(p), snapshot)
+
+    assert fam(base) == fam(replace(base, hedge_ratio=0.3, lots=7))  # a trading choice
+    assert fam(base) == fam(replace(base, spx_half_spread=0.5))  # unused under the model
+    for other in (
+        replace(base, spx_fill=0.5),
+        replace(base, spx_spread_scale=2.0),
+        replace(base, spx_spread_model=False),
+        replace(base, smile_atm_ratio=0.84),
+    ):
+        assert fam(other) != fam(base)
+    assert fam(base, "s2") != fam(base)
+    flat = replace(base, spx_spread_model=False)
+    assert fam(flat) != fam(replace(flat, spx_half_spread=0.5))

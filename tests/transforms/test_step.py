@@ -95,7 +95,8 @@ def test_the_next_sessions_actions_are_the_engines(
 def test_a_ruined_book_says_so_and_holds_nothing(
     backtest_inputs: Inputs, sessions: list[date]
 ) -> None:
-    seeds = replace(DEFAULT, margin_target=0.0, wing_pct=0.0)  # 50 lots, 50-point wings
+    # 50 lots, 50-point wings, spreads three times the fitted ones: ruined
+    seeds = replace(DEFAULT, margin_target=0.0, wing_pct=0.0, spx_spread_scale=3.0)
     b = as_of_bound(backtest_inputs)
     today = book_today(
         backtest_inputs, seeds, next_session=_next(sessions, b.as_of), fomc_next=False

@@ -25,9 +25,9 @@ Rules (methodology section 2; parameters in :class:`~transforms.backtest.params.
   legs' half-spreads. Otherwise the condor cash-settles at expiry at its intrinsic value
   (no spread).
 * Costs: ``spx_commission`` per contract per leg on every open and close, and each leg's
-  half-spread: the chain-fitted model of :mod:`transforms.options.costs` (a function of
-  the leg's price and days to expiry) or a flat ``spx_half_spread``, times
-  ``spx_spread_scale``.
+  half-spread: the model fitted on four eras of quotes (:mod:`transforms.options.costs`:
+  the leg's price and days to expiry, the day's VIX close and the era in force on the
+  day) or a flat ``spx_half_spread``, times ``spx_spread_scale`` times ``spx_fill``.
 * Attribution: each early close records its ``exit_effect``, what closing gained against
   holding the same condor to its expiry settlement (closing costs included; 0 for
   condors that expire, or whose expiry lies after the run). The sleeve's P&L less the
@@ -188,12 +188,18 @@ class CondorPricer:
             lp, lc = sp - p.wing_width, sc + p.wing_width
         return np.array([sp, lp, sc, lc])
 
-    def half_spreads(self, prices: F64, days: float) -> F64:
-        """Half-spread of each leg (points) under the run's cost parameters."""
-        p = self.p
-        model = SPREAD_MODEL if p.spx_spread_model else None
+    def half_spreads(self, i: int, prices: F64, days: float) -> F64:
+        """Half-spread of each leg (points) paid at session ``i``'s close under the run's
+        cost parameters: the quoted half-spread times the stress scale times the fill."""
+        p, m = self.p, self.m
         return leg_half_spreads(
-            prices, days, model=model, flat=p.spx_half_spread, scale=p.spx_spread_scale
+            prices,
+            days,
+            model=SPREAD_MODEL if p.spx_spread_model else None,
+            flat=p.spx_half_spread,
+            scale=p.spx_spread_scale * p.spx_fill,
+            vix=float(m.vix[i]),
+            day=m.dates[i].astype("datetime64[D]").item(),
         )
 
     def strike(self, i: int, days: float, target: float) -> float:
@@ -266,7 +272,7 @@ def simulate_condor(market: Market, p: BacktestParams) -> CondorPath:  # noqa: P
             pos.mark = mark
             reason = "" if p.hold_to_expiry else _exit_reason(p, pos, mark, days)
             if reason:
-                cost = _leg_cost(p, pricer.half_spreads(price, days), pos.lots)
+                cost = _leg_cost(p, pricer.half_spreads(i, price, days), pos.lots)
                 out["pnl"][i] -= cost
                 out["costs"][i] += cost
                 if pos.expiry_pos >= 0:
@@ -367,7 +373,7 @@ def _enter(
     strikes = pricer.strikes(i, days)
     legs = pricer.legs(i, strikes, days)
     mid = float(-(_SIGN @ legs[0]))
-    half = pricer.half_spreads(legs[0], days)
+    half = pricer.half_spreads(i, legs[0], days)
     credit = mid - float(half.sum())
     if credit <= 0:
         return None

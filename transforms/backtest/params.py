@@ -92,6 +92,7 @@ class BacktestParams:
     spx_spread_model: bool = True
     spx_half_spread: float = 0.10
     spx_spread_scale: float = 1.0
+    spx_fill: float = 1.0
     strike_grid: float = 5.0
     smile_atm_ratio: float = FITTED.smile_atm_ratio
     smile_put_skew: float = FITTED.smile_put_skew
@@ -188,6 +189,7 @@ DOMAINS: dict[str, Domain] = {
     "spx_commission": MONEY,
     "spx_half_spread": POINTS,
     "spx_spread_scale": POINTS,
+    "spx_fill": SHARE,
     "strike_grid": _positive(1_000),
     "smile_atm_ratio": _positive(5),
     "smile_put_skew": _closed(-50, 50),
@@ -298,6 +300,10 @@ DOCS: dict[str, Doc] = {
             "flat half-spread when spx_spread_model is off",
         ),
         spx_spread_scale=("multiplier", "scales the half-spread in force (a cost stress)"),
+        spx_fill=(
+            "share of the half-spread",
+            "what a fill pays of the scaled half-spread: 1 crosses, below 1 works the order",
+        ),
     ),
     **_docs(
         "2 core: pricing",
@@ -398,6 +404,7 @@ PATH_FIELDS: frozenset[str] = frozenset(
         "spx_spread_model",
         "spx_half_spread",
         "spx_spread_scale",
+        "spx_fill",
         "strike_grid",
         "smile_atm_ratio",
         "smile_put_skew",

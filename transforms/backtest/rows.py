@@ -4,6 +4,7 @@ snapshot, times), daily rows, trades and metrics, each carrying the run id."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,7 @@ import polars as pl
 from transforms.backtest.metrics import METRICS
 from transforms.backtest.params import as_record, config_hash
 from transforms.calibration import calibration_id
-from transforms.selection.trials import trial_rows
+from transforms.selection.trials import trial_family, trial_rows
 
 if TYPE_CHECKING:
     from transforms.backtest.run import Backtest
@@ -45,7 +46,7 @@ def run_rows(
     dates = result.daily["date"]
     trial = registry_rows(
         result.metrics, snapshot=result.snapshot, code=code, source="backtest", source_id=rid,
-        at=finished,
+        at=finished, families=[trial_family(as_record(p), result.snapshot)],
     )  # fmt: skip
     return RunRows(
         run={
@@ -73,10 +74,19 @@ def run_rows(
 
 
 def registry_rows(
-    metrics: pl.DataFrame, *, snapshot: str, code: str, source: str, source_id: str, at: datetime
+    metrics: pl.DataFrame,
+    *,
+    snapshot: str,
+    code: str,
+    source: str,
+    source_id: str,
+    at: datetime,
+    families: Sequence[str],
 ) -> pl.DataFrame:
-    """``results.trials`` rows of metrics rows (a backtest's one, or a sweep's)."""
-    return trial_rows(metrics).with_columns(
+    """``results.trials`` rows of metrics rows (a backtest's one, or a sweep's), with
+    each row's trial family."""
+    family = pl.Series("family", list(families), dtype=pl.String)
+    return trial_rows(metrics.with_columns(family)).with_columns(
         pl.lit(snapshot).alias("data_snapshot"),
         pl.lit(code).alias("code_version"),
         pl.lit(source).alias("source"),

@@ -101,7 +101,7 @@ def write_options(
             if costs:
                 legs = pricer.legs(i, strikes, days)[0][: 1 if index == PUT else 4]
                 per_unit = (
-                    pricer.half_spreads(legs, days).sum() + len(legs) * p.spx_commission / 100
+                    pricer.half_spreads(i, legs, days).sum() + len(legs) * p.spx_commission / 100
                 )
                 cash -= units * float(per_unit)
             level[i] = cash - units * price

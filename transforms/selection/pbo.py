@@ -48,9 +48,19 @@ def _group_sums(b: Blocks, groups: int) -> dict[str, F64]:
     }
 
 
-def pbo(b: Blocks, *, groups: int = 16, overlay: bool = True) -> Pbo:
-    """CSCV over ``groups`` contiguous groups of months (at least two months each)."""
-    n = b.configs
+def survivors(b: Blocks) -> NDArray[np.intp]:
+    """The configurations never ruined in the sample (rows of ``b``)."""
+    return np.flatnonzero(b.ruin >= len(b.months)).astype(np.intp)
+
+
+def pbo(
+    b: Blocks, *, groups: int = 16, overlay: bool = True, rows: NDArray[np.intp] | None = None
+) -> Pbo:
+    """CSCV over ``groups`` contiguous groups of months (at least two months each), among
+    all configurations or only ``rows`` of them (e.g. :func:`survivors`: a configuration
+    that wins a training half and is ruined in the test half measures ruin, not
+    overfitting)."""
+    n = b.configs if rows is None else len(rows)
     if n < 2:
         raise ValueError("PBO needs at least two configurations")
     if groups % 2 or groups < 2:
@@ -59,7 +69,8 @@ def pbo(b: Blocks, *, groups: int = 16, overlay: bool = True) -> Pbo:
         raise ValueError(f"PBO with {groups} groups needs {2 * groups} months, got {len(b.months)}")
     used = ("n", "ov", "ov2") if overlay else ("n", "ex", "ex2")  # what sharpe() reads
     g = _group_sums(Blocks(b.months, {k: b.sums[k] for k in used}, b.ruin), groups)
-    sums = np.ascontiguousarray(np.stack([g[k] for k in used], axis=2))  # n x groups x 3
+    sums = np.stack([g[k] for k in used], axis=2)  # configurations x groups x 3
+    sums = np.ascontiguousarray(sums if rows is None else sums[rows])
     combos = np.array(list(itertools.combinations(range(groups), groups // 2)), dtype=np.int64)
     lam, deg = np.empty(len(combos)), np.empty(len(combos))
     _splits(sums, combos, lam, deg)

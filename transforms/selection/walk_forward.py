@@ -159,8 +159,9 @@ def stitch(
 
 def headline(frame: pl.DataFrame, *, flat: NDArray[np.bool_] | None = None) -> dict[str, float]:
     """Out-of-sample figures of the stitched series: Sharpe (book, overlay), time in
-    band, CAGR, max drawdown, the hedge's annual drag on flat sessions (``flat``: one
-    flag per row), and the offset (hedge P&L / condor loss) in each stress window the
+    band, CAGR, max drawdown, the hedge's annual P&L share of equity over all sessions
+    (``oos_hedge_cost``) and over flat sessions only (``flat``: one flag per row;
+    ``oos_hedge_cost_flat``), and the offset (hedge P&L / condor loss) in each stress window the
     series covers."""
     if frame.is_empty():
         return {}
@@ -184,8 +185,9 @@ def headline(frame: pl.DataFrame, *, flat: NDArray[np.bool_] | None = None) -> d
         "oos_max_drawdown": max_drawdown(equity, start=1.0),
         "oos_sessions": float(frame.height),
     }
+    share = (frame["pnl_hedge"] / frame["prev_equity"]).to_numpy()
+    out["oos_hedge_cost"] = float(np.nanmean(share) * SESSIONS_PER_YEAR)
     if flat is not None and flat.any():
-        share = (frame["pnl_hedge"] / frame["prev_equity"]).to_numpy()
         out["oos_hedge_cost_flat"] = float(np.nanmean(share[flat]) * SESSIONS_PER_YEAR)
     for name, (a, b) in STRESS_WINDOWS.items():
         w = frame.filter(pl.col("date").is_between(date.fromisoformat(a), date.fromisoformat(b)))

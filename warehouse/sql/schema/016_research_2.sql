@@ -1,0 +1,28 @@
+-- Research 2.0: the spread model fitted across eras, the fill share as a sweep dimension,
+-- trial families and statistics that measure what they claim.
+--
+-- results.calibrations  grain: one calibration id (transforms.calibration).  PK (calibration_id)
+--   kind: what was fitted ('spread'); samples: each quote sample's name, file, first and
+--   last day, quotes and VIX range; terms: each term's estimate and standard error (NaN:
+--   not identified by the samples); sample_errors: how the fit prices each sample.
+-- results.trials.family: trials that share a cost model, fill, calibration id and data
+--   snapshot (transforms.selection.trials.trial_family); the DSR deflates within it.
+CREATE TABLE IF NOT EXISTS results.calibrations (
+    calibration_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    is_default BOOLEAN NOT NULL,
+    samples JSON NOT NULL,
+    terms JSON NOT NULL,
+    sample_errors JSON NOT NULL,
+    code_version VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (calibration_id)
+);
+ALTER TABLE results.sweep_results ADD COLUMN IF NOT EXISTS spx_fill DOUBLE;
+ALTER TABLE results.trials ADD COLUMN IF NOT EXISTS family VARCHAR;
+ALTER TABLE results.sweep_runs ADD COLUMN IF NOT EXISTS pbo_survivors DOUBLE;
+ALTER TABLE results.sweep_runs ADD COLUMN IF NOT EXISTS pbo_survivor_configs INTEGER;
+ALTER TABLE results.sweep_runs ADD COLUMN IF NOT EXISTS ruin_rate DOUBLE;
+ALTER TABLE results.sweep_runs ADD COLUMN IF NOT EXISTS trial_family VARCHAR;
+ALTER TABLE results.sweep_runs ADD COLUMN IF NOT EXISTS snapshot_trials INTEGER;
+ALTER TABLE results.sweep_runs ADD COLUMN IF NOT EXISTS oos_hedge_cost DOUBLE;
