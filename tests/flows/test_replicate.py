@@ -131,6 +131,27 @@ def test_put_and_cndr_figures_out_of_sample(replicated: tuple) -> None:
         assert paid > 0.015
 
 
+def test_the_atm_ratio_follows_time(replicated: tuple) -> None:
+    """Re-fitted before each evaluated year on the eight years before it, the ATM ratio
+    falls as the premium level does, and the chained replicas drift less than with the
+    one ratio fitted on 2004-2011 (closing the gap is issue 22's open target)."""
+    from transforms.replicate.run import TRAILING_YEARS
+
+    _, _, result, _ = replicated
+    put = _row(result, "PUT", "evaluation_trailing", "monthly")
+    years = put["fitted"].split(": ")[1].split(", ")
+    ratios = {int(y): float(r) for y, r in (t.split() for t in years)}
+    assert TRAILING_YEARS == 8 and list(ratios) == list(range(2012, 2022))
+    assert ratios[2012] == result.calibrated["smile_atm_ratio"]  # the same 2004-2011 window
+    assert ratios[2021] < ratios[2012] - 0.05
+    for name in ("PUT", "CNDR"):
+        fixed = _row(result, name, "evaluation", "monthly")
+        chained = _row(result, name, "evaluation_trailing", "monthly")
+        assert (chained["start"], chained["end"]) == (fixed["start"], fixed["end"])
+        assert 0 < chained["drift"] < fixed["drift"] - 0.01
+        assert chained["correlation"] > 0.8
+
+
 def test_windows_never_overlap() -> None:
     with pytest.raises(ValueError, match="overlaps"):
         Windows(call_calibration=(date(2006, 1, 1), date(2013, 6, 30)))
@@ -143,7 +164,7 @@ def test_tables_and_charts_are_written_and_a_rerun_is_identical(
 ) -> None:
     db, rid, result, charts = replicated
     runs = query(db, "SELECT * FROM results.replication_runs WHERE run_id = ?", [rid])
-    assert runs.height == result.summary.height == 13
+    assert runs.height == result.summary.height == 15
     assert set(runs["index_name"]) == {"SPVXSP", "SPVXMP", "VXTH", "PUT", "CNDR"}
     assert runs.filter(pl.col("reference_file") == "").is_empty()
     daily = query(

@@ -51,8 +51,9 @@ def site(research_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         return next(w for w in out.split() if w.startswith("sw-")).rstrip(":")
 
     base = ["--db", str(db), *START]
-    seeds = ["--param", "margin_target=0", "--param", "wing_pct=0"]  # 50 lots, 50 points
-    ids["ruined"] = rid(run(["backtest", *base, *seeds]))  # ruined by the chain's spreads
+    stress = ["--param", "spx_spread_scale=3"]  # three times the fitted spreads
+    seeds = ["--param", "margin_target=0", "--param", "wing_pct=0", *stress]  # 50 lots, 50 points
+    ids["ruined"] = rid(run(["backtest", *base, *seeds]))  # ruined in 2015
     idle = ["--param", "margin_target=0", "--param", "lots=0", "--param", "hedge_ratio=0"]
     ids["empty"] = rid(run(["backtest", *base, *idle]))
     grid = ["--dim", "hold_to_expiry=false,true", "--hedge-ratio", "0:0.4:0.2", "--top", "1"]
@@ -61,8 +62,8 @@ def site(research_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     ids["one"] = sid(run(["sweep", *base, *one]))
     two = ["--hedge-ratio", "0:0.2:0.2", "--r2-band", "0.45-0.65", "--top", "1"]
     ids["dead"] = sid(run(["sweep", *base, *seeds, *two]))  # every configuration ruined
-    mixed = ["--dim", "wing_pct=0,0.08", *two]  # 10 % margin: 50-point wings are ruined
-    ids["mixed"] = sid(run(["sweep", *base, *mixed]))  # in 2019, wings 8 % of spot live
+    mixed = ["--dim", "wing_pct=0,0.08", *stress, *two]  # 10 % margin: 50-point wings are
+    ids["mixed"] = sid(run(["sweep", *base, *mixed]))  # ruined in 2023, wings 8 % of spot live
     book = {"start_date": "2015-01-02", "hold_to_expiry": "true"}  # a condor open at the end
     ids["book"] = rid(run(["backtest", *base, "--param", "hold_to_expiry=true"]))  # the latest
     from flows.ledger import LedgerRequest, ledger_flow

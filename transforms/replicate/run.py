@@ -15,6 +15,11 @@ Windows (never overlapping where a parameter is fitted; both are reported):
   backtest's costs paid on every sale (half-spreads of the cost model and commissions),
   which the published indices do not pay: the gap between the two rows is what trading
   the index would cost, and what is left of the drift is the model's premium level.
+  ``evaluation_trailing``: the same months with the ATM ratio re-fitted before each
+  evaluated year on the :data:`TRAILING_YEARS` years before it (PUT's drift nearest zero,
+  never on the year it prices), the yearly pieces chained month by month: the premium
+  level drifts (0.92 fits 2004-2011, about 0.81 2012-2021), so one fixed calibration
+  cannot serve both.
 * Every index's days with a daily error above 0.5 % are listed (``large_errors``).
 """
 
@@ -34,6 +39,7 @@ from transforms.calibration import fit_atm_ratio
 from transforms.replicate import INDICES, spx_options, tracking, vix_calls, vix_futures
 
 FUTURES = {"SPVXSP": vix_futures.SHORT_TERM, "SPVXMP": vix_futures.MID_TERM}
+TRAILING_YEARS = 8  # the ATM ratio's trailing calibration window, years before each year
 DAY_THRESHOLD = 0.005  # a daily error above 0.5 % is listed and explained
 MONTH_THRESHOLD = 0.02
 
@@ -241,22 +247,56 @@ def _option_writing(
         pub = month_pub.select("date", pl.col(name).alias("published"))
         return ends.join(pub, on="date").drop_nulls()
 
-    def drift(ratio: float) -> float:
-        """Mean monthly log-return error of PUT on the calibration window: the ATM
-        ratio sets the premium level, which is what the drift measures."""
-        p = replace(params, smile_atm_ratio=ratio)
-        level = spx_options.write_options(m, p, index="PUT", base=1.0)
-        err = tracking.with_errors(_window(monthly_levels(level, "PUT"), windows.smile_calibration))
-        return float(err["error"].drop_nulls().mean())  # type: ignore[arg-type]
+    cache: dict[tuple[str, float], pl.DataFrame] = {}
 
-    best = fit_atm_ratio(drift)
+    def at(name: str, ratio: float) -> pl.DataFrame:
+        """Month-end levels of ``name`` written with ATM ratio ``ratio`` (cached)."""
+        if (name, ratio) not in cache:
+            p = replace(params, smile_atm_ratio=ratio)
+            level = spx_options.write_options(m, p, index=name, base=1.0)
+            cache[name, ratio] = monthly_levels(level, name)
+        return cache[name, ratio]
+
+    def fitted_on(window: tuple[date, date]) -> float:
+        """The ATM ratio whose PUT mean monthly log-return error on ``window`` is
+        nearest zero: the ATM ratio sets the premium level, which the drift measures."""
+
+        def drift(ratio: float) -> float:
+            err = tracking.with_errors(_window(at("PUT", ratio), window))
+            return float(err["error"].drop_nulls().mean())  # type: ignore[arg-type]
+
+        return fit_atm_ratio(drift)
+
+    best = fitted_on(windows.smile_calibration)
     c.calibrated["smile_atm_ratio"] = best
     p = replace(params, smile_atm_ratio=best)
     cal = windows.smile_calibration
     fitted = f"smile_atm_ratio={best} on {cal[0]}..{cal[1]}"
+    first, last = windows.smile_evaluation
+    trailing = {
+        y: fitted_on((date(y - TRAILING_YEARS, 1, 1), date(y - 1, 12, 31)))
+        for y in range(first.year, last.year + 1)
+    }
+    trailing_fit = f"smile_atm_ratio fitted on the {TRAILING_YEARS} years before each year: " + (
+        ", ".join(f"{y} {r}" for y, r in trailing.items())
+    )
     for name in writers:
         level = spx_options.write_options(m, p, index=name, base=1.0)
         by_month = monthly_levels(level, name)
+        chained = _chained({y: at(name, r) for y, r in trailing.items()})
+        c.rows.append(
+            _row(
+                name,
+                "evaluation_trailing",
+                "monthly",
+                trailing_fit,
+                tracking.tracking(
+                    _window(chained, windows.smile_evaluation),
+                    per_year=tracking.MONTHLY,
+                    threshold=MONTH_THRESHOLD,
+                ),
+            )
+        )
         with_costs = monthly_levels(
             spx_options.write_options(m, p, index=name, base=1.0, costs=True), name
         )
@@ -274,6 +314,20 @@ def _option_writing(
         levels = _window(_levels(m.dates, level, daily_pub, name), daily)
         c.rows.append(_row(name, "evaluation", "daily", fitted, tracking.tracking(levels)))
         c.add_daily(name, levels)
+
+
+def _chained(by_year: dict[int, pl.DataFrame]) -> pl.DataFrame:
+    """Month-end levels chained from yearly pieces: each month's return is the one of its
+    year's levels (``date, ours, published`` each), so a year priced with its own
+    calibration joins the year before it without a jump."""
+    parts = [
+        levels.sort("date")
+        .with_columns((pl.col("ours") / pl.col("ours").shift()).alias("growth"))
+        .filter(pl.col("date").dt.year() == year)
+        for year, levels in sorted(by_year.items())
+    ]
+    frame = pl.concat(parts).with_columns(pl.col("growth").fill_null(1.0))
+    return frame.select("date", pl.col("growth").cum_prod().alias("ours"), "published")
 
 
 def replicate(
