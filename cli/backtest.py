@@ -140,6 +140,13 @@ def add_parsers(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> 
         "default: $ALVH_DASK_CLUSTER unless --workers is given)",
     )
     p.add_argument("--holdout", type=date.fromisoformat, help="out-of-sample start (2018-01-01)")
+    p.add_argument(
+        "--frontier",
+        action="store_true",
+        help="the R-squared frontier: per band and hedge sizing rule, the configuration with "
+        "the most time in band before --holdout, re-run and measured after it (time in band, "
+        "out-of-band days by level and by variability, hedge P&L per year; results.frontier)",
+    )
     wf = p.add_argument_group(
         "walk-forward",
         "select on each training window only, test on the months after it, and stitch the "
@@ -304,6 +311,7 @@ def _sweep_request(
         workers=args.workers,
         cluster=None if args.workers else args.cluster,
         walk_forward=args.walk_forward,
+        frontier=args.frontier,
         train_months=args.train,
         test_months=args.test,
         window=args.window,
@@ -390,6 +398,8 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
             f"spent {args.min_in_band:.0%} of its days inside its band (lower --min-in-band)"
         )
     _print_selection(record, out.get("walk_forward"), print_table)
+    if out.get("frontier") is not None:
+        _print_frontier(out["frontier"], print_table)
     sid = out["sweep_id"]
     print(
         f"query them: {settings.sql_command(db)} "
@@ -419,7 +429,7 @@ def _print_selection(record: dict[str, Any], folds: Any, print_table: Callable[.
             "data in every family)"
         )
     if record.get("ruin_rate") is not None:
-        print(f"ruin rate: {record['ruin_rate']:.1%} of the configurations were ruined")
+        print(f"ruin rate: {record['ruin_rate']:.1%} of the configurations (equity reached zero)")
     if record.get("pbo") is not None:
         print(
             f"probability of backtest overfitting (CSCV, {record['pbo_splits']:,} splits): "
@@ -463,6 +473,25 @@ def _print_selection(record: dict[str, Any], folds: Any, print_table: Callable[.
         ]
         if offsets:
             print("stress-window offsets (hedge P&L / condor loss): " + ", ".join(offsets))
+
+
+def _print_frontier(rows: Any, print_table: Callable[..., None]) -> None:
+    import polars as pl
+
+    print(
+        "R-squared frontier (per band and sizing rule: chosen on time in band before the "
+        "hold-out, measured after it; out-of-band days by level, the R-squared's one-year "
+        "mean outside the band too, or by variability, the mean inside; hedge P&L per year "
+        "of equity over all days):"
+    )
+    print_table(
+        rows.select(
+            pl.format("{}-{}", "band_low", "band_high").alias("band"), "rule", "hedge_ratio",
+            "in_sample_time_in_band", "time_in_band", "out_level", "out_variability", "r2_std",
+            "hedge_pnl_per_year", "time_in_band_120", "time_in_band_250",
+        ).with_columns(pl.selectors.float().round(3)),
+        max_rows=100,
+    )  # fmt: skip
 
 
 def params(args: argparse.Namespace, print_table: Callable[..., None]) -> int:

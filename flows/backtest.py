@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from flows import artifacts, settings
 from flows.runlog import after_commit
+from transforms.backtest.frontier import frontier
 from transforms.backtest.metrics import MetricParams
 from transforms.backtest.params import (
     MAX_CONFIGS,
@@ -119,6 +120,7 @@ class SweepRequest(BaseModel):
     window: Literal["rolling", "expanding"] = "rolling"
     select_metric: Literal["overlay_sharpe", "sharpe"] = "overlay_sharpe"
     pbo_groups: int = Field(default=16, ge=2)
+    frontier: bool = False  # the R-squared frontier per band and sizing rule
 
 
 def has_signals(db: Path) -> bool:
@@ -523,6 +525,23 @@ def select(
     return Selection(record, tables, book.overlay_deflated_sharpe)
 
 
+@task(name="r2-frontier", cache_policy=NO_CACHE)
+def r2_frontier(
+    inputs: Inputs, configs: list[BacktestParams], rows: pl.DataFrame, mp: MetricParams
+) -> pl.DataFrame:
+    """The R-squared frontier (transforms.backtest.frontier): the best configuration per
+    band and sizing rule before the hold-out, re-run and measured after it."""
+    spx = inputs.spx.sort("date").select(
+        "date", (pl.col("close") / pl.col("close").shift() - 1.0).alias("spx_return")
+    )
+
+    def run(p: BacktestParams) -> pl.DataFrame:
+        daily = backtest(inputs, p, metric_params=mp).daily
+        return daily.join(spx, on="date", how="left")
+
+    return frontier(rows, configs, run, holdout=mp.holdout_start)
+
+
 @flow(name="sweep")
 def sweep_flow(request: SweepRequest) -> dict[str, Any]:
     """Run every configuration of the grid; write sweep_runs, sweep_results and the
@@ -558,7 +577,7 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
     # the selection settings are part of the sweep's identity (they change its record)
     selection_settings = request.model_dump(
         include={"rank_metric", "top_n", "min_time_in_band", "walk_forward", "train_months",
-                 "test_months", "window", "select_metric", "pbo_groups"}
+                 "test_months", "window", "select_metric", "pbo_groups", "frontier"}
     )  # fmt: skip
     sid = sweep_id(
         {**listed, "selection": selection_settings},
@@ -603,6 +622,11 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
         ),
         **{k: v.with_columns(pl.lit(sid).alias("sweep_id")) for k, v in selection.tables.items()},
     }
+    if request.frontier:
+        rows = evaluated.frame("config_hash", "ruined", "time_in_band_in_sample")
+        extra["frontier"] = r2_frontier(quote(inputs), quote(configs), rows, mp).with_columns(
+            pl.lit(sid).alias("sweep_id")
+        )
     seconds = time.perf_counter() - clock
     record = {
         "sweep_id": sid,
@@ -656,4 +680,5 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
         "record": record,
         "ruined": ruined,
         "walk_forward": selection.tables.get("walk_forward"),
+        "frontier": extra.get("frontier"),
     }

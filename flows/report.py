@@ -89,9 +89,9 @@ def write_backtest(con: Any, rid: str, out: Path) -> Path:
 def write_sweep(con: Any, sid: str, out: Path) -> Path:
     record = _one(read_frame(con, "query/report_sweep", {"sweep_id": sid}), f"sweep {sid}")
     results = read_frame(con, "query/sweep_results", {"sweep_id": sid})
-    return render.write_file(
-        out / f"sweep-{sid}.html", render.sweep_html(sweep_page(record=record, results=results))
-    )
+    frontier = read_frame(con, "query/frontier", {"sweep_id": sid})
+    page = sweep_page(record=record, results=results, frontier=frontier)
+    return render.write_file(out / f"sweep-{sid}.html", render.sweep_html(page))
 
 
 @task(name="today-page", cache_policy=NO_CACHE)

@@ -452,6 +452,8 @@ def sweep_html(p: SweepPage) -> str:
                 f"{rec.get('trials_counted', 'n/a')} effective trials counted on this data.",
             )
         )
+    if p.frontier.height:
+        sections += _frontier_sections(p.frontier)
     if p.top.height:
         sections.append(
             Section(
@@ -482,7 +484,9 @@ def sweep_html(p: SweepPage) -> str:
         f"best {rec.get('rank_metric', 'sharpe')}": fmt(rec.get("best_value"), RATIO),
         "deflated Sharpe of the best": fmt(rec.get("deflated_sharpe"), RATIO),
         "overlay deflated Sharpe": fmt(rec.get("overlay_deflated_sharpe"), RATIO),
-        "PBO": fmt(rec.get("pbo"), RATIO),
+        "PBO among survivors": fmt(rec.get("pbo_survivors"), RATIO),
+        "PBO among all": fmt(rec.get("pbo"), RATIO),
+        "ruin rate": fmt(rec.get("ruin_rate"), PERCENT),
         "out-of-sample Sharpe (walk-forward)": fmt(rec.get("oos_sharpe"), RATIO),
     }
     return page(
@@ -492,6 +496,56 @@ def sweep_html(p: SweepPage) -> str:
         headline=headline,
         notes=p.notes,
     )
+
+
+def _frontier_sections(rows: pl.DataFrame) -> list[Section]:
+    """The R-squared frontier: out-of-sample time in band against the hedge's P&L per
+    year, a marker per band and sizing rule, and the table."""
+    measured = rows.filter(pl.col("config_hash").is_not_null())
+    fig = go.Figure()
+    for k, (rule,) in enumerate(measured.select("rule").unique(maintain_order=True).iter_rows()):
+        part = measured.filter(pl.col("rule") == rule)
+        fig.add_trace(
+            go.Scatter(
+                x=part["hedge_pnl_per_year"].to_list(),
+                y=part["time_in_band"].to_list(),
+                mode="markers+text",
+                name=rule,
+                text=[
+                    f"{a:g}-{b:g}" for a, b in zip(part["band_low"], part["band_high"], strict=True)
+                ],
+                textposition="top center",
+                marker={"size": 10, "color": COLORS[k % len(COLORS)]},
+            )
+        )
+    _layout(fig, y_format=".0%", y_title="time in band after the hold-out")
+    fig.update_xaxes(title_text="hedge P&L per year, share of equity", tickformat=".1%")
+    fig.update_layout(hovermode="closest", showlegend=True)
+    shown = rows.with_columns(
+        pl.format("{}-{}", "band_low", "band_high").alias("band")
+    ).select(
+        "band", "rule", "configurations", "hedge_ratio", "in_sample_time_in_band",
+        "time_in_band", "out_level", "out_variability", "r2_mean", "r2_std",
+        "hedge_pnl_per_year", "time_in_band_120", "time_in_band_250",
+    )  # fmt: skip
+    shares = ("in_sample_time_in_band", "time_in_band", "out_level", "out_variability")
+    shares += ("hedge_pnl_per_year", "time_in_band_120", "time_in_band_250")
+    return [
+        Section(
+            "R² frontier: time in band against what the hedge costs",
+            chart(fig, "frontier"),
+            "Per R² band and hedge sizing rule, the configuration with the most time in band "
+            "before the hold-out, measured after it.",
+        ),
+        Section(
+            "R² frontier: why the days out of band are out",
+            table(shown, formats=dict.fromkeys(shares, _pct), name="frontier", sortable=True),
+            "Out by level: the R²'s trailing one-year mean is outside the band too (more or "
+            "less hedge would move it). Out by variability: the mean is inside and the "
+            "60-session R² swings across the edge. Time in band with 120- and 250-session "
+            "R² windows is a diagnostic: a longer window swings less.",
+        ),
+    ]
 
 
 # --- today's book ----------------------------------------------------------------------

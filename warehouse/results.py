@@ -29,6 +29,7 @@ RESULT_TABLES = (
     "replication_daily",
     "signal_ledger",
     "calibrations",
+    "frontier",
 )
 
 

@@ -57,7 +57,8 @@ def site(research_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     idle = ["--param", "margin_target=0", "--param", "lots=0", "--param", "hedge_ratio=0"]
     ids["empty"] = rid(run(["backtest", *base, *idle]))
     grid = ["--dim", "hold_to_expiry=false,true", "--hedge-ratio", "0:0.4:0.2", "--top", "1"]
-    ids["sweep"] = sid(run(["sweep", *base, *grid, "--walk-forward", "--train", "24"]))
+    wf = ["--walk-forward", "--train", "24", "--frontier"]
+    ids["sweep"] = sid(run(["sweep", *base, *grid, *wf]))
     one = ["--hedge-ratio", "0.2", "--r2-band", "0.45-0.65", "--top", "1"]
     ids["one"] = sid(run(["sweep", *base, *one]))
     two = ["--hedge-ratio", "0:0.2:0.2", "--r2-band", "0.45-0.65", "--top", "1"]
@@ -138,7 +139,7 @@ def test_every_page_opens_clean_and_draws_every_chart(
     assert all(drawn > 0 for drawn in v.charts.values()), v.charts
     expected = {
         "book": {"equity", "drawdown", "sleeves", "r2", "hedge", "scalers", "vega"},
-        "sweep": {"pareto", "distribution"},  # and the heatmaps, below
+        "sweep": {"pareto", "distribution", "frontier"},  # and the heatmaps, below
         "today": {"r2", "payoff"},
         "track": set(),  # one ledger day: a sentence, no chart
         "dead": set(),
@@ -182,7 +183,14 @@ def test_the_figures_shown_are_the_warehouses(
         site["db"], "SELECT * FROM results.sweep_runs WHERE sweep_id = ?", [site["ids"]["sweep"]]
     ).row(0, named=True)
     assert visits["sweep"].figures["configurations"] == f"{sweep['configurations']:,}"
-    assert visits["sweep"].figures["PBO"] == fmt(sweep["pbo"], RATIO)
+    assert visits["sweep"].figures["PBO among all"] == fmt(sweep["pbo"], RATIO)
+    assert visits["sweep"].figures["PBO among survivors"] == fmt(sweep["pbo_survivors"], RATIO)
+    assert visits["sweep"].figures["ruin rate"] == fmt(sweep["ruin_rate"], PERCENT)
+    # the frontier's table is the warehouse's rows, one per band and sizing rule
+    frontier = query(
+        site["db"], "SELECT * FROM results.frontier WHERE sweep_id = ?", [site["ids"]["sweep"]]
+    )
+    assert frontier.height == len(visits["sweep"].tables["frontier"]) >= 3
     html = _file(site, "index").read_text()
     pages = ("book", "ruined", "empty", "sweep", "one", "today", "track", "market", "validation")
     for page in pages:

@@ -212,6 +212,7 @@ def short_group(inputs: Inputs) -> Group:
             "initial_equity": st.sampled_from([150_000.0, 400_000.0, 1_000_000.0]),
             "equity_weight": st.floats(0.0, 1.5),
             "hedge_ratio": st.floats(0.0, 0.6),
+            "hedge_on_equity": st.booleans(),
             "futures_share": st.floats(0.0, 1.0),
             "ladder_w2": st.floats(0.0, 1.0),
             "ladder_w3": st.floats(0.0, 1.0),
@@ -660,3 +661,103 @@ def test_a_walk_forward_fold_never_sees_data_after_its_training_window(inputs: I
     assert len(early) == 6 < len(whole)  # test years 2010..2015
     for a, b in zip(early, whole, strict=False):
         assert (a.config, a.train_metric, a.eligible) == (b.config, b.train_metric, b.eligible)
+
+
+def test_a_hedge_sized_to_the_portfolio_follows_equity_not_the_condor(
+    crisis_group: Group,
+) -> None:
+    """hedge_on_equity: on each re-hedge the futures ladder's vega is hedge_ratio x
+    $1,000 per VIX point per $100k of the day's equity, whatever the condor's vega."""
+    from transforms.backtest.book import EQUITY_UNIT
+
+    p = replace(
+        CRISES, hedge_on_equity=True, hedge_ratio=1.0, futures_share=1.0, controller=False,
+        end_date=date(2010, 12, 31), contango_guard_pct=0.0, reserve=0.0, **QUIET,
+    )  # fmt: skip
+    daily = run_reference(crisis_group, p).daily
+    futures = daily["hedge_vega"].to_numpy()  # the ladder's vega at the close
+    # on a re-hedge day the ladder holds its target (the day's costs aside)
+    rehedged = daily.filter(
+        pl.col("rehedge") & (pl.col("hedge_vega") > 0) & ~pl.col("liquidity_cut")
+    )
+    assert rehedged.height > 50
+    target = rehedged["equity"] / EQUITY_UNIT * 1_000.0
+    assert np.allclose(rehedged["hedge_vega"].to_numpy(), target.to_numpy(), rtol=0.01)
+    by_condor = run_reference(crisis_group, replace(p, hedge_on_equity=False)).daily
+    assert not np.allclose(by_condor["hedge_vega"].to_numpy(), futures)
+
+
+def test_the_frontier_tells_level_from_variability() -> None:
+    """decompose: an R-squared whose one-year mean sits above the band is out by level;
+    one that swings across the band around a mean inside it is out by variability."""
+    from transforms.backtest.frontier import decompose, rolling_r2, trailing_mean
+
+    n = 2_000
+    above = np.full(n, 0.9)
+    d = decompose(above, 0.45, 0.65)
+    assert d.in_band == 0.0 and d.out_level == 1.0 and d.out_variability == 0.0
+    swing = 0.55 + 0.2 * np.sin(np.arange(n) / 10.0)  # mean 0.55, in band a third of days
+    d = decompose(swing, 0.45, 0.65)
+    assert d.out_level == 0.0 and d.in_band + d.out_variability == pytest.approx(1.0)
+    assert 0.3 < d.in_band < 0.37 and d.r2_std == pytest.approx(0.2 / np.sqrt(2), rel=0.05)
+    assert np.isnan(trailing_mean(np.full(10, 0.5), 252)).all()  # under a quarter of a year
+    rng = np.random.default_rng(3)
+    spx = rng.normal(0, 0.01, 600)
+    book = 0.5 * spx + rng.normal(0, 0.005, 600)
+    r2 = rolling_r2(book, spx, 60)
+    assert np.isnan(r2[:59]).all()
+    corr = np.corrcoef(book[540:], spx[540:])[0, 1]
+    assert r2[-1] == pytest.approx(corr**2)
+
+
+def test_the_frontier_chooses_before_the_holdout_and_measures_after(
+    crisis_group: Group, inputs: Inputs
+) -> None:
+    """Per band and rule the configuration with the most in-sample time in band is
+    re-run; every figure it reports comes from the days after the hold-out."""
+    from transforms.backtest.frontier import frontier, rule
+    from transforms.backtest.run import backtest
+
+    base = replace(CRISES, start_date=date(2016, 1, 4), end_date=date(2020, 12, 31), **QUIET)
+    configs = [
+        replace(base, hedge_ratio=0.0, controller=False),
+        replace(base, hedge_ratio=0.2, controller=False),
+        replace(base, hedge_ratio=0.4, controller=False),
+        replace(base, hedge_ratio=1.0, hedge_on_equity=True, controller=False),
+        replace(base, hedge_ratio=0.2, controller=True),
+    ]
+    assert [rule(c) for c in configs] == [
+        "unhedged", "condor vega", "condor vega", "portfolio", "condor vega, weekly controller",
+    ]  # fmt: skip
+    rows = pl.DataFrame(
+        {
+            "config_hash": [f"c{k}" for k in range(5)],
+            "ruined": [False] * 5,
+            "time_in_band_in_sample": [0.1, 0.2, 0.3, 0.0, 0.1],
+        }
+    )
+    runs: list[BacktestParams] = []
+
+    def run(p: BacktestParams) -> pl.DataFrame:
+        runs.append(p)
+        daily = backtest(inputs, p).daily
+        spx = inputs.spx.sort("date").select(
+            "date", (pl.col("close") / pl.col("close").shift() - 1).alias("spx_return")
+        )
+        return daily.join(spx, on="date", how="left")
+
+    out = frontier(rows, configs, run, holdout=date(2019, 1, 1))
+    assert out["rule"].to_list() == [
+        "condor vega", "condor vega, weekly controller", "portfolio", "unhedged",
+    ]  # fmt: skip
+    vega = out.row(0, named=True)
+    assert (
+        vega["config_hash"] == "c2" and vega["hedge_ratio"] == 0.4 and vega["configurations"] == 2
+    )
+    assert len(runs) == 4  # one re-run per band and rule
+    sessions = crisis_group.market.dates.astype("datetime64[D]").tolist()
+    assert vega["oos_days"] == sum(date(2019, 1, 1) <= d <= date(2020, 12, 31) for d in sessions)
+    for row in out.iter_rows(named=True):
+        shares = row["time_in_band"] + row["out_level"] + row["out_variability"]
+        assert shares == pytest.approx(1.0)
+    assert out.filter(pl.col("rule") == "unhedged")["hedge_pnl_per_year"][0] == 0.0

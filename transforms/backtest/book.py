@@ -65,6 +65,7 @@ from transforms.backtest.market import Market, ladder_months
 F64 = NDArray[np.float64]
 VX_MULTIPLIER = 1_000.0
 OPTION_MULTIPLIER = 100.0
+EQUITY_UNIT = 100_000.0  # hedge_on_equity: hedge_ratio is VIX-point contracts per this equity
 LADDER_MONTHS = (1, 2, 3)  # 0-based month index of ladder slots: months 2, 3, 4
 
 

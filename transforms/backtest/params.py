@@ -100,6 +100,7 @@ class BacktestParams:
     fomc_rule: bool = True
     # --- second engine: sizing
     hedge_ratio: float = 0.20
+    hedge_on_equity: bool = False
     futures_share: float = 0.5
     # --- futures ladder
     ladder_w2: float = 0.4
@@ -313,7 +314,15 @@ DOCS: dict[str, Doc] = {
     ),
     **_docs(
         "3 second engine: sizing",
-        hedge_ratio=("multiplier", "hedge vega = this x |condor vega|"),
+        hedge_ratio=(
+            "multiplier",
+            "hedge vega = this x |condor vega| (or per $100k of equity: hedge_on_equity)",
+        ),
+        hedge_on_equity=(
+            "switch",
+            "size the hedge to the portfolio: hedge vega = hedge_ratio x $1,000 per VIX point "
+            "per $100k of equity (a VX ladder per $ of equity), not to the condor's vega",
+        ),
         futures_share=("fraction", "share of hedge vega in futures, the rest in calls"),
     ),
     **_docs(
@@ -422,6 +431,7 @@ KERNEL_FIELDS: tuple[str, ...] = (
     "initial_equity",
     "equity_weight",
     "hedge_ratio",
+    "hedge_on_equity",
     "futures_share",
     "ladder_w2",
     "ladder_w3",

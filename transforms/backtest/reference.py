@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from transforms.backtest.book import (
+    EQUITY_UNIT,
     LADDER_MONTHS,
     OPTION_MULTIPLIER,
     VX_MULTIPLIER,
@@ -184,7 +185,11 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
             call_scale = (1.0 + p.rsi_extra_calls * float(m.vix_rsi[i] < p.rsi_threshold)) * (
                 1.0 + p.cpi_call_scale * float(abs(m.cpi_z[i]) > p.cpi_z_threshold)
             )
-            vega = live * h * abs(float(cp.vega[i])) * scale
+            if p.hedge_on_equity:  # a VX ladder sized to the portfolio
+                basis = pre / EQUITY_UNIT * VX_MULTIPLIER
+            else:  # sized to the condor
+                basis = abs(float(cp.vega[i]))
+            vega = live * h * basis * scale
             fut_vega = vega * p.futures_share
             call_vega = vega * (1.0 - p.futures_share) * call_scale
         # 4. futures: a contract that stays in the ladder's months keeps its position (it

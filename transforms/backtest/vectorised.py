@@ -26,7 +26,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from transforms.backtest.book import OPTION_MULTIPLIER, VX_MULTIPLIER, Group
+from transforms.backtest.book import EQUITY_UNIT, OPTION_MULTIPLIER, VX_MULTIPLIER, Group
 from transforms.backtest.condor import LEGS
 from transforms.backtest.metrics import (
     Market1D,
@@ -51,6 +51,7 @@ _AT = {name: k for k, name in enumerate(COLUMNS)}
 _INITIAL_EQUITY = _AT["initial_equity"]
 _EQUITY_WEIGHT = _AT["equity_weight"]
 _HEDGE_RATIO = _AT["hedge_ratio"]
+_HEDGE_ON_EQUITY = _AT["hedge_on_equity"]
 _FUTURES_SHARE = _AT["futures_share"]
 _LADDER_W2 = _AT["ladder_w2"]
 _LADDER_W3 = _AT["ladder_w3"]
@@ -444,6 +445,7 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
         initial_equity = q[_INITIAL_EQUITY]
         equity_weight = q[_EQUITY_WEIGHT]
         hedge_ratio = q[_HEDGE_RATIO]
+        on_equity = q[_HEDGE_ON_EQUITY] > 0
         futures_share = q[_FUTURES_SHARE]
         ladder_w2 = q[_LADDER_W2]
         ladder_w3 = q[_LADDER_W3]
@@ -573,7 +575,8 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
                 rsi_low = 1.0 if vix_rsi[i] < rsi_threshold else 0.0
                 cpi_far = 1.0 if abs(cpi_z[i]) > cpi_z_threshold else 0.0
                 call_scale = (1.0 + rsi_extra_calls * rsi_low) * (1.0 + cpi_call_scale * cpi_far)
-                vega = live * h * abs(condor_vega[i]) * scale
+                basis = pre / EQUITY_UNIT * VX_MULTIPLIER if on_equity else abs(condor_vega[i])
+                vega = live * h * basis * scale
                 fut_vega = vega * futures_share
                 call_vega = vega * (1.0 - futures_share) * call_scale
             # 4. futures: kept contracts keep their position; leaving ones roll

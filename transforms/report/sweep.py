@@ -1,6 +1,6 @@
 """The sweep page: heatmaps over hedge ratio x band, the Pareto front of Sharpe against
-time in band, the distribution of trial Sharpe ratios, and the top configurations with
-how each differs from the defaults.
+time in band, the distribution of trial Sharpe ratios, the R-squared frontier (when the
+sweep computed it), and the top configurations with how each differs from the defaults.
 
 Heatmap cells show the best value over the sweep's other dimensions (the grid may vary
 more than h and the band). Ruined configurations are never candidates: they are left out
@@ -41,6 +41,7 @@ class SweepPage:
     ruined: pl.DataFrame  # config_hash, ruin_date, the differences from the defaults
     living: int  # configurations that were never ruined
     notes: list[str]
+    frontier: pl.DataFrame  # results.frontier rows (empty without --frontier)
 
 
 def pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -60,7 +61,12 @@ def _band(low: pl.Expr, high: pl.Expr) -> pl.Expr:
 
 
 def sweep_page(
-    *, record: dict[str, Any], results: pl.DataFrame, seed: int = 0, top_n: int = 10
+    *,
+    record: dict[str, Any],
+    results: pl.DataFrame,
+    frontier: pl.DataFrame | None = None,
+    seed: int = 0,
+    top_n: int = 10,
 ) -> SweepPage:
     notes = []
     alive = results.filter(~pl.col("ruined"))
@@ -124,6 +130,7 @@ def sweep_page(
         else pl.DataFrame(),
         living=alive.height,
         notes=notes,
+        frontier=pl.DataFrame() if frontier is None else frontier,
     )
 
 
