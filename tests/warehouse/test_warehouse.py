@@ -192,6 +192,7 @@ def test_every_sql_file_runs_on_an_in_memory_database(con: duckdb.DuckDBPyConnec
         "report_run_daily": {"run_id": "r"},
         "report_run_trades": {"run_id": "r"},
         "report_sweep": {"sweep_id": "s"},
+        "frontier": {"sweep_id": "s"},
         "report_replication_daily": {"run_id": "r"},
         "validation_issues": {"validation_id": "v"},
         "table_exists": {"schema": "results", "table": "trials"},
