@@ -235,6 +235,7 @@ def short_group(inputs: Inputs) -> Group:
             "cpi_z_threshold": st.floats(0.5, 3.0),
             "cpi_call_scale": st.floats(0.0, 0.5),
             "controller": st.booleans(),
+            "controller_halflife": st.sampled_from([0.0, 5.0, 30.0]),
             "band_low": st.floats(0.0, 0.5),
             "h_step": st.floats(0.0, 0.1),
             "h_min": st.floats(0.0, 0.2),
@@ -729,6 +730,7 @@ def test_the_frontier_chooses_before_the_holdout_and_measures_after(
     assert [rule(c) for c in configs] == [
         "unhedged", "condor vega", "condor vega", "portfolio", "condor vega, weekly controller",
     ]  # fmt: skip
+    assert rule(replace(base, controller_halflife=20.0)) == "condor vega, daily EWMA controller"
     rows = pl.DataFrame(
         {
             "config_hash": [f"c{k}" for k in range(5)],
@@ -761,3 +763,27 @@ def test_the_frontier_chooses_before_the_holdout_and_measures_after(
         shares = row["time_in_band"] + row["out_level"] + row["out_variability"]
         assert shares == pytest.approx(1.0)
     assert out.filter(pl.col("rule") == "unhedged")["hedge_pnl_per_year"][0] == 0.0
+
+
+def test_the_daily_controller_steps_every_session_on_its_ewma_r_squared(
+    crisis_group: Group,
+) -> None:
+    """controller_halflife > 0: after the warm-up the controller acts every session that
+    is not blocked (not only on week starts), on the R-squared of exponentially weighted
+    moments: with a band of [0, 0] every estimate is above it, so h climbs one step a
+    session to its ceiling; the weekly controller climbs once a week."""
+    p = replace(
+        CRISES, hedge_ratio=0.0, h_min=0.0, h_max=10.0, h_step=0.01, band_low=0.0,
+        band_high=0.0, controller_halflife=20.0,
+    )  # fmt: skip
+    m = crisis_group.market
+    days = 300  # the first 300 sessions: h stays far below its ceiling
+    h = run_reference(crisis_group, p).daily["hedge_ratio"].to_numpy()[:days]
+    steps = np.diff(h)
+    after = np.arange(1, days) > p.r2_window  # once a window of returns is in
+    open_days = ~m.fomc[1:days]
+    assert np.allclose(steps[after & open_days], 0.01)
+    assert np.all(steps[after & ~open_days] == 0.0)  # FOMC days are blocked
+    weekly = run_reference(crisis_group, replace(p, controller_halflife=0.0)).daily
+    rises = np.diff(weekly["hedge_ratio"].to_numpy()[:days]) > 0
+    assert 0 < rises.sum() < 0.3 * (after & open_days).sum()

@@ -3,7 +3,9 @@ and what it costs, per hedge sizing rule.
 
 For each R-squared band of a sweep and each sizing rule among its configurations
 (:func:`rule`: unhedged; the hedge sized to the condor's vega; sized to the portfolio,
-``hedge_on_equity``; each with or without the weekly step controller), the configuration
+``hedge_on_equity``; each without a controller, with the weekly step controller on the
+rolling R-squared, or with the daily controller on the R-squared of exponentially
+weighted moments, ``controller_halflife``), the configuration
 with the most time in band *before* the hold-out (``time_in_band_in_sample``) is chosen,
 re-run, and measured *after* it:
 
@@ -16,9 +18,6 @@ re-run, and measured *after* it:
   or **variability** (the mean is inside, the 60-session R-squared swings across the
   band's edge: sampling noise and regime changes no sizing of this kind removes);
 * the R-squared's mean and standard deviation.
-
-The daily controller that targets the book's beta from an exponentially weighted
-covariance is not among the rules yet.
 """
 
 from __future__ import annotations
@@ -47,7 +46,13 @@ def rule(p: BacktestParams) -> str:
     if p.hedge_ratio == 0 and not p.controller:
         return "unhedged"
     basis = "portfolio" if p.hedge_on_equity else "condor vega"
-    return f"{basis}, weekly controller" if p.controller else basis
+    if not p.controller:
+        return basis
+    return (
+        f"{basis}, daily EWMA controller"
+        if p.controller_halflife > 0
+        else f"{basis}, weekly controller"
+    )
 
 
 @dataclass(frozen=True)

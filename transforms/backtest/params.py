@@ -130,6 +130,7 @@ class BacktestParams:
     cpi_call_scale: float = 0.25
     # --- the R-squared controller
     controller: bool = True
+    controller_halflife: float = 0.0
     r2_window: int = 60
     band_low: float = 0.45
     band_high: float = 0.65
@@ -220,6 +221,7 @@ DOMAINS: dict[str, Domain] = {
     "rsi_extra_calls": SCALE,
     "cpi_z_threshold": _closed(0, 20),
     "cpi_call_scale": SCALE,
+    "controller_halflife": _closed(0, 2_520),
     "r2_window": _closed(3, 2_520),
     "band_low": SHARE,
     "band_high": SHARE,
@@ -371,6 +373,12 @@ DOCS: dict[str, Doc] = {
     **_docs(
         "3 second engine: R-squared controller",
         controller=("switch", "move h weekly to keep the rolling R-squared in the band"),
+        controller_halflife=(
+            "sessions",
+            "0: the weekly controller on the rolling R-squared; above 0: a daily controller "
+            "on the R-squared of exponentially weighted moments with this half-life, the "
+            "hedge re-sized every session",
+        ),
         r2_window=("sessions", "window of the rolling R-squared against SPX"),
         band_low=("R-squared", "below this, lower h by a step"),
         band_high=("R-squared", "above this, raise h by a step"),
@@ -454,6 +462,7 @@ KERNEL_FIELDS: tuple[str, ...] = (
     "cpi_z_threshold",
     "cpi_call_scale",
     "controller",
+    "controller_halflife",
     "band_low",
     "band_high",
     "h_step",

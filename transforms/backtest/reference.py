@@ -82,6 +82,9 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
     pending = False
     book_ret: list[float] = []
     spx_ret: list[float] = []
+    every_session = p.controller and p.controller_halflife > 0  # the EWMA controller
+    alpha = 1.0 - 0.5 ** (1.0 / p.controller_halflife) if every_session else 0.0
+    moments = [0.0] * 5  # exponentially weighted: book, SPX, book^2, SPX^2, book x SPX
     log = _Log()
     legs = 2 if p.call_spread_width > 0 else 1
     fut_unit_cost = p.vx_commission + p.vx_half_spread * VX_MULTIPLIER
@@ -165,16 +168,22 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
         cut = False
         # 2. schedule
         blocked = p.fomc_rule and bool(m.fomc[i])
-        due = bool(m.week_start[i]) or pending
+        due = bool(m.week_start[i]) or pending or every_session
         pending = due and blocked
         rehedge = due and not blocked
         r2 = float("nan")
         # 3. re-hedge decisions
         if rehedge:
             if len(book_ret) >= p.r2_window:
-                r2 = float(
-                    r_squared(np.array(book_ret[-p.r2_window :]), np.array(spx_ret[-p.r2_window :]))
-                )
+                if every_session:  # R-squared of the exponentially weighted moments
+                    b, s_, bb, ss, bs = moments
+                    r2 = (bs - b * s_) ** 2 / ((bb - b * b) * (ss - s_ * s_))
+                else:  # the rolling window's
+                    r2 = float(
+                        r_squared(
+                            np.array(book_ret[-p.r2_window :]), np.array(spx_ret[-p.r2_window :])
+                        )
+                    )
                 if p.controller and r2 > p.band_high:
                     h = min(h + p.h_step, p.h_max)
                 elif p.controller and r2 < p.band_low:
@@ -376,6 +385,10 @@ def run_reference(group: Group, p: BacktestParams) -> Result:  # noqa: PLR0912, 
         if i > 0:
             book_ret.append(equity / previous - 1.0)
             spx_ret.append(float(group.spx_return[i]))
+            if every_session:
+                y, x = book_ret[-1], spx_ret[-1]
+                for j, v in enumerate((y, x, y * y, x * x, y * x)):
+                    moments[j] += alpha * (v - moments[j])
         hedge_vega = sum(
             s.contracts * float(term_beta(m, i, np.array([s.contract]))[0]) * VX_MULTIPLIER
             for s in slots

@@ -74,6 +74,7 @@ _RSI_EXTRA_CALLS = _AT["rsi_extra_calls"]
 _CPI_Z_THRESHOLD = _AT["cpi_z_threshold"]
 _CPI_CALL_SCALE = _AT["cpi_call_scale"]
 _CONTROLLER = _AT["controller"]
+_CONTROLLER_HALFLIFE = _AT["controller_halflife"]
 _BAND_LOW = _AT["band_low"]
 _BAND_HIGH = _AT["band_high"]
 _H_STEP = _AT["h_step"]
@@ -390,6 +391,13 @@ def _r_squared(ring: F64, spx_ring: F64, start: int) -> float:
     return cov * cov / (syy * sxx)
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _ewma_r_squared(mb: float, ms: float, mbb: float, mss: float, mbs: float) -> float:
+    """R-squared of exponentially weighted moments (means, second moments, cross)."""
+    cov = mbs - mb * ms
+    return cov * cov / ((mbb - mb * mb) * (mss - ms * ms))
+
+
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one config per core)
     params: F64,
@@ -466,6 +474,7 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
         cpi_z_threshold = q[_CPI_Z_THRESHOLD]
         cpi_call_scale = q[_CPI_CALL_SCALE]
         controller = q[_CONTROLLER]
+        halflife = q[_CONTROLLER_HALFLIFE]
         band_low = q[_BAND_LOW]
         band_high = q[_BAND_HIGH]
         h_step = q[_H_STEP]
@@ -475,6 +484,9 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
         margin_share = q[_RESERVE_COUNTS_MARGIN]  # 1 or 0
         weights = np.array([ladder_w2, ladder_w3, ladder_w4])
         control = controller > 0
+        every_session = control and halflife > 0  # the EWMA controller
+        alpha = 1.0 - 0.5 ** (1.0 / halflife) if every_session else 0.0
+        ew_b = ew_s = ew_bb = ew_ss = ew_bs = 0.0  # exponentially weighted moments
         width = call_spread_width
         legs = 2.0 if width > 0 else 1.0
         fut_unit = vx_commission + vx_half_spread * VX_MULTIPLIER
@@ -558,13 +570,16 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
             call_cost = 0.0
             # 2. schedule
             blocked = fomc_rule and fomc[i]
-            due = week_start[i] or pending
+            due = week_start[i] or pending or every_session
             pending = due and blocked
             rehedge = due and not blocked
             # 3. re-hedge decisions
             if rehedge:
                 if filled >= window:
-                    r2 = _r_squared(ring, spx_ring, filled % window)
+                    if every_session:
+                        r2 = _ewma_r_squared(ew_b, ew_s, ew_bb, ew_ss, ew_bs)
+                    else:
+                        r2 = _r_squared(ring, spx_ring, filled % window)
                     if control and r2 > band_high:
                         h = min(h + h_step, h_max)
                     elif control and r2 < band_low:
@@ -699,6 +714,14 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
                 ring[filled % window] = equity / previous - 1.0
                 spx_ring[filled % window] = spx_return[i]
                 filled += 1
+                if every_session:
+                    y = equity / previous - 1.0
+                    x = spx_return[i]
+                    ew_b += alpha * (y - ew_b)
+                    ew_s += alpha * (x - ew_s)
+                    ew_bb += alpha * (y * y - ew_bb)
+                    ew_ss += alpha * (x * x - ew_ss)
+                    ew_bs += alpha * (y * x - ew_bs)
             costs += fut_cost + call_cost
             fut_net = fut_pnl - fut_cost
             call_net = call_pnl - call_cost

@@ -1,5 +1,6 @@
 -- Research 2.0: the spread model fitted across eras, the fill share as a sweep dimension,
--- the hedge sized to the portfolio (hedge_on_equity), trial families and statistics that
+-- the hedge sized to the portfolio (hedge_on_equity), the daily EWMA controller
+-- (controller_halflife), trial families and statistics that
 -- measure what they claim.
 --
 -- results.calibrations  grain: one calibration id (transforms.calibration).  PK (calibration_id)
@@ -21,6 +22,7 @@ CREATE TABLE IF NOT EXISTS results.calibrations (
 );
 ALTER TABLE results.sweep_results ADD COLUMN IF NOT EXISTS spx_fill DOUBLE;
 ALTER TABLE results.sweep_results ADD COLUMN IF NOT EXISTS hedge_on_equity BOOLEAN;
+ALTER TABLE results.sweep_results ADD COLUMN IF NOT EXISTS controller_halflife DOUBLE;
 ALTER TABLE results.trials ADD COLUMN IF NOT EXISTS family VARCHAR;
 ALTER TABLE results.sweep_runs ADD COLUMN IF NOT EXISTS pbo_survivors DOUBLE;
 ALTER TABLE results.sweep_runs ADD COLUMN IF NOT EXISTS pbo_survivor_configs INTEGER;
