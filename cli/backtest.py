@@ -192,7 +192,7 @@ def _bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
 def print_metrics(metrics: Any, print_table: Callable[..., None]) -> None:
     import polars as pl
 
-    from transforms.backtest.metrics import METRICS
+    from transforms.backtest.metric_registry import METRICS
 
     row = metrics.row(0, named=True)
 
@@ -284,7 +284,7 @@ def _sweep_request(
     """The sweep a command line asks for, its dimensions listed and its size; ValueError
     names what is wrong."""
     from flows.backtest import SweepRequest
-    from transforms.backtest.metrics import METRICS
+    from transforms.backtest.metric_registry import METRICS
     from transforms.backtest.params import (
         MAX_CONFIGS,
         BacktestParams,

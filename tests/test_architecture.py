@@ -77,3 +77,21 @@ def test_the_purity_contract_fails_on_a_forbidden_import(
     assert result.returncode != 0, result.stdout
     assert f"transforms is not allowed to import {imported}" in result.stdout
     assert f"{dotted} -> {imported}" in result.stdout
+
+
+MAX_PARAMETERS = 12
+
+
+def test_no_engine_function_takes_more_than_twelve_parameters() -> None:
+    """The engine's functions take structured records (named tuples of arrays, tuples of
+    scalars), not long positional lists."""
+    found = []
+    for path in (REPO / "transforms").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                a = node.args
+                count = len(a.posonlyargs) + len(a.args) + len(a.kwonlyargs)
+                count += (a.vararg is not None) + (a.kwarg is not None)
+                if count > MAX_PARAMETERS:
+                    found.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name} ({count})")
+    assert found == []

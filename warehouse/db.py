@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 
+from transforms.backtest.metric_registry import METRIC_TABLES, REGISTRY
 from warehouse.lockwait import WRITER_WAIT, LockWait
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -132,6 +133,33 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     return int(current)
 
 
+class SchemaMismatch(RuntimeError):
+    """A result table's metric columns differ from the metric registry."""
+
+
+def check_metric_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """Raise :class:`SchemaMismatch`, naming the table, the column and both types, unless
+    every metric of the registry (:mod:`transforms.backtest.metric_registry`) is a column
+    of each result table that holds metrics, with the registry's SQL type."""
+    stored = {
+        (table, column): kind
+        for table, column, kind in con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'results' AND table_name IN (SELECT unnest($tables))",
+            {"tables": list(METRIC_TABLES)},
+        ).fetchall()
+    }
+    for table in METRIC_TABLES:
+        for name, metric in REGISTRY.items():
+            kind = stored.get((table, name))
+            if kind != metric.sql_type:
+                raise SchemaMismatch(
+                    f"results.{table}.{name}: the metric registry says {metric.sql_type}, "
+                    f"the warehouse has {kind or 'no such column'} (a migration under "
+                    "warehouse/sql/schema must add or change it)"
+                )
+
+
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(run(con, "query/schema_version").fetchall()[0][0])
 
@@ -231,6 +259,7 @@ def connect_writer(path: Path, *, policy: LockWait | None = None) -> duckdb.Duck
     con = _open(path, read_only=False, wait_seconds=policy.seconds, policy=policy)
     try:
         migrate(con)
+        check_metric_columns(con)
     except BaseException:
         con.close()
         raise

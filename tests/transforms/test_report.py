@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 
 from report.render import color_scale
-from transforms.backtest.metrics import METRICS
+from transforms.backtest.metric_registry import METRICS
 from transforms.backtest.params import BacktestParams
 from transforms.report.formats import DOLLARS, PERCENT, RATIO, UNITS, fmt
 from transforms.report.sweep import pareto_front, sweep_page

@@ -380,7 +380,7 @@ def test_a_writer_waits_for_a_reader_with_progress_then_names_it(tmp_path: Path)
 def test_result_tables_hold_every_parameter_and_metric_as_a_column(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    from transforms.backtest.metrics import METRICS
+    from transforms.backtest.metric_registry import METRICS
     from transforms.backtest.params import NAMES
 
     def columns(table: str) -> list[str]:
@@ -406,6 +406,27 @@ def test_result_tables_hold_every_parameter_and_metric_as_a_column(
         for t in ("backtest_metrics", "sweep_results")
         for c, k in (("ruined", "BOOLEAN"), ("ruin_date", "DATE"))
     }
+
+
+def test_a_writer_refuses_result_tables_that_differ_from_the_metric_registry(
+    tmp_path: Path,
+) -> None:
+    """Every writer connection checks the metric columns against the registry: a column
+    of another type, or a missing one, stops it with the table, column and both types."""
+    from warehouse.db import SchemaMismatch, check_metric_columns, connect_writer
+
+    db = tmp_path / "w.duckdb"
+    connect_writer(db).close()  # migrated and checked
+    raw = duckdb.connect(str(db))
+    raw.execute("ALTER TABLE results.sweep_results ALTER turnover TYPE VARCHAR")
+    with pytest.raises(
+        SchemaMismatch, match=r"results.sweep_results.turnover: .* DOUBLE, .* VARCHAR"
+    ):
+        check_metric_columns(raw)
+    raw.execute("ALTER TABLE results.backtest_metrics DROP COLUMN calmar")
+    raw.close()
+    with pytest.raises(SchemaMismatch, match=r"results.backtest_metrics.calmar: .* no such column"):
+        connect_writer(db)
 
 
 def test_a_sweep_streams_in_batches_and_counts_each_row_once(

@@ -59,6 +59,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from transforms.annual import SESSIONS_PER_YEAR, cagr, years_between
+from transforms.backtest.metric_registry import METRICS
 from transforms.selection.blocks import month_index
 from transforms.selection.digest import HASH_SEED, hash_step
 
@@ -76,52 +77,6 @@ class MetricParams:
 
 
 DEFAULT_METRICS = MetricParams()
-
-METRICS: tuple[str, ...] = (
-    "cagr",
-    "volatility",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "calmar",
-    "ruined",
-    "r2_full",
-    "beta_full",
-    "capm_alpha",
-    "r2_60_mean",
-    "beta_60_mean",
-    "time_in_band",
-    "unhedged_r2_full",
-    "unhedged_r2_60_mean",
-    "unhedged_time_in_band",
-    "hedge_cost_flat",
-    "drawdown_offset",
-    "drawdown_windows",
-    "break_even_low",
-    "break_even_high",
-    "return_on_margin",
-    "turnover",
-    "costs_paid",
-    "pnl_equity",
-    "pnl_condor",
-    "pnl_futures",
-    "pnl_calls",
-    "final_equity",
-    "hedge_ratio_mean",
-    "liquidity_cuts",
-    "sharpe_in_sample",
-    "sharpe_out_of_sample",
-    "time_in_band_in_sample",
-    "time_in_band_out_of_sample",
-    "skewness",
-    "kurtosis",
-    "stress_hedge_ratio",
-    "condor_exit_effect",
-    "overlay_sharpe",
-    "overlay_skewness",
-    "overlay_kurtosis",
-)
-"""Every metric a run reports, in the column order of the result tables."""
 
 
 @dataclass(frozen=True)
@@ -299,21 +254,16 @@ def observe(  # noqa: PLR0915, PLR0917 (numba: no keyword-only arguments)
     blocks: F64,
     table: F64,
     i: int,
-    low: float,
-    high: float,
-    equity: float,
-    previous: float,
-    pnl_eq: float,
-    hedge: float,
-    condor: float,
-    fut: float,
-    call: float,
-    h: float,
+    band: tuple[float, float],
+    session: tuple[float, float, float, float, float, float, float, float],
 ) -> tuple[float, float, float, float]:
-    """Add session ``i`` of one configuration (its closing and opening equity, sleeve
-    P&L, hedge ratio) to its accumulators, its R^2 window ``ring`` and its monthly
-    ``blocks`` (months x 7); returns the session's (excess return, overlay return,
-    rolling R^2, rolling beta), NaN where undefined."""
+    """Add session ``i`` of one configuration to its accumulators, its R^2 window
+    ``ring`` and its monthly ``blocks`` (months x 7); returns the session's (excess
+    return, overlay return, rolling R^2, rolling beta), NaN where undefined. ``band``:
+    (low, high); ``session``: its closing and opening equity, the equity sleeve's P&L,
+    the hedge's, the condor's, the futures', the calls' and the hedge ratio."""
+    low, high = band
+    equity, previous, pnl_eq, hedge, condor, fut, call, h = session
     acc[_DAYS] += 1.0
     acc[_FINAL] = equity
     acc[_PNL_EQ] += pnl_eq
@@ -408,15 +358,8 @@ def observe(  # noqa: PLR0915, PLR0917 (numba: no keyword-only arguments)
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def _replay(  # noqa: PLR0917 (numba: no keyword-only arguments)
-    equity: F64,
-    pnl_equity: F64,
-    pnl_condor: F64,
-    pnl_futures: F64,
-    pnl_calls: F64,
-    hedge_ratio: F64,
-    initial: F64,
-    low: F64,
-    high: F64,
+    paths: F64,
+    config: F64,
     table: F64,
     window: int,
     acc: F64,
@@ -424,21 +367,26 @@ def _replay(  # noqa: PLR0917 (numba: no keyword-only arguments)
     hashes: NDArray[np.uint64],
     daily: F64,
 ) -> None:
-    """:func:`observe` over stored daily paths (configurations x sessions); ``daily``
+    """:func:`observe` over stored daily ``paths`` (equity, pnl_equity, pnl_condor,
+    pnl_futures, pnl_calls, hedge_ratio x configurations x sessions) of configurations
+    with ``config`` (initial equity, band low, band high x configurations); ``daily``
     (4 x configurations x sessions, or empty) receives each session's outputs."""
     keep = daily.shape[1] > 0
+    equity = paths[0]
     for k in numba.prange(equity.shape[0]):
         ring = np.empty(window)
-        start(acc[k], initial[k])
+        start(acc[k], config[0, k])
         h = HASH_SEED
-        previous = initial[k]
+        previous = config[0, k]
         for i in range(equity.shape[1]):
-            hedge = pnl_futures[k, i] + pnl_calls[k, i]
-            ex, ov, r2, beta = observe(
-                acc[k], ring, blocks[k], table, i, low[k], high[k], equity[k, i], previous,
-                pnl_equity[k, i], hedge, pnl_condor[k, i], pnl_futures[k, i], pnl_calls[k, i],
-                hedge_ratio[k, i],
+            fut, call = paths[3, k, i], paths[4, k, i]
+            session = (
+                equity[k, i], previous, paths[1, k, i], fut + call, paths[2, k, i], fut, call,
+                paths[5, k, i],
             )  # fmt: skip
+            ex, ov, r2, beta = observe(
+                acc[k], ring, blocks[k], table, i, (config[1, k], config[2, k]), session
+            )
             if i > 0:
                 h = hash_step(h, ex)
             if keep:
@@ -479,8 +427,9 @@ def replay(
     n, days = paths[0].shape
     out = empty(n, s)
     series = np.full((4, n, days if daily else 0), np.nan)
-    rows = [np.ascontiguousarray(a, dtype=np.float64) for a in (*paths, initial, low, high)]
-    _replay(*rows, s.table, s.window, out.acc, out.blocks, out.hashes, series)  # type: ignore[call-arg, arg-type]
+    stacked = np.ascontiguousarray(np.stack(paths), dtype=np.float64)
+    config = np.ascontiguousarray(np.stack([initial, low, high]), dtype=np.float64)
+    _replay(stacked, config, s.table, s.window, out.acc, out.blocks, out.hashes, series)
     return out, series
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from transforms.backtest.metrics import METRICS
+from transforms.backtest.metric_registry import METRICS
 from transforms.backtest.params import as_record, config_hash
 from transforms.calibration import calibration_id
 from transforms.selection.trials import trial_family, trial_rows

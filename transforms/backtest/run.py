@@ -23,9 +23,9 @@ from numpy.typing import NDArray
 from transforms.backtest.book import Group
 from transforms.backtest.condor import Trade, simulate_condor
 from transforms.backtest.market import Market, build_market
+from transforms.backtest.metric_registry import METRICS
 from transforms.backtest.metrics import (
     DEFAULT_METRICS,
-    METRICS,
     MetricParams,
     Observed,
     Sessions,

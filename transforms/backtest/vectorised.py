@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -102,6 +103,67 @@ class Paths:
     observed: Observed
 
 
+class MarketArrays(NamedTuple):
+    """The group's per-session arrays the kernel reads (sessions first)."""
+
+    spx_return: F64
+    dividend: F64
+    condor_pnl: F64
+    condor_vega: F64
+    condor_margin: F64
+    fomc: NDArray[np.bool_]
+    week_start: NDArray[np.bool_]
+    breadth: NDArray[np.bool_]
+    vix_rsi: F64
+    cpi_z: F64
+    contango: F64
+    vvix: F64
+    rate: F64
+    settle: F64  # sessions x contracts
+    expiry_pos: I64  # per contract
+    final: F64  # per contract
+    front: I64  # the front contract per session
+    ladder: I64
+    term_beta: F64
+    month_of: I64
+    day_num: I64  # each session as days since the epoch
+    expiry_day: I64  # each contract's expiry, days since the epoch
+
+
+class CallArrays(NamedTuple):
+    """:class:`CallTables` as the kernel reads them."""
+
+    strike: F64
+    row: I64
+    value: F64
+    delta: F64
+    opened: I64
+
+
+class MetricTable(NamedTuple):
+    """The metrics' session table and R-squared window (:class:`Sessions`)."""
+
+    table: F64
+    window: int
+
+
+SERIES = ("equity", "pnl_equity", "pnl_condor", "pnl_futures", "pnl_calls", "hedge_ratio")
+"""The kernel's daily series, in the order of its ``series`` output (series x
+configurations x sessions). Outputs are plain arrays: numba's parallel loops lose writes
+to arrays reached through a tuple."""
+
+
+def market_arrays(group: Group) -> MarketArrays:
+    m, cp = group.market, group.condor
+    return MarketArrays(
+        group.spx_return, group.dividend, cp.pnl, cp.vega, cp.margin, m.fomc, m.week_start,
+        m.breadth, m.vix_rsi, m.cpi_z, m.contango_pct, m.vvix, m.rate, m.settle, m.expiry_pos,
+        m.final, np.ascontiguousarray(m.chain[:, 0]), group.ladder, m.term_beta, m.month_of,
+        m.dates.astype("datetime64[D]").astype(np.int64),
+        m.expiry.astype("datetime64[D]").astype(np.int64),
+    )  # fmt: skip
+
+
 def market_1d(group: Group) -> Market1D:
     """What the metrics need from the group's market and condor sleeve."""
     cp = group.condor
@@ -142,74 +204,38 @@ def run_chunk(
     the metrics observing each session as it closes (on ``metric_sessions``, by default the
     group's with the default metric settings); ``keep``: also return the daily series."""
     _check_group(configs)
-    m, cp, p0 = group.market, group.condor, configs[0]
+    m, p0 = group.market, configs[0]
     s = sessions(market_1d(group)) if metric_sessions is None else metric_sessions
     params = np.array([[float(getattr(c, name)) for name in COLUMNS] for c in configs])
     n, days = len(configs), m.days
     width = days if keep else 0
+    series = np.empty((len(SERIES), n, width))
+    totals = np.zeros((n, 2))  # costs, contracts traded
+    counts = np.zeros((n, 2), dtype=np.int64)  # liquidity cuts, ruin day
+    counts[:, 1] = -1
     out = Paths(
-        equity=np.empty((n, width)),
-        pnl_equity=np.empty((n, width)),
-        pnl_condor=np.empty((n, width)),
-        pnl_futures=np.empty((n, width)),
-        pnl_calls=np.empty((n, width)),
-        hedge_ratio=np.empty((n, width)),
-        costs=np.zeros(n),
-        contracts_traded=np.zeros(n),
-        cuts=np.zeros(n, dtype=np.int64),
-        ruin_day=np.full(n, -1, dtype=np.int64),
+        **{name: series[j] for j, name in enumerate(SERIES)},
+        costs=totals[:, 0],
+        contracts_traded=totals[:, 1],
+        cuts=counts[:, 0],
+        ruin_day=counts[:, 1],
         observed=empty(n, s),
     )
-    day_num = m.dates.astype("datetime64[D]").astype(np.int64)
-    expiry_day = m.expiry.astype("datetime64[D]").astype(np.int64)
-    calls = _call_tables(group, params, bool(p0.fomc_rule))
+    arrays = market_arrays(group)
+    calls = _call_tables(group, arrays, params, bool(p0.fomc_rule))
     _simulate(
         params,
-        calls.strike,
-        calls.row,
-        calls.value,
-        calls.delta,
-        calls.opened,
-        bool(p0.fomc_rule),
-        int(p0.r2_window),
-        group.spx_return,
-        group.dividend,
-        cp.pnl,
-        cp.vega,
-        cp.margin,
-        m.fomc,
-        m.week_start,
-        m.breadth,
-        m.vix_rsi,
-        m.cpi_z,
-        m.contango_pct,
-        m.vvix,
-        m.rate,
-        m.settle,
-        m.expiry_pos,
-        m.final,
-        np.ascontiguousarray(m.chain[:, 0]),
-        group.ladder,
-        m.term_beta,
-        m.month_of,
-        day_num,
-        expiry_day,
-        s.table,
-        s.window,
+        CallArrays(calls.strike, calls.row, calls.value, calls.delta, calls.opened),
+        arrays,
+        MetricTable(s.table, s.window),
         out.observed.acc,
         out.observed.blocks,
         out.observed.hashes,
+        series,
+        totals,
+        counts,
+        (bool(p0.fomc_rule), int(p0.r2_window)),
         keep,
-        out.equity,
-        out.pnl_equity,
-        out.pnl_condor,
-        out.pnl_futures,
-        out.pnl_calls,
-        out.hedge_ratio,
-        out.costs,
-        out.contracts_traded,
-        out.cuts,
-        out.ruin_day,
     )
     return out
 
@@ -228,7 +254,7 @@ class CallTables:
     row: I64  # each configuration's row
 
 
-def _call_tables(group: Group, params: F64, fomc_rule: bool) -> CallTables:
+def _call_tables(group: Group, arrays: MarketArrays, params: F64, fomc_rule: bool) -> CallTables:
     """Strikes by :func:`transforms.options.vix.call_strike`, as the reference does, and
     the marks of :func:`call_marks`, once per group and key (kept on the group for its
     other chunks)."""
@@ -243,10 +269,7 @@ def _call_tables(group: Group, params: F64, fomc_rule: bool) -> CallTables:
             value, delta = np.full(m.days, np.nan), np.full(m.days, np.nan)
             opened = np.full(m.days, -1, dtype=np.int64)
             call_marks(
-                group.strikes[key[:4]], width, skew, vol_of_vol, fomc_rule, m.fomc,
-                np.ascontiguousarray(m.chain[:, 0]), m.settle, m.expiry_pos,
-                m.expiry.astype("datetime64[D]").astype(np.int64),
-                m.dates.astype("datetime64[D]").astype(np.int64), m.vvix, m.rate,
+                group.strikes[key[:4]], (width, skew, vol_of_vol), fomc_rule, arrays,
                 value, delta, opened,
             )  # fmt: skip
             group.marks[key] = (value, delta, opened)
@@ -319,18 +342,9 @@ def _value(  # noqa: PLR0917 (numba: no keyword-only arguments)
 @numba.njit(cache=True, error_model="numpy")
 def call_marks(  # noqa: PLR0917 (numba: no keyword-only arguments)
     strikes: F64,
-    width: float,
-    skew: float,
-    vol_of_vol: float,
+    model: tuple[float, float, float],
     fomc_rule: bool,
-    fomc: NDArray[np.bool_],
-    front: I64,
-    settle: F64,
-    expiry_pos: I64,
-    expiry_day: I64,
-    day_num: I64,
-    vvix: F64,
-    rate: F64,
+    market: MarketArrays,
     value_out: F64,
     delta_out: F64,
     opened_out: I64,
@@ -339,7 +353,12 @@ def call_marks(  # noqa: PLR0917 (numba: no keyword-only arguments)
     whenever none is held and the session is not blocked, held to its expiry. Every
     configuration that opens on this schedule (a hedge with calls, not ruined) holds
     these series and reads their marks here; one whose series was opened another
-    session prices its own, by the same :func:`_value`."""
+    session prices its own, by the same :func:`_value`. ``model``: the call spread's
+    width, the skew and the fallback vol of vol."""
+    width, skew, vol_of_vol = model
+    fomc, front, settle = market.fomc, market.front, market.settle
+    expiry_pos, expiry_day, day_num = market.expiry_pos, market.expiry_day, market.day_num
+    vvix, rate = market.vvix, market.rate
     held = False
     c = -1
     strike = math.nan
@@ -401,52 +420,44 @@ def _ewma_r_squared(mb: float, ms: float, mbb: float, mss: float, mbs: float) ->
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one config per core)
     params: F64,
-    strike_table: F64,
-    strike_row: I64,
-    mark_value: F64,
-    mark_delta: F64,
-    mark_opened: I64,
-    fomc_rule: bool,
-    window: int,
-    spx_return: F64,
-    dividend: F64,
-    condor_pnl: F64,
-    condor_vega: F64,
-    condor_margin: F64,
-    fomc: NDArray[np.bool_],
-    week_start: NDArray[np.bool_],
-    breadth: NDArray[np.bool_],
-    vix_rsi: F64,
-    cpi_z: F64,
-    contango: F64,
-    vvix: F64,
-    rate: F64,
-    settle: F64,
-    expiry_pos: I64,
-    final: F64,
-    front: I64,
-    ladder: I64,
-    term_beta: F64,
-    month_of: I64,
-    day_num: I64,
-    expiry_day: I64,
-    table: F64,
-    metric_window: int,
+    calls: CallArrays,
+    market: MarketArrays,
+    metrics: MetricTable,
     acc_out: F64,
     blocks_out: F64,
     hash_out: NDArray[np.uint64],
+    series: F64,
+    totals: F64,
+    counts: I64,
+    rules: tuple[bool, int],
     keep: bool,
-    equity_out: F64,
-    eq_out: F64,
-    condor_out: F64,
-    fut_out: F64,
-    call_out: F64,
-    h_out: F64,
-    costs_out: F64,
-    traded_out: F64,
-    cuts_out: I64,
-    ruin_out: I64,
 ) -> None:
+    """Each configuration's day loop (one per core). Inputs come in named tuples; every
+    output is a plain array argument (``series``: :data:`SERIES` x configurations x
+    sessions when kept; ``totals``: costs and contracts traded; ``counts``: liquidity
+    cuts and ruin day; ``acc_out``, ``blocks_out``, ``hash_out``: the metrics'). ``rules``:
+    the FOMC rule and the controller's R-squared window."""
+    fomc_rule, window = rules
+    strike_table, strike_row = calls.strike, calls.row
+    mark_value, mark_delta, mark_opened = calls.value, calls.delta, calls.opened
+    spx_return, dividend = market.spx_return, market.dividend
+    condor_pnl, condor_vega, condor_margin = (
+        market.condor_pnl,
+        market.condor_vega,
+        market.condor_margin,
+    )
+    fomc, week_start, breadth = market.fomc, market.week_start, market.breadth
+    vix_rsi, cpi_z, contango, vvix, rate = (
+        market.vix_rsi,
+        market.cpi_z,
+        market.contango,
+        market.vvix,
+        market.rate,
+    )
+    settle, expiry_pos, final, front = market.settle, market.expiry_pos, market.final, market.front
+    ladder, term_beta, month_of = market.ladder, market.term_beta, market.month_of
+    day_num, expiry_day = market.day_num, market.expiry_day
+    table, metric_window = metrics.table, metrics.window
     days = spx_return.shape[0]
     for k in numba.prange(params.shape[0]):
         q = params[k]
@@ -702,7 +713,7 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
             equity = pre - fut_cost - call_cost
             if live > 0 and equity <= 0:  # ruin: everything is closed at this close
                 live = 0.0
-                ruin_out[k] = i
+                counts[k, 1] = i
                 slot_n[:] = 0.0
                 held = False
                 call_c = -1
@@ -725,20 +736,20 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
             costs += fut_cost + call_cost
             fut_net = fut_pnl - fut_cost
             call_net = call_pnl - call_cost
-            ex = observe(
-                acc, metric_ring, blocks_out[k], table, i, band_low, band_high, equity, previous,
-                eq_pnl, fut_net + call_net, condor, fut_net, call_net, h,
-            )[0]  # fmt: skip
+            session = (equity, previous, eq_pnl, fut_net + call_net, condor, fut_net, call_net, h)
+            ex = observe(acc, metric_ring, blocks_out[k], table, i, (band_low, band_high), session)[
+                0
+            ]
             if i > 0:
                 digest = hash_step(digest, ex)
             if keep:
-                equity_out[k, i] = equity
-                eq_out[k, i] = eq_pnl
-                condor_out[k, i] = condor
-                fut_out[k, i] = fut_net
-                call_out[k, i] = call_net
-                h_out[k, i] = h
+                series[0, k, i] = equity
+                series[1, k, i] = eq_pnl
+                series[2, k, i] = condor
+                series[3, k, i] = fut_net
+                series[4, k, i] = call_net
+                series[5, k, i] = h
         hash_out[k] = digest
-        costs_out[k] = costs
-        traded_out[k] = traded
-        cuts_out[k] = cuts
+        totals[k, 0] = costs
+        totals[k, 1] = traded
+        counts[k, 0] = cuts
