@@ -11,7 +11,7 @@ import argparse
 import logging
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -333,7 +333,6 @@ def _research(args: argparse.Namespace) -> int:
 def _replicate(args: argparse.Namespace) -> int:
     from flows.backtest import has_signals
     from transforms.replicate.run import check_indices
-    from warehouse.db import WarehouseBusy
 
     try:
         check_indices(args.indices or [])
@@ -343,29 +342,32 @@ def _replicate(args: argparse.Namespace) -> int:
     db = _existing_db(args)
     if db is None:
         return EXIT_FAILED
-    try:
+
+    def run() -> int:
         if not has_signals(db):
             print("the warehouse has no signals yet: computing them first", flush=True)
             status = _signals(args)
             if status:
                 return status
         return cli_replicate.replicate(args, db, _print_table)
-    except WarehouseBusy as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BUSY
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+
+    return _with_inputs(run)
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from warehouse.db import WarehouseBusy
-
     db = _existing_db(args)
     if db is None:
         return EXIT_FAILED
+    return _with_inputs(lambda: cli_calibrate.calibrate(args, db, _print_table))
+
+
+def _with_inputs(run: Callable[[], int]) -> int:
+    """``run``'s status, or one line and its exit code when the warehouse is busy
+    (:data:`EXIT_BUSY`) or an input file is missing or unreadable (:data:`EXIT_USAGE`)."""
+    from warehouse.db import WarehouseBusy
+
     try:
-        return cli_calibrate.calibrate(args, db, _print_table)
+        return run()
     except WarehouseBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY
