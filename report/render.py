@@ -519,6 +519,9 @@ def _frontier_sections(rows: pl.DataFrame) -> list[Section]:
             )
         )
     _layout(fig, y_format=".0%", y_title="time in band after the hold-out")
+    in_band = measured["time_in_band"].fill_nan(None).drop_nulls()
+    top = float(in_band.max() or 0.0) if in_band.len() else 1.0  # type: ignore[arg-type]
+    fig.update_yaxes(range=[0.0, min(top + 0.08, 1.05)])  # room for the labels above
     fig.update_xaxes(title_text="hedge P&L per year, share of equity", tickformat=".1%")
     fig.update_layout(hovermode="closest", showlegend=True)
     shown = rows.with_columns(
