@@ -492,6 +492,12 @@ def _print_frontier(rows: Any, print_table: Callable[..., None]) -> None:
         ).with_columns(pl.selectors.float().round(3)),
         max_rows=100,
     )  # fmt: skip
+    empty = rows.filter(pl.col("config_hash").is_null())
+    for band_low, band_high, rule in empty.select("band_low", "band_high", "rule").iter_rows():
+        print(
+            f"  {band_low:g}-{band_high:g} {rule}: no figures, every configuration of it was "
+            "ruined or had no R-squared before the hold-out"
+        )
 
 
 def params(args: argparse.Namespace, print_table: Callable[..., None]) -> int:

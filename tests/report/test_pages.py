@@ -58,7 +58,9 @@ def site(research_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     ids["empty"] = rid(run(["backtest", *base, *idle]))
     grid = ["--dim", "hold_to_expiry=false,true", "--hedge-ratio", "0:0.4:0.2", "--top", "1"]
     wf = ["--walk-forward", "--train", "24", "--frontier"]
-    ids["sweep"] = sid(run(["sweep", *base, *grid, *wf]))
+    printed = run(["sweep", *base, *grid, *wf])
+    assert "R-squared frontier (per band and sizing rule" in printed
+    ids["sweep"] = sid(printed)
     one = ["--hedge-ratio", "0.2", "--r2-band", "0.45-0.65", "--top", "1"]
     ids["one"] = sid(run(["sweep", *base, *one]))
     two = ["--hedge-ratio", "0:0.2:0.2", "--r2-band", "0.45-0.65", "--top", "1"]
