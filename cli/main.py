@@ -720,7 +720,10 @@ def _serve(args: argparse.Namespace) -> int:
     for deployment in deployments(source=args.source, db=db, today=today):
         runner.add_deployment(deployment)
     print(f"serving on {api} (source {args.source}); stop with Ctrl-C", flush=True)
-    gone = asyncio.run(_serve_until_stopped(runner, api))
+    try:
+        gone = asyncio.run(_serve_until_stopped(runner, api))
+    except httpx.HTTPError as exc:  # the server went away under the runner itself
+        gone = f"the Prefect server at {api} stopped answering ({type(exc).__name__})"
     if gone:
         print(f"error: {gone}; alvh serve stopped", file=sys.stderr)
         return EXIT_FAILED
@@ -769,6 +772,9 @@ async def _serve_until_stopped(runner: Runner, api: str) -> str | None:
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
     watching.cancel()
+    failed = serving.done() and not serving.cancelled() and serving.exception()
+    if isinstance(failed, httpx.HTTPError) and not why:  # before the checks noticed
+        why.append(f"the Prefect server at {api} stopped answering ({type(failed).__name__})")
     if not serving.done():
         if runner.started:
             await runner.astop()

@@ -25,15 +25,17 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import types
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 PR_SET_PDEATHSIG = 1
 POLL = 0.02  # seconds between readiness checks of a launched server
-_launched: list[tuple[subprocess.Popen[bytes], str]] = []
+_launched: list[tuple[subprocess.Popen[bytes], str, IO[bytes]]] = []
 
 
 def _die_with_parent() -> None:
@@ -57,6 +59,10 @@ def launch() -> None:
     if not sys.platform.startswith("linux") or spec is None or spec.origin is None:
         return
     port = _free_port()
+    # The server's own log goes to an unnamed file, read back only if it fails to start: a
+    # command that ends before the server is up (an argument error) stops it mid-start,
+    # and its shutdown traceback must not reach the user's terminal.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (open for the server's life; closed by _stop)
     child = subprocess.Popen(
         [
             sys.executable,
@@ -81,21 +87,30 @@ def launch() -> None:
             "PREFECT__SERVER_EPHEMERAL": "1",
             "PREFECT__SERVER_FINAL": "1",
         },
+        stderr=log,
         preexec_fn=_die_with_parent,  # noqa: PLW1509 (before Prefect starts any thread)
     )
     api = f"http://127.0.0.1:{port}/api"
-    _launched.append((child, api))
+    _launched.append((child, api, log))
     os.environ["PREFECT_API_URL"] = api
-    atexit.register(_stop, child)  # registered before Prefect's: runs after its flushes
+    atexit.register(_stop, child, log)  # registered before Prefect's: runs after its flushes
 
 
-def _stop(child: subprocess.Popen[bytes]) -> None:
+def _stop(child: subprocess.Popen[bytes], log: IO[bytes]) -> None:
     child.terminate()
     try:
         child.wait(timeout=5)
     except subprocess.TimeoutExpired:
         child.kill()
         child.wait()
+    log.close()
+
+
+def _last_error(log: IO[bytes]) -> str:
+    """The last line the server wrote (its error, when it failed to start)."""
+    log.seek(0)
+    lines = log.read().decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else "no output"
 
 
 def start() -> None:
@@ -120,7 +135,7 @@ def start() -> None:
     server.SubprocessASGIServer().start()
 
 
-def _wait(child: subprocess.Popen[bytes], api: str) -> None:
+def _wait(child: subprocess.Popen[bytes], api: str, log: IO[bytes]) -> None:
     from flows import settings
 
     deadline = time.monotonic() + settings.server_start_timeout()
@@ -134,7 +149,7 @@ def _wait(child: subprocess.Popen[bytes], api: str) -> None:
         if child.poll() is not None:
             raise RuntimeError(
                 f"Prefect's API server (started on {api}) exited with code "
-                f"{child.returncode} before it answered; its error is above"
+                f"{child.returncode} before it answered: {_last_error(log)}"
             )
         if time.monotonic() > deadline:
             raise RuntimeError(
