@@ -83,7 +83,13 @@ def test_heatmap_colour_scales_have_distinct_ticks_or_say_why_not() -> None:
 
 
 def test_every_metric_has_a_unit_and_formats_read_as_on_the_page() -> None:
-    assert set(UNITS) == set(METRICS)
+    from transforms.backtest.metric_registry import COUNT, INDEX, REGISTRY
+
+    assert list(UNITS) == list(METRICS)  # the pages read the registry, in column order
+    assert {m.unit for m in REGISTRY.values()} <= {PERCENT, RATIO, DOLLARS, COUNT, INDEX}
+    labels = [m.label for m in REGISTRY.values()]
+    assert all(labels) and len(set(labels)) == len(labels)  # no metric shown twice
+    assert {m.sql_type for m in REGISTRY.values()} <= {"DOUBLE", "BOOLEAN"}
     assert fmt(0.1234, PERCENT) == "12.3 %"
     assert fmt(1234567.8, DOLLARS) == "1,234,568"
     assert fmt(0.5, RATIO) == "0.50" and fmt(0.0123, RATIO) == "0.0123"
