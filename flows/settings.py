@@ -32,6 +32,7 @@ import math
 import os
 import re
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -46,14 +47,30 @@ REPO = Path(__file__).resolve().parents[1]
 
 RESULT_CODE = ("transforms", "flows", "warehouse", "expectations")
 """The folders whose Python and SQL files can change a stored result."""
+NUMERICAL = ("numpy", "numba", "llvmlite", "scipy", "polars", "duckdb", "pyarrow",
+             "statsmodels", "exchange-calendars", "great-expectations")  # fmt: skip
+"""Installed distributions whose versions can change a stored number (the resolved
+versions, not the ranges ``pyproject.toml`` allows)."""
+
+
+def dependency_versions() -> str:
+    """``name==version`` of each :data:`NUMERICAL` distribution as installed, one a line."""
+    lines = []
+    for name in NUMERICAL:
+        try:
+            lines.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            lines.append(f"{name} not installed")
+    return "\n".join(lines)
 
 
 @cache
 def code_version(root: Path = REPO) -> str:
     """Content hash (names and bytes) of every file that can change a result: the Python
-    modules and SQL files under :data:`RESULT_CODE` and ``pyproject.toml`` (the pinned
-    dependencies). Ingest fingerprints and run and sweep ids depend on it."""
-    digest = hashlib.sha256()
+    modules and SQL files under :data:`RESULT_CODE`, ``pyproject.toml`` (the dependency
+    ranges) and the installed versions of the numerical dependencies
+    (:func:`dependency_versions`). Ingest fingerprints and run and sweep ids depend on it."""
+    digest = hashlib.sha256(dependency_versions().encode())
     files = [root / "pyproject.toml"]
     for folder in RESULT_CODE:
         files += sorted(p for p in (root / folder).rglob("*") if p.suffix in (".py", ".sql"))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import polars as pl
+import pytest
 
 from cli.main import main
 from tests.conftest import copy_data, holding, query
@@ -66,3 +67,26 @@ def test_run_ids_change_with_any_file_that_can_change_a_result(tmp_path: Path) -
     code_version.cache_clear()
     seen.add(code_version(root))
     assert len(seen) == 4
+
+
+def test_run_ids_change_with_an_installed_numerical_dependency(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from importlib import metadata
+
+    from flows import settings
+
+    (tmp_path / "pyproject.toml").write_text("")
+    settings.code_version.cache_clear()
+    before = settings.code_version(tmp_path)
+    installed = metadata.version
+    monkeypatch.setattr(
+        metadata, "version", lambda name: "0.0" if name == "numba" else installed(name)
+    )
+    settings.code_version.cache_clear()
+    after = settings.code_version(tmp_path)
+    assert "numba==0.0" in settings.dependency_versions().splitlines()
+    monkeypatch.undo()
+    settings.code_version.cache_clear()
+    assert after != before
+    assert settings.code_version(tmp_path) == before
