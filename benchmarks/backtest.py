@@ -33,6 +33,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import configured  # noqa: F401 (first: the process's settings, before Prefect)
 import numba
 import numpy as np
 

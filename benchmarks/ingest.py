@@ -18,6 +18,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import configured  # noqa: F401 (first: the process's settings, before Prefect)
 import duckdb
 
 from flows.ingest import IngestParams, ingest_flow

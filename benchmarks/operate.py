@@ -26,6 +26,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import configured  # noqa: F401 (first: the process's settings, before Prefect)
 from backtest import GRID  # benchmarks/backtest.py, beside this script
 
 from flows.backtest import SweepRequest, sweep_flow

@@ -20,6 +20,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import configured  # noqa: F401 (first: the process's settings, before Prefect)
 from backtest import GRID  # benchmarks/backtest.py: the 12,096-configuration grid
 
 from flows.backtest import BacktestRequest, SweepRequest, backtest_flow, sweep_flow

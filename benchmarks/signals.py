@@ -19,6 +19,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import configured  # noqa: F401 (first: the process's settings, before Prefect)
 import numpy as np
 from statsmodels.regression.rolling import RollingOLS
 from statsmodels.tools import add_constant

@@ -28,6 +28,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+import configured  # noqa: F401 (first: the process's settings, before Prefect)
+
 from flows.ingest import IngestParams, ingest_flow
 from flows.signals import SignalsParams, signals_flow
 

@@ -16,6 +16,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+import configured  # noqa: F401 (first: the process's settings, before Prefect)
+
 started = time.perf_counter()
 import expectations.runner  # noqa: E402,F401 - timed: GX's import is part of the cost
 

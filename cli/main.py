@@ -614,7 +614,7 @@ FLOW_COMMANDS = frozenset(
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings.check()
+        settings.configure()
         args.debug = args.debug or settings.debug()
     except settings.SettingError as exc:
         print(f"error: {exc}", file=sys.stderr)

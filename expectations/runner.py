@@ -2,18 +2,16 @@
 
 GX has no Polars datasource: frames cross to pandas here, with date columns as ISO
 strings (so value sets and comparisons are plain strings). The context is ephemeral
-(nothing is written to disk or the home directory); analytics are disabled in code.
+(nothing is written to disk or the home directory); analytics are disabled in its
+configuration (GX 1.x reads no analytics variable from the environment).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
-
-os.environ["GX_ANALYTICS_ENABLED"] = "false"
 
 import great_expectations as gx
 import polars as pl

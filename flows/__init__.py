@@ -1,7 +1,5 @@
 """Orchestration: Prefect flows, sources and the ``alvh`` command line.
 
-Importing the package applies the Prefect settings the project needs (no analytics,
-a longer ephemeral-server start-up timeout, quiet logging) before prefect is imported.
+Importing a module changes no setting: a process calls :func:`flows.settings.configure`
+where it starts (before Prefect is imported), as the command line does.
 """
-
-from flows import settings as _settings  # noqa: F401  (sets the environment first)

@@ -26,7 +26,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
 import os
@@ -223,15 +222,19 @@ def debug() -> bool:
 
 
 def check() -> None:
-    """Parse every typed setting: SettingError names the first bad one (the module
-    applied the good ones to the warehouse and parsers when it was imported)."""
+    """Parse every typed setting: SettingError names the first bad one."""
     readers = (http_retries, http_deadline, max_quarantine_share, http_backoff, debug)
     for read in (*readers, sql_memory, sql_timeout, lock_wait, max_input_mb, server_start_timeout):
         read()
 
 
-_setdefault_prefect_env()
-with contextlib.suppress(SettingError):  # the default stands; check() names the variable
+def configure() -> None:
+    """Check every setting and apply those a process holds: Prefect's defaults (they must
+    be in the environment before Prefect is imported), the writers' lock wait and the
+    input bound. Called once where a process starts (the command line, the test session,
+    each benchmark); importing a module changes nothing. SettingError names the first bad
+    variable, and then nothing is applied."""
+    check()
+    _setdefault_prefect_env()
     WRITER_WAIT.seconds = lock_wait()
-with contextlib.suppress(SettingError):
     INPUT_LIMITS.max_bytes = int(max_input_mb() * 2**20)

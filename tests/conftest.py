@@ -36,6 +36,10 @@ os.environ.pop("FRED_API_KEY", None)
 for _publisher in ("ALVH_CBOE_URL", "ALVH_FRED_URL", "ALVH_FRED_API_URL", "ALVH_FED_URL"):
     os.environ[_publisher] = "http://127.0.0.1:9"
 
+from flows import settings  # noqa: E402
+
+settings.configure()  # as the command line does where it starts
+
 import duckdb  # noqa: E402
 import polars as pl  # noqa: E402
 import pytest  # noqa: E402
