@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 from prefect import flow, task
@@ -26,7 +27,6 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.futures import as_completed
 from prefect.utilities.annotations import quote
-from prefect_dask import DaskTaskRunner
 from pydantic import BaseModel, Field, model_validator
 
 from flows import artifacts, settings
@@ -72,8 +72,11 @@ from warehouse.db import (
 )
 from warehouse.load import read_frame, read_table
 from warehouse.results import write_backtest, write_sweep
-from warehouse.scratch import SpillCollector
+from warehouse.scratch import SpillCollector, discarding
 from warehouse.staging import stage
+
+if TYPE_CHECKING:  # Dask is imported only by a sweep that runs on it (0.3 s of each start)
+    from prefect_dask import DaskTaskRunner
 
 
 class BacktestRequest(BaseModel):
@@ -286,7 +289,7 @@ def _evaluate_on_workers(
     only its one result is kept."""
     work = plan(inputs, configs, chunk=chunk, metric_params=mp)
     runner = FlowRunContext.get().task_runner  # type: ignore[union-attr]
-    assert isinstance(runner, DaskTaskRunner)  # sweep_flow makes sure of it
+    assert _on_dask()  # sweep_flow makes sure of it
     shipped: dict[int, Any] = {}
     futures = {}
     for run, members in work.chunks:
@@ -307,6 +310,8 @@ def dask_runner(workers: int = 0, address: str | None = None) -> DaskTaskRunner:
     """The running Dask cluster at ``address``, or else a local cluster of ``workers``
     single-threaded processes (numba's threads stay inside each process); the
     scheduler's chatter is kept to warnings."""
+    from prefect_dask import DaskTaskRunner
+
     for name in ("distributed", "distributed.scheduler", "distributed.nanny"):
         logging.getLogger(name).setLevel(logging.WARNING)
     if address:
@@ -319,6 +324,15 @@ def dask_runner(workers: int = 0, address: str | None = None) -> DaskTaskRunner:
             "dashboard_address": None,
         }
     )
+
+
+def _on_dask() -> bool:
+    """Whether the running flow's task runner is Dask's (never, before Dask is imported)."""
+    if "prefect_dask" not in sys.modules:
+        return False
+    from prefect_dask import DaskTaskRunner
+
+    return isinstance(FlowRunContext.get().task_runner, DaskTaskRunner)  # type: ignore[union-attr]
 
 
 class ClusterUnreachable(RuntimeError):
@@ -549,8 +563,7 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
     the callback installed by :func:`reporting`. With ``workers`` > 1 or ``cluster``
     (as from a deployment's run form) and no Dask task runner, the same flow runs as a
     subflow on one."""
-    on_dask = isinstance(FlowRunContext.get().task_runner, DaskTaskRunner)  # type: ignore[union-attr]
-    if (request.workers > 1 or request.cluster) and not on_dask:
+    if (request.workers > 1 or request.cluster) and not _on_dask():
         runner = dask_runner(request.workers, request.cluster)
         out: dict[str, Any] = sweep_flow.with_options(task_runner=runner)(request)
         return out
@@ -566,119 +579,129 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
         evaluated = _evaluate_on_workers(inputs, configs, mp, request.chunk, progress)
     else:
         evaluated = evaluate_grid(quote(inputs), quote(configs), mp, request.chunk, progress)
-    engine_seconds = time.perf_counter() - engine_clock
-    results = evaluated.rows
-    code = settings.code_version()
-    snapshot = "+".join(evaluated.snapshots[k] for k in sorted(evaluated.snapshots))
-    # the grid as written is recorded; its listed values are its identity (a range and
-    # the list it spells are one sweep)
-    grid = {"base": as_record(base), "dimensions": request.dimensions}
-    listed = {"base": grid["base"], "dimensions": [(list(n), rows) for n, rows in dims]}
-    # the selection settings are part of the sweep's identity (they change its record)
-    selection_settings = request.model_dump(
-        include={"rank_metric", "top_n", "min_time_in_band", "walk_forward", "train_months",
-                 "test_months", "window", "select_metric", "pbo_groups", "frontier"}
-    )  # fmt: skip
-    sid = sweep_id(
-        {**listed, "selection": selection_settings},
-        code_version=code,
-        snapshot=snapshot,
-        metric_params=mp,
-    )
-    best = top_configs(
-        results,
-        metric=request.rank_metric,
-        n=request.top_n,
-        min_time_in_band=request.min_time_in_band,
-    )
-    keys = evaluated.frame(
-        "config_hash", "returns_hash", "sharpe", "overlay_sharpe", "ruined", "ruin_date"
-    )
-    position = {h: k for k, h in enumerate(keys["config_hash"].to_list())}  # input order
-    chosen = [configs[position[h]] for h in best["config_hash"].to_list()]
-    top_rows = rerun_top(
-        inputs=quote(inputs),
-        chosen=chosen,
-        runs=quote(evaluated.runs),
-        mp=mp,
-        code=code,
-        started=started,
-        sid=sid,
-    )
-    first = best.row(0, named=True) if best.height else None
-    family = families(configs, snapshot)
-    selection = select(
-        request, quote(evaluated), quote(configs), mp=mp, snapshot=snapshot, sid=sid, family=family
-    )
-    extra = {
-        "trials": registry_rows(
-            keys,
+    with discarding(evaluated):  # its scratch files go when the flow ends, however
+        engine_seconds = time.perf_counter() - engine_clock
+        results = evaluated.rows
+        code = settings.code_version()
+        snapshot = "+".join(evaluated.snapshots[k] for k in sorted(evaluated.snapshots))
+        # the grid as written is recorded; its listed values are its identity (a range and
+        # the list it spells are one sweep)
+        grid = {"base": as_record(base), "dimensions": request.dimensions}
+        listed = {"base": grid["base"], "dimensions": [(list(n), rows) for n, rows in dims]}
+        # the selection settings are part of the sweep's identity (they change its record)
+        selection_settings = request.model_dump(
+            include={"rank_metric", "top_n", "min_time_in_band", "walk_forward", "train_months",
+                     "test_months", "window", "select_metric", "pbo_groups", "frontier"}
+        )  # fmt: skip
+        sid = sweep_id(
+            {**listed, "selection": selection_settings},
+            code_version=code,
             snapshot=snapshot,
-            code=code,
-            source="sweep",
-            source_id=sid,
-            at=datetime.now(),
-            families=family,
-        ),
-        **{k: v.with_columns(pl.lit(sid).alias("sweep_id")) for k, v in selection.tables.items()},
-    }
-    if request.frontier:
-        rows = evaluated.frame("config_hash", "ruined", "time_in_band_in_sample")
-        extra["frontier"] = r2_frontier(quote(inputs), quote(configs), rows, mp).with_columns(
-            pl.lit(sid).alias("sweep_id")
+            metric_params=mp,
         )
-    seconds = time.perf_counter() - clock
-    record = {
-        "sweep_id": sid,
-        "grid": json.dumps(grid, sort_keys=True, default=str),
-        "configurations": len(configs),
-        "groups": len({group_key(c) for c in configs}),
-        "code_version": code,
-        "data_snapshot": snapshot,
-        "holdout_start": request.holdout_start,
-        "rank_metric": request.rank_metric,
-        "top_n": request.top_n,
-        "best_config_hash": first["config_hash"] if first else None,
-        "best_value": float(first[request.rank_metric]) if first else None,
-        "deflated_sharpe": selection.book_dsr if request.rank_metric == "sharpe" else None,
-        "calibration_id": calibration_id(as_record(base)),
-        **selection.record,
-        "seconds": seconds,
-        "engine_seconds": engine_seconds,
-        "status": "succeeded",
-        "started_at": started,
-        "finished_at": datetime.now(),
-        "error": None,
-    }
-    counts = store_sweep(
-        request.db, record, results.with_columns(pl.lit(sid).alias("sweep_id")), top_rows, extra
-    )
-    ruined = int(keys["ruined"].sum())
-    with after_commit([f"sweep {sid}"], "the snapshot and the sweep's artifact"):
-        publish_snapshot(request.db)
-        if best.height:
-            artifacts.table(
-                "sweep-top",
-                best,
-                f"sweep {sid}: the best {best.height} of {len(configs)} configurations by "
-                f"{request.rank_metric}",
+        best = top_configs(
+            results,
+            metric=request.rank_metric,
+            n=request.top_n,
+            min_time_in_band=request.min_time_in_band,
+        )
+        keys = evaluated.frame(
+            "config_hash", "returns_hash", "sharpe", "overlay_sharpe", "ruined", "ruin_date"
+        )
+        position = {h: k for k, h in enumerate(keys["config_hash"].to_list())}  # input order
+        chosen = [configs[position[h]] for h in best["config_hash"].to_list()]
+        top_rows = rerun_top(
+            inputs=quote(inputs),
+            chosen=chosen,
+            runs=quote(evaluated.runs),
+            mp=mp,
+            code=code,
+            started=started,
+            sid=sid,
+        )
+        first = best.row(0, named=True) if best.height else None
+        family = families(configs, snapshot)
+        selection = select(
+            request,
+            quote(evaluated),
+            quote(configs),
+            mp=mp,
+            snapshot=snapshot,
+            sid=sid,
+            family=family,
+        )
+        extra = {
+            "trials": registry_rows(
+                keys,
+                snapshot=snapshot,
+                code=code,
+                source="sweep",
+                source_id=sid,
+                at=datetime.now(),
+                families=family,
+            ),
+            **{
+                k: v.with_columns(pl.lit(sid).alias("sweep_id"))
+                for k, v in selection.tables.items()
+            },
+        }
+        if request.frontier:
+            rows = evaluated.frame("config_hash", "ruined", "time_in_band_in_sample")
+            extra["frontier"] = r2_frontier(quote(inputs), quote(configs), rows, mp).with_columns(
+                pl.lit(sid).alias("sweep_id")
             )
-        else:
-            artifacts.note(
-                "sweep-top",
-                f"sweep {sid}: no configuration to rank. {ruined} of {len(configs)} were "
-                "ruined"
-                + (f" (the first on {keys['ruin_date'].min()})" if ruined else "")
-                + f"; none of the rest spent {request.min_time_in_band:.0%} of its days "
-                "inside its band.",
-            )
-    return {
-        "first_ruin": keys["ruin_date"].min(),
-        "sweep_id": sid,
-        "counts": counts,
-        "best": best,
-        "record": record,
-        "ruined": ruined,
-        "walk_forward": selection.tables.get("walk_forward"),
-        "frontier": extra.get("frontier"),
-    }
+        seconds = time.perf_counter() - clock
+        record = {
+            "sweep_id": sid,
+            "grid": json.dumps(grid, sort_keys=True, default=str),
+            "configurations": len(configs),
+            "groups": len({group_key(c) for c in configs}),
+            "code_version": code,
+            "data_snapshot": snapshot,
+            "holdout_start": request.holdout_start,
+            "rank_metric": request.rank_metric,
+            "top_n": request.top_n,
+            "best_config_hash": first["config_hash"] if first else None,
+            "best_value": float(first[request.rank_metric]) if first else None,
+            "deflated_sharpe": selection.book_dsr if request.rank_metric == "sharpe" else None,
+            "calibration_id": calibration_id(as_record(base)),
+            **selection.record,
+            "seconds": seconds,
+            "engine_seconds": engine_seconds,
+            "status": "succeeded",
+            "started_at": started,
+            "finished_at": datetime.now(),
+            "error": None,
+        }
+        counts = store_sweep(
+            request.db, record, results.with_columns(pl.lit(sid).alias("sweep_id")), top_rows, extra
+        )
+        ruined = int(keys["ruined"].sum())
+        with after_commit([f"sweep {sid}"], "the snapshot and the sweep's artifact"):
+            publish_snapshot(request.db)
+            if best.height:
+                artifacts.table(
+                    "sweep-top",
+                    best,
+                    f"sweep {sid}: the best {best.height} of {len(configs)} configurations by "
+                    f"{request.rank_metric}",
+                )
+            else:
+                artifacts.note(
+                    "sweep-top",
+                    f"sweep {sid}: no configuration to rank. {ruined} of {len(configs)} were "
+                    "ruined"
+                    + (f" (the first on {keys['ruin_date'].min()})" if ruined else "")
+                    + f"; none of the rest spent {request.min_time_in_band:.0%} of its days "
+                    "inside its band.",
+                )
+        return {
+            "first_ruin": keys["ruin_date"].min(),
+            "sweep_id": sid,
+            "counts": counts,
+            "best": best,
+            "record": record,
+            "ruined": ruined,
+            "walk_forward": selection.tables.get("walk_forward"),
+            "frontier": extra.get("frontier"),
+        }

@@ -7,7 +7,8 @@ from __future__ import annotations
 import shutil
 import tempfile
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +20,24 @@ from transforms.selection.blocks import FIELDS, Blocks, release
 
 
 class Scratch:
-    """A scratch folder, removed once nothing refers to this object any more."""
+    """A scratch folder, removed by :meth:`remove` or once nothing refers to this object
+    any more."""
 
     def __init__(self, prefix: str) -> None:
         self.path = Path(tempfile.mkdtemp(prefix=prefix))
-        weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
+        self.remove = weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
+
+
+@contextmanager
+def discarding(result: SweepResult) -> Iterator[SweepResult]:
+    """``result`` meanwhile; then its scratch files are removed, whether or not the block
+    failed (a failed flow's state can hold its frames, and so the result, for as long as
+    the process lives)."""
+    try:
+        yield result
+    finally:
+        if isinstance(result.keep, Scratch):
+            result.keep.remove()
 
 
 class SpillCollector:

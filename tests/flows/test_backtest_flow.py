@@ -190,10 +190,9 @@ def test_a_sweep_that_finds_the_warehouse_busy_keeps_its_results(
     db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from cli.main import EXIT_BUSY
-    from warehouse.db import WRITER_WAIT
     from warehouse.staging import staged
 
-    monkeypatch.setattr(WRITER_WAIT, "seconds", 1.0)
+    monkeypatch.setenv("ALVH_LOCK_WAIT", "1")  # the command line applies it where it starts
     args = ["sweep", "--db", str(db), "--param", "start_date=2016-01-04", "--param", "lots=10"]
     args += ["--hedge-ratio", "0:0.2:0.2", "--r2-band", "0.45-0.65", "--top", "1"]
     with holding(db, read_only=True) as holder:  # a reader opened during the sweep
