@@ -150,10 +150,8 @@ def test_every_parameter_is_a_path_field_or_a_kernel_column_and_the_kernel_reads
     assert unaccounted() == []
     assert len(set(KERNEL_FIELDS)) == len(KERNEL_FIELDS)
     assert set(KERNEL_FIELDS) | PATH_FIELDS <= set(NAMES)
-    kernel = inspect.getsource(vectorised._simulate.py_func)
-    strikes = inspect.getsource(vectorised._call_tables)
-    for k, name in enumerate(KERNEL_FIELDS):
-        const = f"_{name.upper()}"
-        assert getattr(vectorised, const) == k
-        assert f"q[{const}]" in kernel or const in strikes, name
-    assert "q[0]" not in kernel and "q[1]" not in kernel  # no column read by a literal
+    engine = inspect.getsource(vectorised)
+    assert vectorised.PARAMS.names == KERNEL_FIELDS  # the record is the registry's
+    for name in KERNEL_FIELDS:  # read by name in the day's steps, or keys the call series
+        assert f"q.{name}" in engine or name in vectorised.CALL_KEY, name
+    assert "q[" not in engine  # no field read by position

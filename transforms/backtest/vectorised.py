@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -45,44 +45,22 @@ from transforms.selection.digest import HASH_SEED, hash_step
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
-# The kernel's per-configuration columns are :data:`KERNEL_FIELDS` (params.py), in that
-# order; the kernel reads each by the name-derived position below, never by a literal.
-COLUMNS = KERNEL_FIELDS
-_AT = {name: k for k, name in enumerate(COLUMNS)}
-_INITIAL_EQUITY = _AT["initial_equity"]
-_EQUITY_WEIGHT = _AT["equity_weight"]
-_HEDGE_RATIO = _AT["hedge_ratio"]
-_HEDGE_ON_EQUITY = _AT["hedge_on_equity"]
-_FUTURES_SHARE = _AT["futures_share"]
-_LADDER_W2 = _AT["ladder_w2"]
-_LADDER_W3 = _AT["ladder_w3"]
-_LADDER_W4 = _AT["ladder_w4"]
-_CONTANGO_GUARD_PCT = _AT["contango_guard_pct"]
-_VX_COMMISSION = _AT["vx_commission"]
-_VX_HALF_SPREAD = _AT["vx_half_spread"]
-_VX_MARGIN = _AT["vx_margin"]
-_CALL_DELTA = _AT["call_delta"]
-_CALL_OTM_POINTS = _AT["call_otm_points"]
-_CALL_SPREAD_WIDTH = _AT["call_spread_width"]
-_VOL_OF_VOL = _AT["vol_of_vol"]
-_VIX_CALL_SKEW = _AT["vix_call_skew"]
-_CALL_COMMISSION = _AT["call_commission"]
-_CALL_HALF_SPREAD = _AT["call_half_spread"]
-_CALL_DELTA_FLOOR = _AT["call_delta_floor"]
-_BREADTH_SCALE = _AT["breadth_scale"]
-_RSI_THRESHOLD = _AT["rsi_threshold"]
-_RSI_EXTRA_CALLS = _AT["rsi_extra_calls"]
-_CPI_Z_THRESHOLD = _AT["cpi_z_threshold"]
-_CPI_CALL_SCALE = _AT["cpi_call_scale"]
-_CONTROLLER = _AT["controller"]
-_CONTROLLER_HALFLIFE = _AT["controller_halflife"]
-_BAND_LOW = _AT["band_low"]
-_BAND_HIGH = _AT["band_high"]
-_H_STEP = _AT["h_step"]
-_H_MIN = _AT["h_min"]
-_H_MAX = _AT["h_max"]
-_RESERVE = _AT["reserve"]
-_RESERVE_COUNTS_MARGIN = _AT["reserve_counts_margin"]
+PARAMS = np.dtype([(name, np.float64) for name in KERNEL_FIELDS])
+"""The kernel's per-configuration record: one float64 field per :data:`KERNEL_FIELDS`
+name (params.py), read by name (``q.hedge_ratio``); :func:`pack` fills it."""
+Record = Any
+"""One :data:`PARAMS` record (numpy types a structured scalar as ``void``, without its
+fields; numba types it exactly)."""
+CALL_KEY = ("vol_of_vol", "vix_call_skew", "call_delta", "call_otm_points", "call_spread_width")
+"""The fields that fix a configuration's call series: its strikes (the first four) and marks."""
+
+
+def pack(configs: Sequence[BacktestParams]) -> NDArray[np.void]:
+    """The configurations as :data:`PARAMS` records."""
+    out = np.empty(len(configs), dtype=PARAMS)
+    for name in KERNEL_FIELDS:
+        out[name] = [float(getattr(c, name)) for c in configs]
+    return out
 
 
 @dataclass(frozen=True)
@@ -206,7 +184,7 @@ def run_chunk(
     _check_group(configs)
     m, p0 = group.market, configs[0]
     s = sessions(market_1d(group)) if metric_sessions is None else metric_sessions
-    params = np.array([[float(getattr(c, name)) for name in COLUMNS] for c in configs])
+    params = pack(configs)
     n, days = len(configs), m.days
     width = days if keep else 0
     series = np.empty((len(SERIES), n, width))
@@ -254,12 +232,14 @@ class CallTables:
     row: I64  # each configuration's row
 
 
-def _call_tables(group: Group, arrays: MarketArrays, params: F64, fomc_rule: bool) -> CallTables:
+def _call_tables(
+    group: Group, arrays: MarketArrays, params: NDArray[np.void], fomc_rule: bool
+) -> CallTables:
     """Strikes by :func:`transforms.options.vix.call_strike`, as the reference does, and
-    the marks of :func:`call_marks`, once per group and key (kept on the group for its
-    other chunks)."""
-    keys = [_VOL_OF_VOL, _VIX_CALL_SKEW, _CALL_DELTA, _CALL_OTM_POINTS, _CALL_SPREAD_WIDTH]
-    unique, rows = np.unique(params[:, keys], axis=0, return_inverse=True)
+    the marks of :func:`call_marks`, once per group and key (:data:`CALL_KEY`, kept on
+    the group for its other chunks)."""
+    keys = np.stack([params[name] for name in CALL_KEY], axis=1)
+    unique, rows = np.unique(keys, axis=0, return_inverse=True)
     m = group.market
     for key in map(tuple, unique.tolist()):
         if key[:4] not in group.strikes:
@@ -417,9 +397,321 @@ def _ewma_r_squared(mb: float, ms: float, mbb: float, mss: float, mbs: float) ->
     return cov * cov / ((mbb - mb * mb) * (mss - ms * ms))
 
 
+class CallPosition(NamedTuple):
+    """The VIX calls held: the series (``contract`` -1: none), its strike, the session it
+    was opened, the contracts held and the mark per unit (value and delta)."""
+
+    contract: int
+    strike: float
+    opened: int
+    contracts: float
+    value: float
+    delta: float
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _no_calls() -> CallPosition:
+    return CallPosition(-1, math.nan, -1, 0.0, 0.0, 0.0)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _mark(i: int, q: Record, market: MarketArrays, c: int, strike: float) -> tuple[float, float]:
+    """(value, delta) per unit of the call series on contract ``c`` at session ``i``."""
+    t = (market.expiry_day[c] - market.day_num[i]) / 365.0
+    vvix = market.vvix[i]
+    base = vvix / 100.0 if math.isfinite(vvix) else q.vol_of_vol
+    f, r = market.settle[i, c], market.rate[i]
+    return _value(f, strike, q.call_spread_width, t, r, base, q.vix_call_skew)
+
+
+# The day's steps, in the order of the day loop; the reference simulator has a method of
+# each name (transforms/backtest/reference.py), so the two read side by side.
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def equity_carry(i: int, q: Record, market: MarketArrays, live: float, previous: float) -> float:
+    """1. The SPX sleeve's P&L over the session (none on the first)."""
+    if i == 0:
+        return 0.0
+    return float(live * q.equity_weight * previous * (market.spx_return[i] + market.dividend[i]))
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def futures_carry(i: int, market: MarketArrays, slot_c: I64, slot_n: F64) -> float:
+    """1. The futures held since the last close, marked to today's settles."""
+    pnl = 0.0
+    if i == 0:
+        return pnl
+    for j in range(3):
+        c = slot_c[j]
+        if c >= 0 and slot_n[j] != 0:
+            change = market.settle[i, c] - market.settle[i - 1, c]
+            if not math.isfinite(change):
+                change = 0.0
+            pnl += slot_n[j] * change * VX_MULTIPLIER
+    return pnl
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def calls_carry(  # noqa: PLR0917 (numba: no keyword-only arguments)
+    i: int, q: Record, market: MarketArrays, calls: CallArrays, row: int, pos: CallPosition
+) -> tuple[float, CallPosition]:
+    """1. The calls held: settled at their expiry, else marked (the shared schedule's
+    mark when the series is the one it holds, else priced here)."""
+    c = pos.contract
+    if c < 0:
+        return 0.0, pos
+    if market.expiry_pos[c] == i:
+        final = market.final[c]
+        settled = max(final - pos.strike, 0.0)
+        width = q.call_spread_width
+        if width > 0:
+            settled -= max(final - (pos.strike + width), 0.0)
+        return pos.contracts * (settled - pos.value) * OPTION_MULTIPLIER, _no_calls()
+    if calls.opened[row, i] == pos.opened:
+        value, delta = calls.value[row, i], calls.delta[row, i]
+    else:
+        value, delta = _mark(i, q, market, c, pos.strike)
+    pnl = pos.contracts * (value - pos.value) * OPTION_MULTIPLIER
+    return pnl, CallPosition(c, pos.strike, pos.opened, pos.contracts, value, delta)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def schedule(
+    i: int, market: MarketArrays, fomc_rule: bool, pending: bool, every_session: bool
+) -> tuple[bool, bool, bool]:
+    """2. (blocked, pending, re-hedge): a re-hedge is due each week's first session (each
+    session under the EWMA controller) and waits out an FOMC-blocked session."""
+    blocked = fomc_rule and market.fomc[i]
+    due = market.week_start[i] or pending or every_session
+    return blocked, due and blocked, due and not blocked
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def controller_step(q: Record, h: float, r2: float) -> float:
+    """3. The controller steps h toward the R-squared band."""
+    if q.controller > 0 and r2 > q.band_high:
+        return float(min(h + q.h_step, q.h_max))
+    if q.controller > 0 and r2 < q.band_low:
+        return float(max(h - q.h_step, q.h_min))
+    return h
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def hedge_sizing(  # noqa: PLR0917 (numba: no keyword-only arguments)
+    i: int, q: Record, market: MarketArrays, h: float, pre: float, live: float
+) -> tuple[int, float, float]:
+    """3. (ladder shift, futures vega, calls vega): h times the basis (the condor's vega,
+    or the portfolio's), scaled by breadth, the calls also by VIX RSI and CPI-PPI."""
+    guard = q.contango_guard_pct
+    shift = 1 if guard > 0 and market.contango[i] > guard else 0
+    scale = 1.0 + q.breadth_scale * (1.0 if market.breadth[i] else 0.0)
+    rsi_low = 1.0 if market.vix_rsi[i] < q.rsi_threshold else 0.0
+    cpi_far = 1.0 if abs(market.cpi_z[i]) > q.cpi_z_threshold else 0.0
+    call_scale = (1.0 + q.rsi_extra_calls * rsi_low) * (1.0 + q.cpi_call_scale * cpi_far)
+    if q.hedge_on_equity > 0:  # a VX ladder sized to the portfolio
+        basis = pre / EQUITY_UNIT * VX_MULTIPLIER
+    else:  # sized to the condor
+        basis = abs(market.condor_vega[i])
+    vega = live * h * basis * scale
+    return shift, vega * q.futures_share, vega * (1.0 - q.futures_share) * call_scale
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def ladder_roll(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's roll, branch for branch)
+    i: int,
+    market: MarketArrays,
+    shift: int,
+    slot_c: I64,
+    slot_n: F64,
+    scratch: tuple[I64, F64],
+    paid: tuple[float, float],
+    fut_unit: float,
+) -> tuple[float, float]:
+    """4. (cost, contracts traded) after ``paid`` (so far: cost today, traded in the run):
+    a contract that stays in the ladder's months keeps
+    its position; one that leaves them rolls into the month that joined, contract for
+    contract, or is closed when none did. ``scratch``: room for 9 integers and 3 numbers
+    (read and written here only: the kernel's own outputs never travel in a tuple)."""
+    cost, traded = paid
+    room, new_n = scratch
+    new_c = room[0:3]
+    leaving = room[3:6]
+    used = room[6:9]
+    new_n[:] = 0.0
+    used[:] = 0
+    n_leaving = 0
+    for j in range(3):
+        new_c[j] = market.ladder[i, 1 + j + shift]
+    for j in range(3):
+        c = slot_c[j]
+        if c < 0:
+            continue
+        inside = False
+        for s in range(3):
+            if new_c[s] == c:
+                inside = True
+        if not inside:
+            leaving[n_leaving] = j
+            n_leaving += 1
+    taken = 0
+    for s in range(3):
+        want = new_c[s]
+        found = -1
+        if want >= 0:
+            for j in range(3):
+                if slot_c[j] == want and used[j] == 0:
+                    found = j
+                    break
+        if found >= 0:
+            new_n[s] = slot_n[found]
+            used[found] = 1
+            continue
+        if taken >= n_leaving:
+            continue
+        qty = slot_n[leaving[taken]]
+        taken += 1
+        if qty == 0:
+            continue
+        unit = abs(qty) * fut_unit
+        cost += unit
+        traded += abs(qty)
+        if want >= 0 and math.isfinite(market.settle[i, want]):
+            cost += unit
+            traded += abs(qty)
+            new_n[s] = qty
+    while taken < n_leaving:
+        qty = slot_n[leaving[taken]]
+        taken += 1
+        if qty != 0:
+            cost += abs(qty) * fut_unit
+            traded += abs(qty)
+    slot_c[:] = new_c
+    slot_n[:] = new_n
+    return cost, traded
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def ladder_targets(  # noqa: PLR0917 (numba: no keyword-only arguments)
+    i: int, q: Record, market: MarketArrays, slot_c: I64, targets: F64, fut_vega: float
+) -> None:
+    """4. On a re-hedge, each month's contracts: its weight of the futures vega over its
+    term beta (none where the contract has no settle or beta)."""
+    weights = (q.ladder_w2, q.ladder_w3, q.ladder_w4)
+    for j in range(3):
+        c = slot_c[j]
+        beta = _beta(i, c, market.term_beta, market.month_of)
+        if c >= 0 and math.isfinite(market.settle[i, c]) and math.isfinite(beta):
+            targets[j] = weights[j] * fut_vega / (beta * VX_MULTIPLIER)
+        else:
+            targets[j] = 0.0
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def calls_sizing(  # noqa: PLR0917 (numba: no keyword-only arguments)
+    i: int,
+    q: Record,
+    market: MarketArrays,
+    calls: CallArrays,
+    row: int,
+    pos: CallPosition,
+    call_vega: float,
+    due: tuple[bool, bool],
+) -> tuple[CallPosition, float, bool]:
+    """5. (position, target contracts, sized): a front-month series opens when none is
+    held (and the session is not blocked); the calls are sized on re-hedges and opens.
+    ``due``: (blocked, re-hedge)."""
+    blocked, rehedge = due
+    opening = pos.contract < 0 and not blocked and call_vega > 0 and market.front[i] >= 0
+    if not (opening or (rehedge and pos.contract >= 0)):
+        return pos, pos.contracts, False
+    if opening:
+        c = market.front[i]
+        strike = calls.strike[row, i]
+        if calls.opened[row, i] == i:
+            value, delta = calls.value[row, i], calls.delta[row, i]
+        else:
+            value, delta = _mark(i, q, market, c, strike)
+        pos = CallPosition(c, strike, i, pos.contracts, value, delta)
+    beta = _beta(i, pos.contract, market.term_beta, market.month_of)
+    target = call_vega / (max(pos.delta, q.call_delta_floor) * beta * OPTION_MULTIPLIER)
+    return pos, target, True
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def reserve(  # noqa: PLR0917 (numba: no keyword-only arguments)
+    i: int,
+    q: Record,
+    market: MarketArrays,
+    book: tuple[float, float],
+    slot_c: I64,
+    slot_n: F64,
+    targets: F64,
+    pos: CallPosition,
+    call_target: float,
+    paid: tuple[float, float],
+) -> tuple[float, float, float, bool, CallPosition]:
+    """6. (futures cost, calls cost, contracts traded, cut, position) after ``paid`` (so
+    far: futures cost today, traded in the run): what the hedge commits may not exceed
+    the equity less the reserve (and the condor's margin when it counts): above it,
+    futures and calls are cut by the same factor; then both trade to their targets.
+    ``book``: (equity before costs, live)."""
+    pre, live = book
+    legs = 2.0 if q.call_spread_width > 0 else 1.0
+    fut_unit = q.vx_commission + q.vx_half_spread * VX_MULTIPLIER
+    call_unit = legs * (q.call_commission + q.call_half_spread * OPTION_MULTIPLIER)
+    commit = 0.0
+    for j in range(3):
+        commit += abs(targets[j])
+    commit = q.vx_margin * commit + call_target * pos.value * OPTION_MULTIPLIER
+    room = pre * (1.0 - q.reserve) - q.reserve_counts_margin * live * market.condor_margin[i]
+    cut = commit > room and commit > 0
+    if cut:
+        factor = max(room, 0.0) / commit
+        for j in range(3):
+            targets[j] *= factor
+        call_target *= factor
+    fut_cost, traded = paid
+    for j in range(3):
+        if targets[j] != slot_n[j] and slot_c[j] >= 0:
+            fut_cost += abs(targets[j] - slot_n[j]) * fut_unit
+            traded += abs(targets[j] - slot_n[j])
+            slot_n[j] = targets[j]
+    call_cost = 0.0
+    if pos.contract >= 0 and call_target != pos.contracts:
+        change = abs(call_target - pos.contracts)
+        call_cost = change * call_unit
+        traded += change * legs
+        pos = CallPosition(pos.contract, pos.strike, pos.opened, call_target, pos.value, pos.delta)
+    return fut_cost, call_cost, traded, cut, pos
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def ruin(slot_n: F64) -> CallPosition:
+    """7. Equity reached zero: everything is closed at this close."""
+    slot_n[:] = 0.0
+    return _no_calls()
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def ewma_moments(
+    moments: tuple[float, float, float, float, float], alpha: float, y: float, x: float
+) -> tuple[float, float, float, float, float]:
+    """8. The EWMA controller's moments (book, SPX, book^2, SPX^2, book x SPX) after a
+    session's returns ``y`` (book) and ``x`` (SPX)."""
+    b, s, bb, ss, bs = moments
+    return (
+        b + alpha * (y - b),
+        s + alpha * (x - s),
+        bb + alpha * (y * y - bb),
+        ss + alpha * (x * x - ss),
+        bs + alpha * (y * x - bs),
+    )
+
+
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one config per core)
-    params: F64,
+def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the day loop; inputs, then outputs)
+    params: NDArray[np.void],
     calls: CallArrays,
     market: MarketArrays,
     metrics: MetricTable,
@@ -432,107 +724,43 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
     rules: tuple[bool, int],
     keep: bool,
 ) -> None:
-    """Each configuration's day loop (one per core). Inputs come in named tuples; every
-    output is a plain array argument (``series``: :data:`SERIES` x configurations x
-    sessions when kept; ``totals``: costs and contracts traded; ``counts``: liquidity
-    cuts and ruin day; ``acc_out``, ``blocks_out``, ``hash_out``: the metrics'). ``rules``:
-    the FOMC rule and the controller's R-squared window."""
+    """Each configuration's day loop (one per core), step by step as the reference
+    simulator's. Inputs come in records and named tuples; every output is a plain array
+    argument (``series``: :data:`SERIES` x configurations x sessions when kept;
+    ``totals``: costs and contracts traded; ``counts``: liquidity cuts and ruin day;
+    ``acc_out``, ``blocks_out``, ``hash_out``: the metrics'). ``rules``: the FOMC rule
+    and the controller's R-squared window."""
     fomc_rule, window = rules
-    strike_table, strike_row = calls.strike, calls.row
-    mark_value, mark_delta, mark_opened = calls.value, calls.delta, calls.opened
-    spx_return, dividend = market.spx_return, market.dividend
-    condor_pnl, condor_vega, condor_margin = (
-        market.condor_pnl,
-        market.condor_vega,
-        market.condor_margin,
-    )
-    fomc, week_start, breadth = market.fomc, market.week_start, market.breadth
-    vix_rsi, cpi_z, contango, vvix, rate = (
-        market.vix_rsi,
-        market.cpi_z,
-        market.contango,
-        market.vvix,
-        market.rate,
-    )
-    settle, expiry_pos, final, front = market.settle, market.expiry_pos, market.final, market.front
-    ladder, term_beta, month_of = market.ladder, market.term_beta, market.month_of
-    day_num, expiry_day = market.day_num, market.expiry_day
     table, metric_window = metrics.table, metrics.window
-    days = spx_return.shape[0]
+    days = market.spx_return.shape[0]
     for k in numba.prange(params.shape[0]):
         q = params[k]
-        initial_equity = q[_INITIAL_EQUITY]
-        equity_weight = q[_EQUITY_WEIGHT]
-        hedge_ratio = q[_HEDGE_RATIO]
-        on_equity = q[_HEDGE_ON_EQUITY] > 0
-        futures_share = q[_FUTURES_SHARE]
-        ladder_w2 = q[_LADDER_W2]
-        ladder_w3 = q[_LADDER_W3]
-        ladder_w4 = q[_LADDER_W4]
-        contango_guard_pct = q[_CONTANGO_GUARD_PCT]
-        vx_commission = q[_VX_COMMISSION]
-        vx_half_spread = q[_VX_HALF_SPREAD]
-        vx_margin = q[_VX_MARGIN]
-        call_spread_width = q[_CALL_SPREAD_WIDTH]
-        vol_of_vol = q[_VOL_OF_VOL]
-        vix_call_skew = q[_VIX_CALL_SKEW]
-        call_commission = q[_CALL_COMMISSION]
-        call_half_spread = q[_CALL_HALF_SPREAD]
-        call_delta_floor = q[_CALL_DELTA_FLOOR]
-        breadth_scale = q[_BREADTH_SCALE]
-        rsi_threshold = q[_RSI_THRESHOLD]
-        rsi_extra_calls = q[_RSI_EXTRA_CALLS]
-        cpi_z_threshold = q[_CPI_Z_THRESHOLD]
-        cpi_call_scale = q[_CPI_CALL_SCALE]
-        controller = q[_CONTROLLER]
-        halflife = q[_CONTROLLER_HALFLIFE]
-        band_low = q[_BAND_LOW]
-        band_high = q[_BAND_HIGH]
-        h_step = q[_H_STEP]
-        h_min = q[_H_MIN]
-        h_max = q[_H_MAX]
-        reserve = q[_RESERVE]
-        margin_share = q[_RESERVE_COUNTS_MARGIN]  # 1 or 0
-        weights = np.array([ladder_w2, ladder_w3, ladder_w4])
-        control = controller > 0
-        every_session = control and halflife > 0  # the EWMA controller
-        alpha = 1.0 - 0.5 ** (1.0 / halflife) if every_session else 0.0
-        ew_b = ew_s = ew_bb = ew_ss = ew_bs = 0.0  # exponentially weighted moments
-        width = call_spread_width
-        legs = 2.0 if width > 0 else 1.0
-        fut_unit = vx_commission + vx_half_spread * VX_MULTIPLIER
-        call_unit = legs * (call_commission + call_half_spread * OPTION_MULTIPLIER)
-        equity = initial_equity
-        h = hedge_ratio
-        if control:
-            h = min(max(h, h_min), h_max)
+        row = calls.row[k]
+        every_session = q.controller > 0 and q.controller_halflife > 0  # the EWMA controller
+        alpha = 1.0 - 0.5 ** (1.0 / q.controller_halflife) if every_session else 0.0
+        moments = (0.0, 0.0, 0.0, 0.0, 0.0)
+        fut_unit = q.vx_commission + q.vx_half_spread * VX_MULTIPLIER
+        h = q.hedge_ratio
+        if q.controller > 0:
+            h = min(max(h, q.h_min), q.h_max)
+        equity = q.initial_equity
+        live = 1.0
         shift = 0
-        slot_c = np.full(3, -1, dtype=np.int64)
-        slot_n = np.zeros(3)
-        held = False
-        call_c = -1
-        strike = math.nan
-        opened_at = -1
-        row = strike_row[k]
-        call_n = 0.0
-        value = 0.0
-        delta = 0.0
+        pending = False
         fut_vega = 0.0
         call_vega = 0.0
-        pending = False
-        live = 1.0
-        # scratch arrays, allocated once per configuration (never alias state arrays:
+        pos = _no_calls()
+        # state and scratch arrays, allocated once per configuration (never aliased:
         # numba may hoist allocations out of loops)
-        new_c = np.empty(3, dtype=np.int64)
-        new_n = np.zeros(3)
-        used = np.zeros(3, dtype=np.bool_)
-        leaving = np.empty(3, dtype=np.int64)
+        slot_c = np.full(3, -1, dtype=np.int64)
+        slot_n = np.zeros(3)
         targets = np.zeros(3)
+        scratch = (np.empty(9, dtype=np.int64), np.zeros(3))
         ring = np.zeros(window)
         spx_ring = np.zeros(window)
         filled = 0
         acc = acc_out[k]
-        start(acc, initial_equity)
+        start(acc, q.initial_equity)
         metric_ring = np.empty(metric_window)
         digest = HASH_SEED
         cuts = 0
@@ -541,205 +769,65 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's day loop, one
         for i in range(days):
             previous = equity
             # 1. P&L of yesterday's positions
-            eq_pnl = 0.0
-            fut_pnl = 0.0
-            call_pnl = 0.0
-            condor = live * condor_pnl[i]
-            if i > 0:
-                eq_pnl = live * equity_weight * previous * (spx_return[i] + dividend[i])
-                for j in range(3):
-                    c = slot_c[j]
-                    if c >= 0 and slot_n[j] != 0:
-                        change = settle[i, c] - settle[i - 1, c]
-                        if not math.isfinite(change):
-                            change = 0.0
-                        fut_pnl += slot_n[j] * change * VX_MULTIPLIER
-            if held:
-                if expiry_pos[call_c] == i:
-                    fin = final[call_c]
-                    settled = max(fin - strike, 0.0)
-                    if width > 0:
-                        settled -= max(fin - (strike + width), 0.0)
-                    call_pnl = call_n * (settled - value) * OPTION_MULTIPLIER
-                    held = False
-                    call_c = -1
-                    call_n = 0.0
-                    value = 0.0
-                else:
-                    if mark_opened[row, i] == opened_at:  # the shared schedule's series
-                        new_value, delta = mark_value[row, i], mark_delta[row, i]
-                    else:
-                        t = (expiry_day[call_c] - day_num[i]) / 365.0
-                        base = vvix[i] / 100.0 if math.isfinite(vvix[i]) else vol_of_vol
-                        new_value, delta = _value(
-                            settle[i, call_c], strike, width, t, rate[i], base, vix_call_skew
-                        )
-                    call_pnl = call_n * (new_value - value) * OPTION_MULTIPLIER
-                    value = new_value
+            condor = live * market.condor_pnl[i]
+            eq_pnl = equity_carry(i, q, market, live, previous)
+            fut_pnl = futures_carry(i, market, slot_c, slot_n)
+            call_pnl, pos = calls_carry(i, q, market, calls, row, pos)
             pre = previous + eq_pnl + fut_pnl + call_pnl + condor
-            fut_cost = 0.0
-            call_cost = 0.0
             # 2. schedule
-            blocked = fomc_rule and fomc[i]
-            due = week_start[i] or pending or every_session
-            pending = due and blocked
-            rehedge = due and not blocked
+            blocked, pending, rehedge = schedule(i, market, fomc_rule, pending, every_session)
             # 3. re-hedge decisions
             if rehedge:
                 if filled >= window:
                     if every_session:
-                        r2 = _ewma_r_squared(ew_b, ew_s, ew_bb, ew_ss, ew_bs)
+                        r2 = _ewma_r_squared(*moments)
                     else:
                         r2 = _r_squared(ring, spx_ring, filled % window)
-                    if control and r2 > band_high:
-                        h = min(h + h_step, h_max)
-                    elif control and r2 < band_low:
-                        h = max(h - h_step, h_min)
-                guard = contango_guard_pct
-                shift = 1 if guard > 0 and contango[i] > guard else 0
-                scale = 1.0 + breadth_scale * (1.0 if breadth[i] else 0.0)
-                rsi_low = 1.0 if vix_rsi[i] < rsi_threshold else 0.0
-                cpi_far = 1.0 if abs(cpi_z[i]) > cpi_z_threshold else 0.0
-                call_scale = (1.0 + rsi_extra_calls * rsi_low) * (1.0 + cpi_call_scale * cpi_far)
-                basis = pre / EQUITY_UNIT * VX_MULTIPLIER if on_equity else abs(condor_vega[i])
-                vega = live * h * basis * scale
-                fut_vega = vega * futures_share
-                call_vega = vega * (1.0 - futures_share) * call_scale
-            # 4. futures: kept contracts keep their position; leaving ones roll
+                    h = controller_step(q, h, r2)
+                shift, fut_vega, call_vega = hedge_sizing(i, q, market, h, pre, live)
+            # 4. futures: the ladder rolls, then its targets on a re-hedge
+            fut_cost = 0.0
             if not blocked:
-                new_n[:] = 0.0
-                used[:] = False
-                n_leaving = 0
-                for j in range(3):
-                    new_c[j] = ladder[i, 1 + j + shift]
-                for j in range(3):
-                    c = slot_c[j]
-                    if c < 0:
-                        continue
-                    inside = False
-                    for s in range(3):
-                        if new_c[s] == c:
-                            inside = True
-                    if not inside:
-                        leaving[n_leaving] = j
-                        n_leaving += 1
-                taken = 0
-                for s in range(3):
-                    want = new_c[s]
-                    found = -1
-                    if want >= 0:
-                        for j in range(3):
-                            if slot_c[j] == want and not used[j]:
-                                found = j
-                                break
-                    if found >= 0:
-                        new_n[s] = slot_n[found]
-                        used[found] = True
-                        continue
-                    if taken >= n_leaving:
-                        continue
-                    qty = slot_n[leaving[taken]]
-                    taken += 1
-                    if qty == 0:
-                        continue
-                    cost = abs(qty) * fut_unit
-                    fut_cost += cost
-                    traded += abs(qty)
-                    if want >= 0 and math.isfinite(settle[i, want]):
-                        fut_cost += cost
-                        traded += abs(qty)
-                        new_n[s] = qty
-                while taken < n_leaving:
-                    qty = slot_n[leaving[taken]]
-                    taken += 1
-                    if qty != 0:
-                        fut_cost += abs(qty) * fut_unit
-                        traded += abs(qty)
-                slot_c[:] = new_c
-                slot_n[:] = new_n
+                fut_cost, traded = ladder_roll(
+                    i, market, shift, slot_c, slot_n, scratch, (fut_cost, traded), fut_unit
+                )
             targets[:] = slot_n
             if rehedge:
-                for j in range(3):
-                    c = slot_c[j]
-                    beta = _beta(i, c, term_beta, month_of)
-                    if c >= 0 and math.isfinite(settle[i, c]) and math.isfinite(beta):
-                        targets[j] = weights[j] * fut_vega / (beta * VX_MULTIPLIER)
-                    else:
-                        targets[j] = 0.0
+                ladder_targets(i, q, market, slot_c, targets, fut_vega)
             # 5. calls: open a series when none is held, resize on re-hedges
-            call_target = call_n
-            opening = (not held) and (not blocked) and call_vega > 0 and front[i] >= 0
-            sized = False
-            if opening or (rehedge and held):
-                c = front[i] if opening else call_c
-                if opening:
-                    strike = strike_table[row, i]
-                    held = True
-                    call_c = c
-                    opened_at = i
-                    if mark_opened[row, i] == i:
-                        value, delta = mark_value[row, i], mark_delta[row, i]
-                    else:
-                        t = (expiry_day[c] - day_num[i]) / 365.0
-                        base = vvix[i] / 100.0 if math.isfinite(vvix[i]) else vol_of_vol
-                        skew = vix_call_skew
-                        value, delta = _value(settle[i, c], strike, width, t, rate[i], base, skew)
-                beta_c = _beta(i, c, term_beta, month_of)
-                floor = call_delta_floor
-                call_target = call_vega / (max(delta, floor) * beta_c * OPTION_MULTIPLIER)
-                sized = True
-            # 6. liquidity reserve
+            pos, call_target, sized = calls_sizing(
+                i, q, market, calls, row, pos, call_vega, (blocked, rehedge)
+            )
+            # 6. liquidity reserve, then the trades to the targets
+            call_cost = 0.0
             if sized or rehedge:
-                commit = 0.0
-                for j in range(3):
-                    commit += abs(targets[j])
-                commit = vx_margin * commit + call_target * value * OPTION_MULTIPLIER
-                room = pre * (1.0 - reserve) - margin_share * live * condor_margin[i]
-                if commit > room and commit > 0:
-                    factor = max(room, 0.0) / commit
-                    cuts += 1
-                    for j in range(3):
-                        targets[j] *= factor
-                    call_target *= factor
-                for j in range(3):
-                    if targets[j] != slot_n[j] and slot_c[j] >= 0:
-                        fut_cost += abs(targets[j] - slot_n[j]) * fut_unit
-                        traded += abs(targets[j] - slot_n[j])
-                        slot_n[j] = targets[j]
-                if held and call_target != call_n:
-                    call_cost += abs(call_target - call_n) * call_unit
-                    traded += abs(call_target - call_n) * legs
-                    call_n = call_target
+                fut_cost, call_cost, traded, cut, pos = reserve(
+                    i, q, market, (pre, live), slot_c, slot_n, targets, pos, call_target,
+                    (fut_cost, traded),
+                )  # fmt: skip
+                cuts += 1 if cut else 0
             equity = pre - fut_cost - call_cost
-            if live > 0 and equity <= 0:  # ruin: everything is closed at this close
+            # 7. ruin
+            if live > 0 and equity <= 0:
                 live = 0.0
                 counts[k, 1] = i
-                slot_n[:] = 0.0
-                held = False
-                call_c = -1
-                call_n = 0.0
-                value = 0.0
+                pos = ruin(slot_n)
                 fut_vega = 0.0
                 call_vega = 0.0
+            # 8. the controller's returns
             if i > 0:
-                ring[filled % window] = equity / previous - 1.0
-                spx_ring[filled % window] = spx_return[i]
+                y = equity / previous - 1.0
+                ring[filled % window] = y
+                spx_ring[filled % window] = market.spx_return[i]
                 filled += 1
                 if every_session:
-                    y = equity / previous - 1.0
-                    x = spx_return[i]
-                    ew_b += alpha * (y - ew_b)
-                    ew_s += alpha * (x - ew_s)
-                    ew_bb += alpha * (y * y - ew_bb)
-                    ew_ss += alpha * (x * x - ew_ss)
-                    ew_bs += alpha * (y * x - ew_bs)
+                    moments = ewma_moments(moments, alpha, y, market.spx_return[i])
             costs += fut_cost + call_cost
             fut_net = fut_pnl - fut_cost
             call_net = call_pnl - call_cost
             session = (equity, previous, eq_pnl, fut_net + call_net, condor, fut_net, call_net, h)
-            ex = observe(acc, metric_ring, blocks_out[k], table, i, (band_low, band_high), session)[
-                0
-            ]
+            band = (q.band_low, q.band_high)
+            ex = observe(acc, metric_ring, blocks_out[k], table, i, band, session)[0]
             if i > 0:
                 digest = hash_step(digest, ex)
             if keep:
