@@ -37,6 +37,7 @@ from transforms.backtest.params import (
     MAX_CONFIGS,
     BacktestParams,
     Dimension,
+    ParamValues,
     as_record,
     expand_grid,
     group_key,
@@ -81,7 +82,7 @@ if TYPE_CHECKING:  # Dask is imported only by a sweep that runs on it (0.3 s of 
 
 class BacktestRequest(BaseModel):
     db: Path = Field(default_factory=settings.db_path)
-    values: dict[str, Any] = Field(default_factory=dict)  # parameter overrides, typed
+    values: ParamValues = Field(default_factory=ParamValues)  # parameter overrides
     holdout_start: date = MetricParams.holdout_start
 
 
@@ -91,7 +92,7 @@ class SweepRequest(BaseModel):
     hedge ratios and bands default to the README's grid."""
 
     db: Path = Field(default_factory=settings.db_path)
-    values: dict[str, Any] = Field(default_factory=dict)  # fixed parameter overrides
+    values: ParamValues = Field(default_factory=ParamValues)  # fixed overrides
     dimensions: list[tuple[list[str], list[list[Any]]]] | dict[str, Any] = Field(
         default_factory=lambda: sweep_dimensions([])
     )
@@ -203,7 +204,7 @@ def backtest_flow(request: BacktestRequest) -> tuple[str, pl.DataFrame]:
         if progress is not None:
             progress(1)
 
-    params = with_values(BacktestParams(), request.values)
+    params = with_values(BacktestParams(), request.values.given())
     mp = MetricParams(holdout_start=request.holdout_start)
     inputs = read_inputs(request.db)
     step()
@@ -569,7 +570,7 @@ def sweep_flow(request: SweepRequest) -> dict[str, Any]:
         return out
     progress = current_progress()
     started, clock = datetime.now(), time.perf_counter()
-    base = with_values(BacktestParams(), request.values)
+    base = with_values(BacktestParams(), request.values.given())
     dims = request.grid
     configs = expand_grid(base, dims, limit=request.max_configs)
     mp = MetricParams(holdout_start=request.holdout_start)

@@ -24,7 +24,7 @@ from flows import artifacts, settings
 from flows.backtest import inputs_from
 from flows.runlog import after_commit, say
 from flows.settings import EXCHANGE_TZ
-from transforms.backtest.params import BacktestParams, config_hash, with_values
+from transforms.backtest.params import BacktestParams, ParamValues, config_hash, with_values
 from transforms.backtest.run import Inputs
 from transforms.backtest.step import as_of_bound, book_today, inputs_digest, ledger_row
 from transforms.staleness import input_staleness
@@ -35,7 +35,7 @@ from warehouse.results import append_ledger
 
 class LedgerRequest(BaseModel):
     db: Path = Field(default_factory=settings.db_path)
-    books: list[dict[str, Any]] = Field(default_factory=lambda: [{}])
+    books: list[ParamValues] = Field(default_factory=lambda: [ParamValues()])
     session: date | None = Field(None, description="the session the run is for (today)")
     catch_up: int = Field(60, ge=1, description="missed sessions caught up per run, at most")
 
@@ -78,7 +78,7 @@ def ledger_flow(request: LedgerRequest) -> pl.DataFrame:
     try:
         inputs = inputs_from(con, request.db)
         fomc = set(read_table(con, "fomc_meetings")["date"].to_list())
-        books = [with_values(BacktestParams(), b) for b in request.books]
+        books = [with_values(BacktestParams(), b.given()) for b in request.books]
         stored = {
             h: read_frame(con, "query/ledger_latest", {"config_hash": h})
             for h in {config_hash(p) for p in books}

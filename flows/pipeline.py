@@ -29,7 +29,7 @@ from flows.report import ReportRequest, report_flow, report_folder
 from flows.runlog import say
 from flows.settings import EXCHANGE_TZ
 from flows.signals import SignalsParams, signals_flow
-from transforms.backtest.params import read_grid, sweep_dimensions
+from transforms.backtest.params import ParamValues, read_grid, sweep_dimensions
 from warehouse.db import WRITER_WAIT, connect_reader
 
 
@@ -41,8 +41,8 @@ class PipelineParams(BaseModel):
     seed: int = 4
     as_of: date | None = Field(None, description="date revisions are dated by (today)")
     force: bool = Field(False, description="re-read inputs and recompute signals even if unchanged")
-    books: list[dict[str, Any]] = Field(
-        default_factory=lambda: [{}],
+    books: list[ParamValues] = Field(
+        default_factory=lambda: [ParamValues()],
         description="the saved book configurations to backtest: parameter overrides each "
         "(an empty one is the methodology's defaults)",
     )

@@ -453,9 +453,9 @@ def test_ingest_waits_for_a_reader_then_stops_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from cli.main import EXIT_BUSY, main
-    from warehouse.db import WRITER_WAIT, connect_writer
+    from warehouse.db import connect_writer
 
-    monkeypatch.setattr(WRITER_WAIT, "seconds", 1.0)
+    monkeypatch.setenv("ALVH_LOCK_WAIT", "1")  # the command line applies it where it starts
     db = tmp_path / "w.duckdb"
     connect_writer(db).close()
     with holding(db, read_only=True) as holder:

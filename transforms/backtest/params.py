@@ -19,6 +19,10 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
+from functools import partial
+from typing import Annotated, Any, get_type_hints
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 
 from transforms.backtest import DEFAULT_BANDS, DEFAULT_HEDGE_RATIOS
 from transforms.calibration import FITTED
@@ -395,9 +399,24 @@ DOCS: dict[str, Doc] = {
 """What every parameter means, its unit and its methodology section (``alvh params``
 prints them with the defaults and :data:`DOMAINS`)."""
 
-FIELDS: dict[str, str] = {f.name: str(f.type) for f in fields(BacktestParams)}
-
 NAMES: tuple[str, ...] = tuple(f.name for f in fields(BacktestParams))
+
+TYPES: dict[str, Any] = get_type_hints(BacktestParams)
+"""Each field's type, resolved from its annotation."""
+
+
+def _kind(name: str) -> str:
+    kind = TYPES[name]
+    if kind in (bool, int, float, date):
+        return str(kind.__name__)
+    if kind == date | None:
+        return "date | None"
+    raise TypeError(f"parameter {name} has a type no parser reads: {kind}")
+
+
+FIELDS: dict[str, str] = {name: _kind(name) for name in NAMES}
+"""Each field's kind: float, int, bool, date or "date | None" (what :func:`parse_value`
+reads, and ``alvh params`` prints)."""
 PATH_FIELDS: frozenset[str] = frozenset(
     {
         "start_date",
@@ -534,6 +553,47 @@ def _typed(name: str, kind: str, value: object) -> object:
     elif kind.startswith("date") and (isinstance(value, date) or value is None):
         return value
     raise ValueError(f"parameter {name} takes a value of type {kind}, got {value!r}")
+
+
+def _parsed(name: str, value: object) -> object:
+    return None if value is None else parse_value(name, value)
+
+
+class Overrides(BaseModel):
+    """Parameter overrides, each typed and parsed as :func:`parse_value` does (a name
+    that is no parameter is refused, with the nearest names); an unset or empty field
+    keeps the default. :data:`ParamValues` has a field per parameter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: object) -> object:
+        if isinstance(data, Mapping):
+            for name in data:
+                _known(str(name))
+        return data
+
+    def given(self) -> dict[str, object]:
+        """The overrides set (their names and typed values)."""
+        chosen = {name: getattr(self, name) for name in sorted(self.model_fields_set)}
+        return {name: value for name, value in chosen.items() if value is not None}
+
+
+def _override(name: str) -> Any:
+    doc, domain = DOCS[name], DOMAINS.get(name)
+    where = f"; in {domain}" if domain else ""
+    return (
+        Annotated[TYPES[name] | None, BeforeValidator(partial(_parsed, name))],
+        Field(None, description=f"{doc.meaning} ({doc.unit}{where}; methodology {doc.section})"),
+    )
+
+
+ParamValues: type[Overrides] = create_model(
+    "ParamValues", __base__=Overrides, **{name: _override(name) for name in NAMES}
+)
+"""The overrides of a backtest, a sweep's fixed values or a saved book, as flow
+parameters: one typed, described field per parameter (Prefect's run forms show them)."""
 
 
 def with_values(base: BacktestParams, values: Mapping[str, object]) -> BacktestParams:
