@@ -50,7 +50,7 @@ from numpy.typing import NDArray
 
 from transforms.backtest.market import Market
 from transforms.backtest.params import BacktestParams
-from transforms.options.black import black_scholes, strike_for_delta
+from transforms.options.black import Greeks, black_scholes, strike_for_delta
 from transforms.options.costs import SPREAD_MODEL, leg_half_spreads
 from transforms.options.smile import spx_smile_vol
 from transforms.vx import third_friday
@@ -140,30 +140,49 @@ class CondorPricer:
     def __init__(self, market: Market, p: BacktestParams) -> None:
         self.m, self.p, self.smile = market, p, p.smile
 
+    def _greeks(
+        self, sessions: NDArray[np.int64], strikes: F64, days: F64, shock: tuple[float, float]
+    ) -> Greeks:
+        """Each leg's greeks (sessions x legs) at the sessions' closes, ``days`` to expiry
+        each; ``shock``: SPX moved by a fraction, VIX and VIX3M by points."""
+        m, p = self.m, self.p
+        spot_move, vix_move = shock
+        s, r, t = m.spx[sessions] * (1.0 + spot_move), m.rate[sessions], days / 365.0
+        fwd = s * np.exp((r - p.div_yield) * t)
+        vix, vix3m = m.vix[sessions] + vix_move, m.vix3m[sessions] + vix_move
+        vols = [
+            [
+                spx_smile_vol(
+                    strike=float(k),
+                    forward=float(f),
+                    days=float(d),
+                    vix=float(v),
+                    vix3m=float(v3) if np.isfinite(v3) else None,
+                    params=self.smile,
+                )
+                for k in strikes
+            ]
+            for f, d, v, v3 in zip(fwd, days, vix, vix3m, strict=True)
+        ]
+        return black_scholes(
+            spot=s[:, None], strike=strikes[None, :], t=t[:, None], rate=r[:, None],
+            div_yield=p.div_yield, vol=np.array(vols), is_call=_IS_CALL,
+        )  # fmt: skip
+
     def legs(
         self, i: int, strikes: F64, days: float, *, spot_move: float = 0.0, vix_move: float = 0.0
     ) -> tuple[F64, ...]:
         """(price, delta, gamma, vega, theta) per leg at session ``i``'s close; with SPX
         moved by ``spot_move`` (a fraction) and VIX and VIX3M by ``vix_move`` points."""
-        m, p = self.m, self.p
-        s, r, t = float(m.spx[i]) * (1.0 + spot_move), float(m.rate[i]), days / 365.0
-        fwd = s * np.exp((r - p.div_yield) * t)
-        vix3m = float(m.vix3m[i]) + vix_move
-        vols = [
-            spx_smile_vol(
-                strike=float(k),
-                forward=fwd,
-                days=days,
-                vix=float(m.vix[i]) + vix_move,
-                vix3m=vix3m if np.isfinite(vix3m) else None,
-                params=self.smile,
-            )
-            for k in strikes
-        ]
-        g = black_scholes(
-            spot=s, strike=strikes, t=t, rate=r, div_yield=p.div_yield, vol=vols, is_call=_IS_CALL
-        )
-        return g.price, g.delta, g.gamma, g.vega, g.theta
+        g = self._greeks(np.array([i]), strikes, np.array([days]), (spot_move, vix_move))
+        return g.price[0], g.delta[0], g.gamma[0], g.vega[0], g.theta[0]
+
+    def values(
+        self, sessions: NDArray[np.int64], strikes: F64, days: F64, shock: tuple[float, float]
+    ) -> F64:
+        """What the short condor costs to close at each of ``sessions``, per unit (index
+        points, mid), ``days`` to expiry each; ``shock`` as :meth:`_greeks`'."""
+        return np.asarray(-(self._greeks(sessions, strikes, days, shock).price @ _SIGN), np.float64)
 
     def value(
         self, i: int, strikes: F64, days: float, *, spot_move: float = 0.0, vix_move: float = 0.0

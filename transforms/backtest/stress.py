@@ -86,12 +86,14 @@ def _ratios(  # noqa: PLR0917 (internal helper)
     spx_move: float,
 ) -> list[float]:
     m, cp = group.market, group.condor
-    out = []
-    for i in days:
-        left = float((expiry - m.dates[i].item()).days)
-        if left <= 0 or cp.vega[i] == 0:
-            continue
-        now = pricer.value(i, strikes, left)
-        shocked = pricer.value(i, strikes, left, spot_move=spx_move, vix_move=vix_move)
-        out.append((shocked - now) * units / (abs(float(cp.vega[i])) * vix_move))
-    return out
+    sessions = np.arange(days.start, days.stop, dtype=np.int64)
+    day = m.dates[sessions].astype("datetime64[D]")
+    left = (np.datetime64(expiry, "D") - day).astype(np.int64).astype(np.float64)
+    keep = (left > 0) & (cp.vega[sessions] != 0)
+    sessions, left = sessions[keep], left[keep]
+    if not len(sessions):
+        return []
+    now = pricer.values(sessions, strikes, left, (0.0, 0.0))
+    shocked = pricer.values(sessions, strikes, left, (spx_move, vix_move))
+    ratios = (shocked - now) * units / (np.abs(cp.vega[sessions]) * vix_move)
+    return [float(r) for r in ratios]
