@@ -10,6 +10,7 @@ file and no reader beside it: :func:`connect_reader` waits briefly and then rais
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import shutil
@@ -314,6 +315,19 @@ def export_path(path: Path) -> Path:
     return path.parent / "export" / path.stem
 
 
+FINGERPRINTS = "fingerprints.json"
+"""In an export folder: each exported table's columns, rows and row hashes when its
+file was written (a table that still matches is not written again)."""
+
+
+def _fingerprints(folder: Path) -> dict[str, list[object]]:
+    try:
+        known = json.loads((folder / FINGERPRINTS).read_text())
+    except (OSError, ValueError):
+        return {}  # none yet, or unreadable: every table is written
+    return known if isinstance(known, dict) else {}
+
+
 class WarehouseUnreadable(RuntimeError):
     """The warehouse file cannot be opened or read whole: nothing is published from it."""
 
@@ -324,15 +338,19 @@ def publish_snapshot(path: Path) -> Path:
     (``schema.table.parquet`` under :func:`export_path`). Returns the snapshot's path.
 
     Only a good state is published: the copy is opened and every exported table read
-    whole into its Parquet file before anything is replaced (the snapshot, then each
-    file, atomically). A copy that cannot be opened or read raises WarehouseUnreadable
-    naming the last good snapshot, which is kept. Call only when no connection to
-    ``path`` is open in this process.
+    whole (into its Parquet file) before anything is replaced (the snapshot, then each
+    file, atomically). A table is written only when it changed since its file was
+    (:data:`FINGERPRINTS` in the export folder records each file's columns, rows and
+    row hashes). A copy that cannot be opened or read raises WarehouseUnreadable naming
+    the last good snapshot, which is kept. Call only when no connection to ``path`` is
+    open in this process.
     """
     target = snapshot_path(path)
     folder = export_path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     parts: dict[Path, Path] = {}
+    known = _fingerprints(folder)
+    current: dict[str, list[object]] = {}
     try:
         shutil.copyfile(path, tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -340,9 +358,19 @@ def publish_snapshot(path: Path) -> Path:
             con = duckdb.connect(str(tmp), read_only=True)
             try:
                 for schema, table in run(con, "query/exported_tables").fetchall():
-                    part = folder / f".{schema}.{table}.parquet.{os.getpid()}.tmp"
-                    parts[part] = folder / f"{schema}.{table}.parquet"
-                    con.table(f"{schema}.{table}").write_parquet(str(part))
+                    name = f"{schema}.{table}"
+                    found = run(
+                        con,
+                        "query/table_fingerprint",
+                        {"schema": schema, "table": table, "name": name},
+                    ).fetchall()
+                    current[name] = list(found[0])
+                    final = folder / f"{name}.parquet"
+                    if known.get(name) == current[name] and final.is_file():
+                        continue  # unchanged since its file was written
+                    part = folder / f".{name}.parquet.{os.getpid()}.tmp"
+                    parts[part] = final
+                    con.table(name).write_parquet(str(part))
             finally:
                 con.close()
         except duckdb.Error as exc:
@@ -358,6 +386,9 @@ def publish_snapshot(path: Path) -> Path:
         tmp.replace(target)
         for part, final in parts.items():
             part.replace(final)
+        record = folder / f".{FINGERPRINTS}.{os.getpid()}.tmp"
+        record.write_text(json.dumps(current, sort_keys=True))
+        record.replace(folder / FINGERPRINTS)
     except OSError as exc:
         raise StorageFault(
             str(exc.filename or target),

@@ -196,6 +196,7 @@ def test_every_sql_file_runs_on_an_in_memory_database(con: duckdb.DuckDBPyConnec
         "report_replication_daily": {"run_id": "r"},
         "validation_issues": {"validation_id": "v"},
         "table_exists": {"schema": "results", "table": "trials"},
+        "table_fingerprint": {"schema": "results", "table": "trials", "name": "results.trials"},
     }
     assert has_table(con, "results", "trials") and not has_table(con, "results", "nope")
     con.register("incoming", pl.DataFrame(schema={"config_hash": pl.String}))  # a sweep batch
@@ -481,3 +482,37 @@ def test_a_warehouse_that_cannot_be_read_publishes_nothing(tmp_path: Path) -> No
         publish_snapshot(db)
     assert {p: p.read_bytes() for p in [snapshot, *export_path(db).iterdir()]} == published
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "w.duckdb", "w.snapshot.duckdb"]
+
+
+def _files(folder: Path) -> dict[str, tuple[int, int]]:
+    """Each Parquet file's inode and modification time (a file written again differs)."""
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.glob("*.parquet")}
+
+
+def test_the_export_rewrites_only_the_tables_that_changed(tmp_path: Path) -> None:
+    from warehouse.db import FINGERPRINTS, connect_writer, export_path, publish_snapshot
+
+    db = tmp_path / "w.duckdb"
+    connect_writer(db).close()
+    publish_snapshot(db)
+    folder = export_path(db)
+    first = _files(folder)
+    assert "core.fomc_meetings.parquet" in first and (folder / FINGERPRINTS).is_file()
+    publish_snapshot(db)  # nothing changed: no file is written again
+    assert _files(folder) == first
+    con = connect_writer(db)
+    con.execute(
+        "INSERT INTO core.fomc_meetings VALUES ('2026-01-28', true, true, false, 'x', 's', 'r')"
+    )
+    con.close()
+    (folder / "core.vix_daily.parquet").unlink()  # a file gone is written again
+    publish_snapshot(db)
+    now = _files(folder)
+    changed = sorted(name for name in now if now[name] != first[name])
+    assert changed == ["core.fomc_meetings.parquet", "core.vix_daily.parquet"]
+    assert pl.read_parquet(folder / "core.fomc_meetings.parquet")["date"].to_list() == [
+        date(2026, 1, 28)
+    ]
+    (folder / FINGERPRINTS).write_text("{not json")  # unreadable: every table is written
+    publish_snapshot(db)
+    assert all(written != now[name] for name, written in _files(folder).items())
