@@ -11,7 +11,8 @@ import argparse
 import logging
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -566,6 +567,20 @@ class _EngineErrors(logging.Filter):
         )
 
 
+@contextmanager
+def _without_heartbeats(command: str) -> Iterator[None]:
+    """A command's flows send Prefect no heartbeats: the heartbeat thread wakes once a
+    second, and every flow's end (subflows included) waits for it, up to a second each;
+    nothing watches a command's heartbeats. Served deployments keep theirs."""
+    if command not in FLOW_COMMANDS:
+        yield
+        return
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
 def _quiet_engine_errors() -> None:
     from prefect.logging.configuration import setup_logging
     from prefect.logging.handlers import PrefectConsoleHandler
@@ -626,7 +641,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command not in ("sql", "load-staged", "serve") and not args.debug:
         _quiet_engine_errors()
     try:
-        return _dispatch(args)
+        with _without_heartbeats(args.command):
+            return _dispatch(args)
     except KeyboardInterrupt as exc:
         print("error: interrupted", file=sys.stderr)
         _notes(exc)

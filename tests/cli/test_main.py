@@ -536,3 +536,15 @@ def test_help_and_argument_errors_import_no_engine(args: list[str]) -> None:
         [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False
     )
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout[-500:]
+
+
+def test_commands_run_their_flows_without_heartbeats_and_serving_keeps_them() -> None:
+    from prefect.settings import get_current_settings
+
+    from cli.main import _without_heartbeats
+
+    with _without_heartbeats("backtest"):  # each flow's end would wait up to 1 s for them
+        assert get_current_settings().flows.heartbeat_frequency is None
+    with _without_heartbeats("serve"):  # a served run's heartbeats tell a crash apart
+        assert get_current_settings().flows.heartbeat_frequency is not None
+    assert get_current_settings().flows.heartbeat_frequency is not None
