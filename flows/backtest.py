@@ -504,7 +504,9 @@ def select(
         record.update(pbo=result.pbo, pbo_splits=result.splits, pbo_degradation=result.degradation)
         alive = survivors(b)
         record["pbo_survivor_configs"] = len(alive)
-        if len(alive) >= MIN_CONFIGS:
+        if len(alive) == b.configs:  # none ruined: the same configurations, the same PBO
+            record["pbo_survivors"] = result.pbo
+        elif len(alive) >= MIN_CONFIGS:
             among = pbo(b, groups=request.pbo_groups, overlay=overlay_metric, rows=alive)
             record["pbo_survivors"] = among.pbo
         else:
