@@ -31,8 +31,14 @@ def test_values_parse_by_field_type_and_unknown_names_get_a_hint() -> None:
     assert parse_value("end_date", "none") is None
     with pytest.raises(ValueError, match=r"unknown parameter 'hedge'.*hedge_ratio"):
         parse_value("hedge", "1")
-    with pytest.raises(ValueError, match="parameter lots='x'"):
+    with pytest.raises(ValueError, match="parameter lots='x': expected a whole number"):
         parse_value("lots", "x")
+    with pytest.raises(ValueError, match=r"parameter lots='1\.5': expected a whole number"):
+        parse_value("lots", "1.5")
+    with pytest.raises(ValueError, match="parameter hedge_ratio='x': expected a number"):
+        parse_value("hedge_ratio", "x")
+    with pytest.raises(ValueError, match="parameter hedge_ratio='inf': expected a finite number"):
+        parse_value("hedge_ratio", "inf")
 
 
 def test_invalid_combinations_are_refused_with_every_reason() -> None:

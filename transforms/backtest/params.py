@@ -534,10 +534,21 @@ def parse_value(name: str, value: object) -> object:
                 return False
             raise ValueError("expected true/false")
         if kind == "int":
+            if not text.lstrip("+-").isdigit():
+                raise ValueError("expected a whole number")
             return int(text)
-        return float(text)
+        if not math.isfinite(number := _number(text)):
+            raise ValueError("expected a finite number")
+        return number
     except ValueError as exc:
         raise ValueError(f"parameter {name}={text!r}: {exc}") from None
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError("expected a number") from None
 
 
 def _typed(name: str, kind: str, value: object) -> object:

@@ -23,10 +23,13 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
+from numpy.typing import NDArray
 
 from transforms.backtest.book import Group
 from transforms.backtest.condor import MULTIPLIER, CondorPricer
 from transforms.backtest.params import BacktestParams
+
+F64 = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -48,23 +51,23 @@ def stress_hedge_ratio(
     like[0] = False
     vix_move = float(dvix[like].mean()) if like.any() else math.nan
     pricer = CondorPricer(m, p)
-    ratios: list[float] = []
+    ratios: list[F64] = []  # each condor's sessions
     opened: dict[date, tuple[int, np.ndarray, float]] = {}
     for t in cp.trades:
         if t.action == "open":
             opened[t.expiry] = (t.day, np.array(t.strikes), MULTIPLIER * t.lots)
             continue
         start, strikes, units = opened.pop(t.expiry)
-        ratios.extend(
+        ratios.append(
             _ratios(
                 group, pricer, strikes, t.expiry, range(start, t.day), vix_move, units, spx_move
             )
         )
     for expiry, (start, strikes, units) in opened.items():  # still open at the end
-        ratios.extend(
+        ratios.append(
             _ratios(group, pricer, strikes, expiry, range(start, m.days), vix_move, units, spx_move)
         )
-    values = np.array(ratios)
+    values = np.concatenate(ratios) if ratios else np.empty(0)
     return StressCalibration(
         spx_move=spx_move,
         vix_move=vix_move,
@@ -84,7 +87,7 @@ def _ratios(  # noqa: PLR0917 (internal helper)
     vix_move: float,
     units: float,
     spx_move: float,
-) -> list[float]:
+) -> F64:
     m, cp = group.market, group.condor
     sessions = np.arange(days.start, days.stop, dtype=np.int64)
     day = m.dates[sessions].astype("datetime64[D]")
@@ -92,8 +95,7 @@ def _ratios(  # noqa: PLR0917 (internal helper)
     keep = (left > 0) & (cp.vega[sessions] != 0)
     sessions, left = sessions[keep], left[keep]
     if not len(sessions):
-        return []
+        return np.empty(0)
     now = pricer.values(sessions, strikes, left, (0.0, 0.0))
     shocked = pricer.values(sessions, strikes, left, (spx_move, vix_move))
-    ratios = (shocked - now) * units / (np.abs(cp.vega[sessions]) * vix_move)
-    return [float(r) for r in ratios]
+    return np.asarray((shocked - now) * units / (np.abs(cp.vega[sessions]) * vix_move), np.float64)
