@@ -369,24 +369,28 @@ def _beta(i: int, c: int, term_beta: F64, month_of: I64) -> float:
 @numba.njit(cache=True, error_model="numpy")
 def _r_squared(ring: F64, spx_ring: F64, start: int) -> float:
     """As book.r_squared on the window in chronological order (oldest at ``start``):
-    two passes, summed oldest first, and nothing allocated."""
+    two passes, summed oldest first, and nothing allocated (no modulo either: it cost
+    as much as the rest of the day loop)."""
     w = ring.shape[0]
     sy = 0.0
     sx = 0.0
-    for j in range(w):
-        sy += ring[(start + j) % w]
-        sx += spx_ring[(start + j) % w]
+    j = start
+    for _ in range(w):
+        sy += ring[j]
+        sx += spx_ring[j]
+        j = j + 1 if j + 1 < w else 0
     my = sy / w
     mx = sx / w
     cov = 0.0
     syy = 0.0
     sxx = 0.0
-    for j in range(w):
-        dy = ring[(start + j) % w] - my
-        dx = spx_ring[(start + j) % w] - mx
+    for _ in range(w):
+        dy = ring[j] - my
+        dx = spx_ring[j] - mx
         cov += dy * dx
         syy += dy * dy
         sxx += dx * dx
+        j = j + 1 if j + 1 < w else 0
     return cov * cov / (syy * sxx)
 
 
@@ -778,7 +782,7 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the day loop; inputs, then ou
             blocked, pending, rehedge = schedule(i, market, fomc_rule, pending, every_session)
             # 3. re-hedge decisions
             if rehedge:
-                if filled >= window:
+                if filled >= window and q.controller > 0:  # else h stays
                     if every_session:
                         r2 = _ewma_r_squared(*moments)
                     else:
