@@ -30,6 +30,7 @@ import hashlib
 import math
 import os
 import re
+import sys
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -78,6 +79,24 @@ def code_version(root: Path = REPO) -> str:
             digest.update(str(path.relative_to(root)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def numba_cache(root: Path = REPO) -> Path:
+    """numba's cache for this source of the compiled code: a folder named by the content
+    hash of ``transforms/`` under ``NUMBA_CACHE_DIR`` (else ``$XDG_CACHE_HOME/alvh/numba``).
+    numba checks only a cached function's own file, so a kernel cached before a change to
+    a function it inlines from another module would load stale machine code."""
+    digest = hashlib.sha256()
+    for path in sorted((root / "transforms").rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    name = digest.hexdigest()[:16]
+    given = os.environ.get("NUMBA_CACHE_DIR", "").strip()
+    if given:
+        base = Path(given)
+        return base if base.name == name else base / name  # a child process inherits it
+    home = os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache"
+    return Path(home) / "alvh" / "numba" / name
 
 
 def _setdefault_prefect_env() -> None:
@@ -236,5 +255,8 @@ def configure() -> None:
     variable, and then nothing is applied."""
     check()
     _setdefault_prefect_env()
+    os.environ["NUMBA_CACHE_DIR"] = str(numba_cache())
+    if "numba" in sys.modules:  # read at its import: a late configure() re-reads it
+        sys.modules["numba"].config.reload_config()
     WRITER_WAIT.seconds = lock_wait()
     INPUT_LIMITS.max_bytes = int(max_input_mb() * 2**20)

@@ -104,18 +104,19 @@ before = dict(os.environ)
 import cli.main, expectations.runner, flows.backtest, flows.deployments, flows.pipeline
 from warehouse.lockwait import WRITER_WAIT
 from transforms.limits import INPUT_LIMITS
-ours = ("PREFECT_", "GX_", "ALVH_", "DO_NOT_TRACK")  # not Polars' allocator's own
+ours = ("PREFECT_", "GX_", "ALVH_", "DO_NOT_TRACK", "NUMBA_")  # not Polars' allocator's own
 changed = sorted(k for k in {*before, *os.environ} if before.get(k) != os.environ.get(k))
 changed = [k for k in changed if k.startswith(ours)]
 print(changed, WRITER_WAIT.seconds, INPUT_LIMITS.max_bytes)
 from flows import settings
 settings.configure()
 print(WRITER_WAIT.seconds, INPUT_LIMITS.max_bytes, os.environ["PREFECT_LOGGING_LEVEL"])
+print(os.environ["NUMBA_CACHE_DIR"] == str(settings.numba_cache()))
 """
 
 
 def test_importing_changes_no_setting_and_configure_applies_them() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "GX_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "GX_", "NUMBA_"))}
     env |= {"ALVH_LOCK_WAIT": "7", "ALVH_MAX_INPUT_MB": "2"}
     done = subprocess.run(
         [sys.executable, "-c", IMPORT_ONLY], env=env, capture_output=True, text=True, check=True
@@ -123,4 +124,5 @@ def test_importing_changes_no_setting_and_configure_applies_them() -> None:
     assert done.stdout.splitlines() == [
         f"[] 60.0 {256 * 2**20}",
         f"7.0 {2 * 2**20} WARNING",
+        "True",
     ]

@@ -4,6 +4,7 @@ warehouse file."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,52 @@ def test_run_ids_change_with_an_installed_numerical_dependency(
     settings.code_version.cache_clear()
     assert after != before
     assert settings.code_version(tmp_path) == before
+
+
+KERNEL = """
+import numba
+from transforms.b import f
+
+@numba.njit(cache=True)
+def kernel():
+    return f()
+
+print(kernel())
+"""
+
+
+def test_numba_cache_follows_the_source_of_an_inlined_function(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """numba checks only a cached function's own file: a kernel that inlines a function of
+    another module must not load its old machine code after that module changed."""
+    from flows.settings import numba_cache
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = tmp_path / "tree"
+    (root / "transforms").mkdir(parents=True)
+    (root / "transforms" / "__init__.py").write_text("")
+    (root / "transforms" / "a.py").write_text(KERNEL)
+    printed, folders = [], []
+    for value in (1, 2, 1):
+        (root / "transforms" / "b.py").write_text(
+            f"import numba\n\n@numba.njit(cache=True, inline='always')\ndef f():\n    return {value}\n"
+        )
+        folders.append(numba_cache(root))
+        done = subprocess.run(
+            [sys.executable, "-c", "import transforms.a"],
+            env={**os.environ, "PYTHONPATH": str(root), "NUMBA_CACHE_DIR": str(folders[-1])},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tmp_path,
+        )
+        printed.append(done.stdout.strip())
+    assert printed == ["1", "2", "1"]
+    assert folders[0] == folders[2] != folders[1]
+    assert folders[0].parent == tmp_path / "cache" / "alvh" / "numba"
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(folders[2]))  # inherited by a child process
+    assert numba_cache(root) == folders[2]
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))  # the user's choice
+    assert numba_cache(root) == tmp_path / "mine" / folders[2].name

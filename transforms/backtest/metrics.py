@@ -207,7 +207,7 @@ def start(acc: F64, initial: float) -> None:
     acc[_PEAK] = initial
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _welford(acc: F64, n_at: int, x: float) -> None:
     """Count, mean and second central moment (at n_at, n_at + 1, n_at + 2)."""
     acc[n_at] += 1.0
@@ -216,7 +216,7 @@ def _welford(acc: F64, n_at: int, x: float) -> None:
     acc[n_at + 2] += delta * (x - acc[n_at + 1])
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _pebay(acc: F64, n_at: int, x: float) -> None:
     """Count, mean and central moments 2-4 (n_at .. n_at + 4), Pebay's updates."""
     n1 = acc[n_at]
@@ -233,7 +233,7 @@ def _pebay(acc: F64, n_at: int, x: float) -> None:
     acc[n_at + 2] = m2 + term
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _comoment(acc: F64, n_at: int, x: float, y: float) -> None:
     """Count, means of x and y, and their co-moments (n, mx, my, cxy, mxx, myy)."""
     acc[n_at] += 1.0
@@ -247,7 +247,7 @@ def _comoment(acc: F64, n_at: int, x: float, y: float) -> None:
     acc[n_at + 5] += dy * (y - acc[n_at + 2])
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def observe(  # noqa: PLR0915, PLR0917 (numba: no keyword-only arguments)
     acc: F64,
     ring: F64,

@@ -358,7 +358,7 @@ def call_marks(  # noqa: PLR0917 (numba: no keyword-only arguments)
             opened_out[i] = opened
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _beta(i: int, c: int, term_beta: F64, month_of: I64) -> float:
     if c < 0:
         return math.nan

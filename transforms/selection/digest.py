@@ -21,7 +21,7 @@ _NAN_WORD = np.uint64(0x7FF8000000000000)
 _WIDE = np.uint64(0x5555555555555555)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def hash_step(h: np.uint64, value: float) -> np.uint64:
     """Fold one daily value, rounded to 1e-12 (every NaN alike), into a series' 64-bit
     hash (the value's integer count of 1e-12, mixed by splitmix64's finaliser)."""
