@@ -11,7 +11,9 @@ from transforms.backtest.params import (
     DOMAINS,
     FIELDS,
     BacktestParams,
+    as_record,
     config_hash,
+    config_hashes,
     dimension,
     expand_grid,
     frange,
@@ -159,3 +161,22 @@ def test_every_parameter_is_a_path_field_or_a_kernel_column_and_the_kernel_reads
     for name in KERNEL_FIELDS:  # read by name in the day's steps, or keys the call series
         assert f"q.{name}" in engine or name in vectorised.CALL_KEY, name
     assert "q[" not in engine  # no field read by position
+
+
+def test_a_configuration_hash_is_the_digest_of_its_record_as_sorted_compact_json() -> None:
+    import hashlib
+    import json
+
+    grid = expand_grid(
+        with_values(BacktestParams(), {"start_date": "2008-01-02", "lots": "3"}),
+        [dimension("hedge_ratio", "0:0.2:0.1"), dimension("controller", "false,true")],
+    )
+    grid.append(BacktestParams())
+    expected = [
+        hashlib.sha256(
+            json.dumps(as_record(g), sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()[:16]
+        for g in grid
+    ]
+    assert config_hashes(grid) == expected == [config_hash(g) for g in grid]
+    assert len(set(expected)) == len(grid)

@@ -615,19 +615,40 @@ def with_values(base: BacktestParams, values: Mapping[str, object]) -> BacktestP
     return replace(base, **typed)  # type: ignore[arg-type]
 
 
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else value
+
+
 def as_record(params: BacktestParams) -> dict[str, object]:
     """Field -> value, dates as ISO text (JSON- and SQL-friendly)."""
-    out: dict[str, object] = {}
-    for name in NAMES:
-        value = getattr(params, name)
-        out[name] = value.isoformat() if isinstance(value, date) else value
-    return out
+    return {name: _plain(getattr(params, name)) for name in NAMES}
 
 
 def config_hash(params: BacktestParams) -> str:
     """Stable 16-hex digest of every field: the identity of a configuration."""
-    text = json.dumps(as_record(params), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return config_hashes([params])[0]
+
+
+def config_hashes(configs: Sequence[BacktestParams]) -> list[str]:
+    """Each configuration's :func:`config_hash`: the SHA-256 of its :func:`as_record` as
+    compact JSON with sorted keys, each field's JSON written once per distinct value (a
+    sweep's fields take a few values each)."""
+    columns = []
+    for name in sorted(NAMES):
+        key = json.dumps(name) + ":"
+        written: dict[tuple[type, object], str] = {}
+        column = []
+        for c in configs:
+            value = getattr(c, name)
+            at = (type(value), value)
+            if at not in written:
+                written[at] = key + json.dumps(_plain(value))
+            column.append(written[at])
+        columns.append(column)
+    return [
+        hashlib.sha256(("{" + ",".join(fields) + "}").encode()).hexdigest()[:16]
+        for fields in zip(*columns, strict=True)
+    ]
 
 
 MAX_CONFIGS = 200_000

@@ -35,7 +35,13 @@ from transforms.backtest.metrics import (
     replay,
     sessions,
 )
-from transforms.backtest.params import NAMES, BacktestParams, config_hash, group_key
+from transforms.backtest.params import (
+    NAMES,
+    BacktestParams,
+    config_hash,
+    config_hashes,
+    group_key,
+)
 from transforms.backtest.reference import run_reference
 from transforms.backtest.stress import stress_hedge_ratio
 from transforms.backtest.vectorised import Paths, market_1d, run_chunk
@@ -129,7 +135,7 @@ def _rows(
     dates = pl.Series("ruin_date", market.dates.astype("datetime64[D]")).cast(pl.Date)
     return pl.DataFrame(
         {
-            "config_hash": [config_hash(c) for c in configs],
+            "config_hash": config_hashes(configs),
             "returns_hash": hashes,
             **{
                 name: pl.Series(name, [getattr(c, name) for c in configs], dtype=types.get(name))
