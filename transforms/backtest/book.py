@@ -54,6 +54,7 @@ close, then trades at today's close (settlements for futures, model marks for op
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,10 +110,7 @@ def r_squared(y: F64, x: F64) -> F64:
         return np.asarray(cov * cov / ((ym * ym).sum(axis=-1) * (xm * xm).sum(axis=-1)))
 
 
-def term_beta(market: Market, i: int, contract: NDArray[np.int64]) -> F64:
-    """Term beta (VX points per VIX point) of each contract on session ``i``."""
-    c = np.maximum(contract, 0)
-    month = market.month_of[i, c]
-    return np.where(
-        (contract >= 0) & (month >= 0), market.term_beta[i, np.maximum(month, 0)], np.nan
-    )
+def term_beta(market: Market, i: int, contract: int) -> float:
+    """Term beta (VX points per VIX point) of ``contract`` on session ``i`` (NaN for none)."""
+    month = int(market.month_of[i, contract]) if contract >= 0 else -1
+    return float(market.term_beta[i, month]) if month >= 0 else math.nan

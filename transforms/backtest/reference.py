@@ -20,6 +20,7 @@ import polars as pl
 
 from transforms.backtest.book import (
     EQUITY_UNIT,
+    F64,
     LADDER_MONTHS,
     OPTION_MULTIPLIER,
     VX_MULTIPLIER,
@@ -45,6 +46,9 @@ class _Calls:
     contracts: float = 0.0
     value: float = 0.0  # per unit, index points
     delta: float = 0.0
+    opened: int = -1  # the session the series was opened
+    marks: tuple[F64, F64] = field(default_factory=lambda: (np.empty(0), np.empty(0)))
+    # the series' value and delta per unit, each session from the one it was opened
 
     @property
     def held(self) -> bool:
@@ -106,25 +110,30 @@ class _Book:
             }
         )
 
-    def _spread(self, *, forward: float, t: float, rate: float, base: float) -> tuple[float, float]:
-        """(value, delta) per unit: the call, less the short call of a debit spread."""
-        p = self.p
+    def _marks(self, i: int, c: int, strike: float) -> tuple[F64, F64]:
+        """(value, delta) per unit of a series opened at session ``i`` on contract ``c``
+        with ``strike``, each session from ``i`` to its expiry (or the run's end): the
+        call, less the short call of a debit spread."""
+        m, p = self.group.market, self.p
+        end = int(m.expiry_pos[c]) if m.expiry_pos[c] >= 0 else m.days
+        days = np.arange(i, end)
+        t = (m.expiry[c] - m.dates[days]).astype("timedelta64[D]").astype(np.int64) / 365.0
         spread = float(p.call_spread_width > 0)
-        strikes = np.array([self.calls.strike, self.calls.strike + p.call_spread_width])
         price, delta = call_value(
-            strike=strikes, forward=forward, t=t, rate=rate, base=base, skew=p.vix_call_skew
+            strike=np.array([strike, strike + p.call_spread_width])[None, :],
+            forward=m.settle[days, c][:, None],
+            t=t[:, None],
+            rate=m.rate[days][:, None],
+            base=base_vol(m.vvix[days], vol_of_vol=p.vol_of_vol)[:, None],
+            skew=p.vix_call_skew,
         )
-        return float(price[0] - spread * price[1]), float(delta[0] - spread * delta[1])
+        return price[:, 0] - spread * price[:, 1], delta[:, 0] - spread * delta[:, 1]
 
-    def _mark(self, i: int, c: int) -> tuple[float, float]:
-        """(value, delta) per unit of the calls held, on contract ``c``, at session ``i``."""
-        m = self.group.market
-        return self._spread(
-            forward=float(m.settle[i, c]),
-            t=(m.expiry[c].item() - m.dates[i].item()).days / 365.0,
-            rate=float(m.rate[i]),
-            base=float(base_vol(float(m.vvix[i]), vol_of_vol=self.p.vol_of_vol)),
-        )
+    def _mark(self, i: int) -> tuple[float, float]:
+        """(value, delta) per unit of the calls held at session ``i``."""
+        calls = self.calls
+        value, delta = calls.marks
+        return float(value[i - calls.opened]), float(delta[i - calls.opened])
 
     # 1. P&L of yesterday's positions
 
@@ -164,7 +173,7 @@ class _Book:
             )  # fmt: skip
             self.calls = _Calls()
             return pnl
-        value, calls.delta = self._mark(i, c)
+        value, calls.delta = self._mark(i)
         pnl = calls.contracts * (value - calls.value) * OPTION_MULTIPLIER
         calls.value = value
         return pnl
@@ -256,7 +265,7 @@ class _Book:
         """Each month's contracts: its weight of the futures vega over its term beta."""
         m, targets = self.group.market, []
         for s in self.slots:
-            beta = float(term_beta(m, i, np.array([s.contract]))[0]) if s.contract >= 0 else np.nan
+            beta = term_beta(m, i, s.contract)
             ok = s.contract >= 0 and np.isfinite(m.settle[i, s.contract]) and np.isfinite(beta)
             targets.append(s.weight * self.fut_vega / (beta * VX_MULTIPLIER) if ok else 0.0)
         return targets
@@ -281,9 +290,10 @@ class _Book:
                 target_delta=p.call_delta,
                 otm_points=p.call_otm_points,
             )[0]
-            self.calls = _Calls(contract=c, strike=float(strike))
-            self.calls.value, self.calls.delta = self._mark(i, c)
-        beta = float(term_beta(m, i, np.array([c]))[0])
+            marks = self._marks(i, c, float(strike))
+            self.calls = _Calls(contract=c, strike=float(strike), opened=i, marks=marks)
+            self.calls.value, self.calls.delta = self._mark(i)
+        beta = term_beta(m, i, c)
         delta = max(self.calls.delta, p.call_delta_floor)
         return self.call_vega / (delta * beta * OPTION_MULTIPLIER), True, opening
 
@@ -369,12 +379,12 @@ class _Book:
         """The hedge's VIX vega held at the close (futures and calls, by term beta)."""
         m = self.group.market
         vega = sum(
-            s.contracts * float(term_beta(m, i, np.array([s.contract]))[0]) * VX_MULTIPLIER
+            s.contracts * term_beta(m, i, s.contract) * VX_MULTIPLIER
             for s in self.slots
             if s.contract >= 0 and s.contracts != 0
         )
         if self.calls.held:
-            beta = float(term_beta(m, i, np.array([self.calls.contract]))[0])
+            beta = term_beta(m, i, self.calls.contract)
             vega += self.calls.contracts * self.calls.delta * beta * OPTION_MULTIPLIER
         return vega
 
