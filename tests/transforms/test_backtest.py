@@ -272,6 +272,19 @@ def test_engines_agree_on_random_configurations_of_every_kernel_column(
     assert paths.ruin_day[0] == (int(np.argmax(ruined)) if ruined.any() else -1)
 
 
+def test_a_chunk_that_never_holds_calls_prices_none_and_runs_the_same(crisis_group: Group) -> None:
+    flat = [
+        replace(CRISES, controller=False, hedge_ratio=0.0),
+        replace(CRISES, futures_share=1.0, hedge_ratio=0.4),
+    ]
+    alone = run_chunk(crisis_group, flat)
+    mixed = run_chunk(crisis_group, [*flat, SAMPLE[1]])  # holds calls: every table priced
+    for name in ("equity", "pnl_futures", "pnl_calls", "hedge_ratio", "costs"):
+        assert np.array_equal(getattr(alone, name), getattr(mixed, name)[:2], equal_nan=True)
+    assert np.array_equal(alone.observed.hashes, mixed.observed.hashes[:2])
+    assert np.any(mixed.pnl_calls[2] != 0) and not np.any(alone.pnl_calls)
+
+
 def test_condor_margin_counts_against_the_reserve_only_when_asked(crisis_group: Group) -> None:
     paths = run_chunk(crisis_group, [SAMPLE[3], SAMPLE[-1]])
     assert paths.cuts[1] < paths.cuts[0]  # the same hedge, more room without the margin

@@ -86,6 +86,7 @@ class _Open:
     mark: float
     lots: int
     opened: int = -1  # the session it opened
+    life: tuple[int, Greeks] | None = None  # from a session to its expiry: CondorPricer.held
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,19 @@ class CondorPricer:
         moved by ``spot_move`` (a fraction) and VIX and VIX3M by ``vix_move`` points."""
         g = self._greeks(np.array([i]), strikes, np.array([days]), (spot_move, vix_move))
         return g.price[0], g.delta[0], g.gamma[0], g.vega[0], g.theta[0]
+
+    def held(self, i: int, pos: _Open) -> tuple[F64, ...]:
+        """As :meth:`legs`, for the condor ``pos`` held at session ``i``: the first
+        session it is marked prices it at every close to its expiry (or the run's end)
+        in one call."""
+        if pos.life is None:
+            end = pos.expiry_pos if pos.expiry_pos >= 0 else self.m.days
+            sessions = np.arange(i, end)
+            days = np.array([_days_between(self.m, j, pos.expiry) for j in sessions])
+            pos.life = (i, self._greeks(sessions, pos.strikes, days, (0.0, 0.0)))
+        first, g = pos.life
+        j = i - first
+        return g.price[j], g.delta[j], g.gamma[j], g.vega[j], g.theta[j]
 
     def values(
         self, sessions: NDArray[np.int64], strikes: F64, days: F64, shock: tuple[float, float]
@@ -285,7 +299,7 @@ def simulate_condor(market: Market, p: BacktestParams) -> CondorPath:  # noqa: P
                 out["pnl"][i] -= (value - pos.mark) * units
                 trades.append(_trade(i, "settle", "expiry", pos, value, 0.0))
                 continue
-            price, delta, gamma, vega, theta = pricer.legs(i, pos.strikes, days)
+            price, delta, gamma, vega, theta = pricer.held(i, pos)
             mark = float(-(_SIGN @ price))  # what the short condor is worth to close
             out["pnl"][i] -= (mark - pos.mark) * units
             pos.mark = mark

@@ -238,9 +238,14 @@ def _call_tables(
     """Strikes by :func:`transforms.options.vix.call_strike`, as the reference does, and
     the marks of :func:`call_marks`, once per group and key (:data:`CALL_KEY`, kept on
     the group for its other chunks)."""
+    m = group.market
+    flat = (params["hedge_ratio"] == 0) & (params["controller"] == 0)
+    if np.all(flat | (params["futures_share"] >= 1)):  # no call is ever held: none priced
+        none = np.full((1, m.days), np.nan)
+        opened = np.full((1, m.days), -1, dtype=np.int64)
+        return CallTables(none, none, none, opened, np.zeros(len(params), dtype=np.int64))
     keys = np.stack([params[name] for name in CALL_KEY], axis=1)
     unique, rows = np.unique(keys, axis=0, return_inverse=True)
-    m = group.market
     for key in map(tuple, unique.tolist()):
         if key[:4] not in group.strikes:
             group.strikes[key[:4]] = _strikes(group, *key[:4])
