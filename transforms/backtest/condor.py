@@ -185,7 +185,7 @@ class CondorPricer:
         if pos.life is None:
             end = pos.expiry_pos if pos.expiry_pos >= 0 else self.m.days
             sessions = np.arange(i, end)
-            days = np.array([_days_between(self.m, j, pos.expiry) for j in sessions])
+            days = np.array([_days_between(self.m, int(j), pos.expiry) for j in sessions])
             pos.life = (i, self._greeks(sessions, pos.strikes, days, (0.0, 0.0)))
         first, g = pos.life
         j = i - first

@@ -242,8 +242,8 @@ def _call_tables(
     flat = (params["hedge_ratio"] == 0) & (params["controller"] == 0)
     if np.all(flat | (params["futures_share"] >= 1)):  # no call is ever held: none priced
         none = np.full((1, m.days), np.nan)
-        opened = np.full((1, m.days), -1, dtype=np.int64)
-        return CallTables(none, none, none, opened, np.zeros(len(params), dtype=np.int64))
+        never = np.full((1, m.days), -1, dtype=np.int64)
+        return CallTables(none, none, none, never, np.zeros(len(params), dtype=np.int64))
     keys = np.stack([params[name] for name in CALL_KEY], axis=1)
     unique, rows = np.unique(keys, axis=0, return_inverse=True)
     for key in map(tuple, unique.tolist()):
