@@ -568,7 +568,7 @@ class _EngineErrors(logging.Filter):
 
 
 @contextmanager
-def _without_heartbeats(command: str) -> Iterator[None]:
+def without_heartbeats(command: str) -> Iterator[None]:
     """A command's flows send Prefect no heartbeats: the heartbeat thread wakes once a
     second, and every flow's end (subflows included) waits for it, up to a second each;
     nothing watches a command's heartbeats. Served deployments keep theirs."""
@@ -641,7 +641,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command not in ("sql", "load-staged", "serve") and not args.debug:
         _quiet_engine_errors()
     try:
-        with _without_heartbeats(args.command):
+        with without_heartbeats(args.command):
             return _dispatch(args)
     except KeyboardInterrupt as exc:
         print("error: interrupted", file=sys.stderr)

@@ -538,13 +538,13 @@ def test_help_and_argument_errors_import_no_engine(args: list[str]) -> None:
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout[-500:]
 
 
-def test_commands_run_their_flows_without_heartbeats_and_serving_keeps_them() -> None:
+def test_commands_run_their_flowswithout_heartbeats_and_serving_keeps_them() -> None:
     from prefect.settings import get_current_settings
 
-    from cli.main import _without_heartbeats
+    from cli.main import without_heartbeats
 
-    with _without_heartbeats("backtest"):  # each flow's end would wait up to 1 s for them
+    with without_heartbeats("backtest"):  # each flow's end would wait up to 1 s for them
         assert get_current_settings().flows.heartbeat_frequency is None
-    with _without_heartbeats("serve"):  # a served run's heartbeats tell a crash apart
+    with without_heartbeats("serve"):  # a served run's heartbeats tell a crash apart
         assert get_current_settings().flows.heartbeat_frequency is not None
     assert get_current_settings().flows.heartbeat_frequency is not None
