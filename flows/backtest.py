@@ -30,7 +30,7 @@ from prefect.utilities.annotations import quote
 from pydantic import BaseModel, Field, model_validator
 
 from flows import artifacts, settings
-from flows.runlog import after_commit
+from flows.runlog import after_commit, say
 from transforms.backtest.frontier import frontier
 from transforms.backtest.metrics import MetricParams
 from transforms.backtest.params import (
@@ -277,6 +277,11 @@ class Chunk:
         self.configs = configs
 
 
+LOST_CHUNK_RETRIES = 3
+"""How often a chunk Dask cancelled (say, its group's scattered copy went with a killed
+worker) is sent again, its group scattered anew, before the sweep fails."""
+
+
 def _evaluate_on_workers(
     inputs: Inputs,
     configs: list[BacktestParams],
@@ -286,24 +291,41 @@ def _evaluate_on_workers(
 ) -> SweepResult:
     """Chunks as Prefect tasks on the flow's Dask task runner. Each group's prepared run
     (market, condor path: tens of MB) is scattered to every worker once, not shipped
-    with each chunk; a chunk lost with its worker is run again by Dask elsewhere, and
-    only its one result is kept."""
+    with each chunk; a chunk lost with its worker is run again by Dask elsewhere, one
+    Dask cancelled is sent again (:data:`LOST_CHUNK_RETRIES`), and only its one result
+    is kept."""
+    from distributed.client import FutureCancelledError
+
     work = plan(inputs, configs, chunk=chunk, metric_params=mp)
     runner = FlowRunContext.get().task_runner  # type: ignore[union-attr]
     assert _on_dask()  # sweep_flow makes sure of it
     shipped: dict[int, Any] = {}
-    futures = {}
-    for run, members in work.chunks:
-        if id(run) not in shipped:
+
+    def submit(run: GroupRun, members: list[int], *, again: bool = False) -> Any:
+        if again or id(run) not in shipped:
             shipped[id(run)] = runner.client.scatter(run, broadcast=True, hash=False)
-        chunk_configs = Chunk([configs[k] for k in members])
-        futures[evaluate_chunk.submit(shipped[id(run)], chunk_configs)] = members
+        return evaluate_chunk.submit(shipped[id(run)], Chunk([configs[k] for k in members]))
+
+    pending = {submit(run, members): (run, members, 0) for run, members in work.chunks}
     collected = SpillCollector(work)
-    for future in as_completed(list(futures)):
-        members = futures[future]
-        collected.add(future.result(), members)
-        if progress is not None:
-            progress(len(members))
+    try:
+        while pending:
+            for future in as_completed(list(pending)):
+                run, members, tries = pending.pop(future)
+                try:
+                    part = future.result()
+                except FutureCancelledError as exc:
+                    if tries >= LOST_CHUNK_RETRIES:
+                        raise
+                    say(f"  {len(members)} configurations cancelled by Dask ({exc}): sent again")
+                    pending[submit(run, members, again=True)] = (run, members, tries + 1)
+                    continue
+                collected.add(part, members)
+                if progress is not None:
+                    progress(len(members))
+    except BaseException:
+        collected.discard()
+        raise
     return collected.result()
 
 

@@ -76,6 +76,9 @@ class SpillCollector:
             self.blocks.ruin[members] = part.blocks.ruin
             release(self._sums)  # written through to the scratch file
 
+    def discard(self) -> None:
+        self.scratch.remove()
+
     def result(self) -> SweepResult:
         runs = {group_key(configs[0]): run for run, configs in self.work.configs()}
         return SweepResult(

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,6 +145,51 @@ def test_a_sweep_on_a_running_cluster_equals_the_in_process_sweep_and_survives_a
     assert result["counts"] == (0, 0, 12)
     assert query(db, ROWS).equals(alone)
     assert query(db, "SELECT count(*) AS n FROM results.sweep_results")["n"][0] == 12
+
+
+def test_chunks_dask_cancels_are_sent_again_and_written_once(
+    cluster: Cluster, db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from distributed import Client, Future
+
+    from flows.backtest import SweepRequest, reporting, sweep_flow
+
+    assert main(["sweep", "--db", str(db), *SWEEP]) == 0
+    alone = query(db, ROWS)
+    capsys.readouterr()
+
+    def unfinished(dask_scheduler: Any) -> list[str]:
+        busy = ("processing", "queued", "no-worker", "waiting")
+        return [ts.key for ts in dask_scheduler.tasks.values() if ts.state in busy]
+
+    cancelled: list[str] = []
+    done: list[int] = []
+    with Client(cluster.address, timeout=30) as spy:
+
+        def cancel_after_first(configs: int) -> None:
+            done.append(configs)
+            if len(done) == 1:  # every chunk not yet back, as if its worker had lost it
+                cancelled.extend(spy.run_on_scheduler(unfinished))
+                spy.cancel([Future(key, spy) for key in cancelled], force=True)
+
+        request = SweepRequest(
+            db=db,
+            values={"start_date": "2019-01-02", "lots": 10},
+            dimensions={
+                "hedge_ratio": "0:0.3:0.1",
+                "r2_band": ["0.45-0.65", "0.35-0.55", "0.55-0.75"],
+            },
+            top_n=1,
+            chunk=1,
+            cluster=cluster.address,
+        )
+        with reporting(cancel_after_first):
+            result = sweep_flow(request)
+    assert cancelled
+    assert capsys.readouterr().out.count("cancelled by Dask") >= 1
+    assert sum(done) == 12 and len(done) == 12
+    assert result["counts"] == (0, 0, 12)
+    assert query(db, ROWS).equals(alone)
 
 
 def test_an_unreachable_cluster_is_one_error_line_within_a_bounded_time(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -592,6 +593,33 @@ def test_sweep_rows_equal_single_backtests_and_keep_input_order(inputs: Inputs) 
         for name, value in rows.row(k, named=True).items():
             if isinstance(value, float) and not math.isnan(value):
                 assert value == pytest.approx(single[name], rel=1e-9, abs=1e-12), name
+
+
+def test_a_sweep_that_fails_midway_leaves_no_scratch_files(
+    inputs: Inputs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from transforms.backtest import run
+
+    def scratch() -> set[Path]:
+        return set(Path(tempfile.gettempdir()).glob("alvh-sweep-*"))
+
+    before = scratch()
+    evaluate, calls = run.evaluate, []
+
+    def fail_second(*args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # as Ctrl-C between two chunks
+        return evaluate(*args)
+
+    monkeypatch.setattr(run, "evaluate", fail_second)
+    configs = [replace(CRISES, end_date=date(2010, 12, 31), hedge_ratio=h) for h in (0.1, 0.2)]
+    with pytest.raises(KeyboardInterrupt) as caught:
+        sweep(inputs, configs, collect=SpillCollector, metric_params=MetricParams(), chunk=1)
+    # the error's frames hold the sweep's collector, as a failed flow's state does
+    assert caught.traceback and len(calls) == 2 and scratch() == before
 
 
 def test_stress_calibration_matches_a_hand_revaluation(crisis_group: Group, inputs: Inputs) -> None:

@@ -379,6 +379,9 @@ class Collector(Protocol):
     def result(self) -> SweepResult:
         """Every chunk kept so far."""
 
+    def discard(self) -> None:
+        """Drop every chunk kept (the sweep failed or was interrupted)."""
+
 
 def sweep(
     inputs: Inputs,
@@ -394,10 +397,14 @@ def sweep(
     makes what keeps the chunks' results."""
     work = plan(inputs, configs, chunk=chunk, metric_params=metric_params)
     collected = collect(work)
-    for run, members in work.chunks:
-        collected.add(evaluate(run, [configs[k] for k in members]), members)
-        if progress is not None:
-            progress(len(members))
+    try:
+        for run, members in work.chunks:
+            collected.add(evaluate(run, [configs[k] for k in members]), members)
+            if progress is not None:
+                progress(len(members))
+    except BaseException:
+        collected.discard()
+        raise
     return collected.result()
 
 
