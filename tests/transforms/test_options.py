@@ -9,7 +9,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from transforms.options.black import black76, black_scholes, implied_vol, strike_for_delta
+from transforms.options.black import (
+    black76,
+    black76_delta,
+    black_scholes,
+    implied_vol,
+    strike_for_delta,
+)
 from transforms.options.smile import SmileParams, atm_vol, spx_smile_vol
 
 RNG = np.random.default_rng(7)
@@ -290,3 +296,21 @@ def test_the_spread_fit_recovers_known_terms_and_says_what_it_cannot_identify() 
         fit_spread_model(samples, {d: v for d, v in vix.items() if d.year != 2005})
     with pytest.raises(ValueError, match="quote sample b: 3 usable quotes"):
         fit_spread_model({**samples, "b": samples["b"].head(3)}, vix)
+
+
+def test_the_deltas_alone_are_the_full_pricers_deltas_bit_for_bit() -> None:
+    from transforms.options.vix import call_delta, call_value
+
+    rng = np.random.default_rng(7)
+    f, t = rng.uniform(10, 60, (300, 1)), rng.uniform(0.002, 0.4, (300, 1))
+    r, base = rng.uniform(0, 0.06, (300, 1)), rng.uniform(0.5, 1.6, (300, 1))
+    k = np.arange(5.0, 120.0)[None, :]
+    calls = rng.random(k.shape) < 0.5
+    full = black76(forward=f, strike=k, t=t, rate=r, vol=base, is_call=calls).delta
+    assert np.array_equal(
+        black76_delta(forward=f, strike=k, t=t, rate=r, vol=base, is_call=calls), full
+    )
+    args = {"strike": k, "forward": f, "t": t, "rate": r, "base": base, "skew": 0.4}
+    assert np.array_equal(call_delta(**args), call_value(**args)[1])
+    expired = {**args, "t": np.zeros_like(t)}  # intrinsic, as call_value
+    assert np.array_equal(call_delta(**expired), call_value(**expired)[1])

@@ -56,16 +56,36 @@ def black76(
 ) -> Greeks:
     """Black-76 price and greeks of European options on a futures price."""
     f, k, tt, r, v = (np.asarray(a, dtype=np.float64) for a in (forward, strike, t, rate, vol))
-    call = np.asarray(is_call, dtype=bool)
-    df = np.exp(-r * tt)
-    d1, d2 = _d1_d2(f, k, tt, v)
-    sign = np.where(call, 1.0, -1.0)
+    df, sign, d1, d2 = _terms(f, k, tt, r, v, is_call=is_call)
     price = df * sign * (f * ndtr(sign * d1) - k * ndtr(sign * d2))
     delta = df * sign * ndtr(sign * d1)
     gamma = df * _pdf(d1) / (f * v * np.sqrt(tt))
     vega = df * f * _pdf(d1) * np.sqrt(tt)
     theta_year = -df * f * _pdf(d1) * v / (2 * np.sqrt(tt)) + r * price
     return Greeks(price, delta, gamma, vega / 100.0, theta_year / 365.0)
+
+
+def _terms(
+    f: Array, k: Array, tt: Array, r: Array, v: Array, *, is_call: ArrayLike
+) -> tuple[Array, Array, Array, Array]:
+    """Black-76's discount factor, sign (+1 call, -1 put), d1 and d2."""
+    d1, d2 = _d1_d2(f, k, tt, v)
+    return np.exp(-r * tt), np.where(np.asarray(is_call, dtype=bool), 1.0, -1.0), d1, d2
+
+
+def black76_delta(
+    *,
+    forward: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    rate: ArrayLike,
+    vol: ArrayLike,
+    is_call: ArrayLike,
+) -> Array:
+    """:func:`black76`'s delta alone, the same numbers (what a strike search reads)."""
+    f, k, tt, r, v = (np.asarray(a, dtype=np.float64) for a in (forward, strike, t, rate, vol))
+    df, sign, d1, _ = _terms(f, k, tt, r, v, is_call=is_call)
+    return np.asarray(df * sign * ndtr(sign * d1), dtype=np.float64)
 
 
 def black_scholes(
@@ -154,7 +174,7 @@ def strike_for_delta(
         k = forward * float(np.exp(-d1 * v * np.sqrt(t) + 0.5 * v * v * t))
     candidates = np.array([np.floor(k / grid) * grid + i * grid for i in (-2, -1, 0, 1, 2, 3)])
     vols = np.array([vol_at(float(c)) for c in candidates])
-    deltas = black76(
+    deltas = black76_delta(
         forward=forward, strike=candidates, t=t, rate=rate, vol=vols, is_call=is_call
-    ).delta
+    )
     return float(candidates[np.argmin(np.abs(deltas * growth - target))])

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from transforms.options.black import black76
+from transforms.options.black import black76, black76_delta
 
 Array = NDArray[np.float64]
 
@@ -58,6 +58,23 @@ def call_value(
     return g.price, g.delta
 
 
+def call_delta(
+    *,
+    strike: ArrayLike,
+    forward: ArrayLike,
+    t: ArrayLike,
+    rate: ArrayLike,
+    base: ArrayLike,
+    skew: ArrayLike,
+) -> Array:
+    """:func:`call_value`'s delta alone, the same numbers (what the strike search reads)."""
+    k, f, tt = (np.asarray(a, dtype=np.float64) for a in (strike, forward, t))
+    if np.all(tt <= 0):
+        return (f > k).astype(np.float64)
+    vol = call_vol(strike=k, forward=f, base=base, skew=skew)
+    return black76_delta(forward=f, strike=k, t=tt, rate=rate, vol=vol, is_call=True)
+
+
 def call_strike(
     *,
     forward: ArrayLike,
@@ -85,7 +102,7 @@ def call_strike(
     lattice = (low[:, None] + np.arange(steps)[None, :]) * grid
     valid = (lattice <= (high * grid)[:, None]) & (lattice > 0)
     safe = np.where(valid, lattice, f[:, None])
-    _, deltas = call_value(
+    deltas = call_delta(
         strike=safe, forward=f[:, None], t=tt[:, None], rate=r[:, None], base=b[:, None],
         skew=s[:, None],
     )  # fmt: skip
