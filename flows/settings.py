@@ -30,6 +30,7 @@ import hashlib
 import math
 import os
 import re
+import shutil
 import sys
 from functools import cache
 from importlib import metadata
@@ -97,6 +98,30 @@ def numba_cache(root: Path = REPO) -> Path:
         return base if base.name == name else base / name  # a child process inherits it
     home = os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache"
     return Path(home) / "alvh" / "numba" / name
+
+
+NUMBA_CACHES_KEPT = 8
+"""How many of :func:`numba_cache`'s folders (one per version of ``transforms/``) stay."""
+
+
+def _used(folder: Path) -> Path:
+    """``folder``, created and marked as used now; a new one removes the least recently
+    used of its siblings beyond :data:`NUMBA_CACHES_KEPT` (each holds about 1 MB)."""
+    try:
+        new = not folder.is_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        os.utime(folder)
+        if new:
+            others = [
+                p for p in folder.parent.iterdir()
+                if p != folder and p.is_dir() and re.fullmatch(r"[0-9a-f]{16}", p.name)
+            ]  # fmt: skip
+            others.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in others[NUMBA_CACHES_KEPT - 1 :]:
+                shutil.rmtree(old, ignore_errors=True)
+    except OSError:  # unwritable: numba falls back to its own folders
+        pass
+    return folder
 
 
 def _setdefault_prefect_env() -> None:
@@ -255,7 +280,7 @@ def configure() -> None:
     variable, and then nothing is applied."""
     check()
     _setdefault_prefect_env()
-    os.environ["NUMBA_CACHE_DIR"] = str(numba_cache())
+    os.environ["NUMBA_CACHE_DIR"] = str(_used(numba_cache()))
     if "numba" in sys.modules:  # read at its import: a late configure() re-reads it
         sys.modules["numba"].config.reload_config()
     WRITER_WAIT.seconds = lock_wait()

@@ -140,3 +140,20 @@ def test_numba_cache_follows_the_source_of_an_inlined_function(
     assert numba_cache(root) == folders[2]
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))  # the user's choice
     assert numba_cache(root) == tmp_path / "mine" / folders[2].name
+
+
+def test_a_new_numba_cache_folder_keeps_the_most_recently_used_others(tmp_path: Path) -> None:
+    from flows.settings import NUMBA_CACHES_KEPT, _used
+
+    names = [f"{k:016x}" for k in range(12)]
+    for k, name in enumerate(names):
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (1_000_000 + k, 1_000_000 + k))  # the last, the newest
+    (tmp_path / "notes").mkdir()  # not a cache folder: left alone
+    _used(tmp_path / names[0])  # an old one used again: nothing removed
+    assert len(list(tmp_path.iterdir())) == 13
+    _used(tmp_path / "ffffffffffffffff")  # a new version of the code
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert kept == sorted(
+        [names[0], *names[-(NUMBA_CACHES_KEPT - 2) :], "ffffffffffffffff", "notes"]
+    )
