@@ -101,7 +101,7 @@ def test_greeks_match_finite_differences(is_call: bool) -> None:
 
 
 def test_strike_for_delta_is_the_nearest_listed_strike() -> None:
-    def smile(k: float) -> float:
+    def smile(k: np.ndarray) -> np.ndarray:
         return spx_smile_vol(strike=k, forward=1270.0, days=45, vix=17.6, vix3m=20.6)
 
     t = 45 / 365

@@ -151,23 +151,13 @@ class CondorPricer:
         s, r, t = m.spx[sessions] * (1.0 + spot_move), m.rate[sessions], days / 365.0
         fwd = s * np.exp((r - p.div_yield) * t)
         vix, vix3m = m.vix[sessions] + vix_move, m.vix3m[sessions] + vix_move
-        vols = [
-            [
-                spx_smile_vol(
-                    strike=float(k),
-                    forward=float(f),
-                    days=float(d),
-                    vix=float(v),
-                    vix3m=float(v3) if np.isfinite(v3) else None,
-                    params=self.smile,
-                )
-                for k in strikes
-            ]
-            for f, d, v, v3 in zip(fwd, days, vix, vix3m, strict=True)
-        ]
+        vols = spx_smile_vol(
+            strike=strikes[None, :], forward=fwd[:, None], days=days[:, None], vix=vix[:, None],
+            vix3m=vix3m[:, None], params=self.smile,
+        )  # fmt: skip
         return black_scholes(
             spot=s[:, None], strike=strikes[None, :], t=t[:, None], rate=r[:, None],
-            div_yield=p.div_yield, vol=np.array(vols), is_call=_IS_CALL,
+            div_yield=p.div_yield, vol=vols, is_call=_IS_CALL,
         )  # fmt: skip
 
     def legs(
@@ -241,15 +231,11 @@ class CondorPricer:
         growth = float(np.exp((r - p.div_yield) * t))
         vix3m = float(m.vix3m[i])
 
-        def vol_at(k: float) -> float:
+        def vol_at(k: F64) -> F64:
             return spx_smile_vol(
-                strike=k,
-                forward=s * growth,
-                days=days,
-                vix=float(m.vix[i]),
-                vix3m=vix3m if np.isfinite(vix3m) else None,
+                strike=k, forward=s * growth, days=days, vix=float(m.vix[i]), vix3m=vix3m,
                 params=self.smile,
-            )
+            )  # fmt: skip
 
         return strike_for_delta(
             target=target,

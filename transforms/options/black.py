@@ -152,14 +152,14 @@ def strike_for_delta(
     forward: float,
     t: float,
     rate: float,
-    vol_at: Callable[[float], float],
+    vol_at: Callable[[Array], ArrayLike],
     growth: float = 1.0,
     grid: float = 5.0,
 ) -> float:
     """Listed strike (multiple of ``grid``) whose delta is nearest ``target``.
 
-    ``target`` is a signed delta (negative for puts); ``vol_at(strike)`` gives the
-    implied vol of a strike (the smile); ``growth`` converts a forward delta to the
+    ``target`` is a signed delta (negative for puts); ``vol_at(strikes)`` gives the
+    implied vol of each strike (the smile); ``growth`` converts a forward delta to the
     quoted one (``exp((r - q) t)`` for Black-Scholes spot delta, 1 for Black-76). The
     smile makes the inversion a fixed point: three rounds from the ATM vol, then the
     nearest grid strikes are compared directly.
@@ -169,11 +169,11 @@ def strike_for_delta(
     fwd_delta = abs(target) / (df * growth)
     k = forward
     for _ in range(3):
-        v = vol_at(k)
+        v = float(np.asarray(vol_at(np.asarray(k, dtype=np.float64)), dtype=np.float64))
         d1 = float(ndtri(fwd_delta)) * (1 if is_call else -1)
         k = forward * float(np.exp(-d1 * v * np.sqrt(t) + 0.5 * v * v * t))
     candidates = np.array([np.floor(k / grid) * grid + i * grid for i in (-2, -1, 0, 1, 2, 3)])
-    vols = np.array([vol_at(float(c)) for c in candidates])
+    vols = np.asarray(vol_at(candidates), dtype=np.float64)
     deltas = black76_delta(
         forward=forward, strike=candidates, t=t, rate=rate, vol=vols, is_call=is_call
     )

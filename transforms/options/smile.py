@@ -24,8 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from transforms.calibration import FITTED
+
+Array = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -36,34 +39,42 @@ class SmileParams:
     floor: float = 0.5
 
 
+def _max(a: ArrayLike, b: ArrayLike) -> Array:
+    """Python's ``max(a, b)`` elementwise: ``b`` where it is greater, else ``a``."""
+    return np.asarray(np.where(np.greater(b, a), b, a), dtype=np.float64)
+
+
 def atm_vol(
-    *, vix: float, vix3m: float | None, days: float, params: SmileParams = SmileParams()
-) -> float:
-    """ATM implied vol (decimal) for ``days`` calendar days to expiry."""
-    near = params.atm_ratio * vix / 100.0
-    if vix3m is None or not np.isfinite(vix3m):
-        return near
-    far = params.atm_ratio * vix3m / 100.0
-    if days <= 30:
-        return near
-    if days >= 93:
-        return far
-    w = (days - 30) / (93 - 30)
+    *, vix: ArrayLike, vix3m: ArrayLike | None, days: ArrayLike, params: SmileParams = SmileParams()
+) -> Array:
+    """ATM implied vol (decimal) for ``days`` calendar days to expiry (broadcasting; a
+    missing or non-finite VIX3M is no VIX3M)."""
+    near = params.atm_ratio * np.asarray(vix, dtype=np.float64) / 100.0
+    far = params.atm_ratio * np.asarray(np.nan if vix3m is None else vix3m, np.float64) / 100.0
+    d = np.asarray(days, dtype=np.float64)
+    w = (d - 30) / (93 - 30)
     total = (1 - w) * near * near * 30 + w * far * far * 93
-    return float(np.sqrt(total / days))
+    with np.errstate(invalid="ignore"):  # outside (30, 93) days the blend is not used
+        blend = np.sqrt(total / d)
+    return np.asarray(
+        np.where(~np.isfinite(far) | (d <= 30), near, np.where(d >= 93, far, blend)), np.float64
+    )
 
 
 def spx_smile_vol(
     *,
-    strike: float,
-    forward: float,
-    days: float,
-    vix: float,
-    vix3m: float | None,
+    strike: ArrayLike,
+    forward: ArrayLike,
+    days: ArrayLike,
+    vix: ArrayLike,
+    vix3m: ArrayLike | None,
     params: SmileParams = SmileParams(),
-) -> float:
-    """Implied vol (decimal) of an SPX option with ``strike`` and ``days`` to expiry."""
+) -> Array:
+    """Implied vol (decimal) of an SPX option with ``strike`` and ``days`` to expiry
+    (broadcasting: one strike or a session's legs over many sessions)."""
     atm = atm_vol(vix=vix, vix3m=vix3m, days=days, params=params)
-    x = np.log(strike / forward) / (atm * np.sqrt(days / 365.0))
-    skewed = atm * (1 + params.put_skew * max(0.0, -x) - params.call_skew * max(0.0, x))
-    return float(max(skewed, params.floor * atm))
+    d = np.asarray(days, dtype=np.float64)
+    k, f = np.asarray(strike, np.float64), np.asarray(forward, np.float64)
+    x = np.log(k / f) / (atm * np.sqrt(d / 365.0))
+    skewed = atm * (1 + params.put_skew * _max(0.0, -x) - params.call_skew * _max(0.0, x))
+    return _max(skewed, params.floor * atm)
