@@ -733,10 +733,10 @@ def _serve(args: argparse.Namespace) -> int:
     today = datetime.now(EXCHANGE_TZ).date()
     db = Path(args.db) if args.db else None
     runner = Runner(pause_on_shutdown=True, limit=1)
-    for deployment in deployments(source=args.source, db=db, today=today):
-        runner.add_deployment(deployment)
-    print(f"serving on {api} (source {args.source}); stop with Ctrl-C", flush=True)
     try:
+        for deployment in deployments(source=args.source, db=db, today=today):
+            runner.add_deployment(deployment)  # each registered through the API
+        print(f"serving on {api} (source {args.source}); stop with Ctrl-C", flush=True)
         gone = asyncio.run(_serve_until_stopped(runner, api))
     except httpx.HTTPError as exc:  # the server went away under the runner itself
         gone = f"the Prefect server at {api} stopped answering ({type(exc).__name__})"
