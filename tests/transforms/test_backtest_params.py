@@ -180,3 +180,25 @@ def test_a_configuration_hash_is_the_digest_of_its_record_as_sorted_compact_json
     ]
     assert config_hashes(grid) == expected == [config_hash(g) for g in grid]
     assert len(set(expected)) == len(grid)
+
+
+def test_a_grid_is_what_replace_makes_and_is_refused_as_replace_refuses() -> None:
+    from dataclasses import replace
+
+    base = with_values(BacktestParams(), {"lots": 10})
+    dims = [dimension("hedge_ratio", "0:0.2:0.1"), dimension("controller", "false,true")]
+    dims.append((["band_low", "band_high"], [[0.3, 0.5], [0.5, 0.8]]))
+    grid = expand_grid(base, dims)
+    assert grid == [
+        replace(base, hedge_ratio=h, controller=c, band_low=lo, band_high=hi)
+        for h in (0.0, 0.1, 0.2)
+        for c in (False, True)
+        for lo, hi in ((0.3, 0.5), (0.5, 0.8))
+    ]
+    assert all(type(g) is BacktestParams for g in grid)
+    with pytest.raises(
+        ValueError, match=r"hedge_ratio -1.0 outside \[0, 10\]; reserve 2.0 outside"
+    ):
+        expand_grid(base, [dimension("hedge_ratio", "-1,0.2"), dimension("reserve", "2")])
+    with pytest.raises(ValueError, match=r"R-squared band 0\.7-0\.6: need low <= high"):
+        expand_grid(base, [dimension("band_low", "0.7"), dimension("band_high", "0.6")])

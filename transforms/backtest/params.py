@@ -11,6 +11,7 @@ the condor once per group), and the rest, which vary freely across configuration
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import json
@@ -146,11 +147,11 @@ class BacktestParams:
     reserve_counts_margin: bool = True
 
     def __post_init__(self) -> None:
-        problems = [
-            f"{name} {getattr(self, name)!r} outside {domain}"
-            for name, domain in DOMAINS.items()
-            if not domain.admits(getattr(self, name))
-        ]
+        _refuse([*_outside({name: getattr(self, name) for name in DOMAINS}), *self._conflicts()])
+
+    def _conflicts(self) -> list[str]:
+        """What the values of several fields break together."""
+        problems = []
         if self.end_date is not None and self.end_date <= self.start_date:
             problems.append(f"end_date {self.end_date} is not after start_date {self.start_date}")
         if not self.h_min <= self.h_max:
@@ -161,8 +162,7 @@ class BacktestParams:
             problems.append(f"exit_dte {self.exit_dte} >= target_dte {self.target_dte}")
         if self.wing_pct > 0 and self.wing_delta > 0:
             problems.append("choose one of wing_pct and wing_delta (set the other to 0)")
-        if problems:
-            raise ValueError("invalid backtest parameters: " + "; ".join(problems))
+        return problems
 
     @property
     def smile(self) -> SmileParams:
@@ -725,6 +725,31 @@ def dimension(name: str, spec: str | Sequence[object], *, limit: int = MAX_CONFI
     return ([name], [[v] for v in values])
 
 
+def _outside(values: Mapping[str, Any]) -> list[str]:
+    """Each value outside its parameter's domain."""
+    return [
+        f"{name} {value!r} outside {DOMAINS[name]}"
+        for name, value in values.items()
+        if name in DOMAINS and not DOMAINS[name].admits(value)
+    ]
+
+
+def _refuse(problems: list[str]) -> None:
+    if problems:
+        raise ValueError("invalid backtest parameters: " + "; ".join(problems))
+
+
+def _with_checked(base: BacktestParams, values: Mapping[str, object]) -> BacktestParams:
+    """``base`` with ``values``, whose domains were checked already: only the rules
+    between fields run (a grid's values are checked once each, not once per
+    configuration as :func:`dataclasses.replace` would)."""
+    out = copy.copy(base)
+    for name, value in values.items():
+        object.__setattr__(out, name, value)
+    _refuse(out._conflicts())
+    return out
+
+
 def expand_grid(
     base: BacktestParams, dimensions: Iterable[Dimension], *, limit: int = MAX_CONFIGS
 ) -> list[BacktestParams]:
@@ -741,17 +766,18 @@ def expand_grid(
             seen.add(name)
         if not rows:
             raise ValueError(f"sweep dimension {'/'.join(names)} has no values")
-    # each dimension's values typed once, then one replace per configuration
+    # each dimension's values typed and checked once, then the rules between fields
     typed = [
         [{n: parse_value(n, v) for n, v in zip(names, row, strict=True)} for row in rows]
         for names, rows in dims
     ]
+    _refuse([problem for rows in typed for row in rows for problem in _outside(row)])
     out = []
     for combo in itertools.product(*typed):
         values: dict[str, object] = {}
         for row in combo:
             values.update(row)
-        out.append(replace(base, **values))  # type: ignore[arg-type]
+        out.append(_with_checked(base, values))
     return out
 
 
