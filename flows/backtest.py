@@ -279,7 +279,8 @@ class Chunk:
 
 LOST_CHUNK_RETRIES = 3
 """How often a chunk Dask cancelled (say, its group's scattered copy went with a killed
-worker) is sent again, its group scattered anew, before the sweep fails."""
+worker) is sent again, before the sweep fails; the group is scattered anew only when its
+copy is gone."""
 
 
 def _evaluate_on_workers(
@@ -301,8 +302,9 @@ def _evaluate_on_workers(
     assert _on_dask()  # sweep_flow makes sure of it
     shipped: dict[int, Any] = {}
 
-    def submit(run: GroupRun, members: list[int], *, again: bool = False) -> Any:
-        if again or id(run) not in shipped:
+    def submit(run: GroupRun, members: list[int]) -> Any:
+        scattered = shipped.get(id(run))
+        if scattered is None or scattered.status != "finished":  # not yet, or lost since
             shipped[id(run)] = runner.client.scatter(run, broadcast=True, hash=False)
         return evaluate_chunk.submit(shipped[id(run)], Chunk([configs[k] for k in members]))
 
@@ -318,7 +320,7 @@ def _evaluate_on_workers(
                     if tries >= LOST_CHUNK_RETRIES:
                         raise
                     say(f"  {len(members)} configurations cancelled by Dask ({exc}): sent again")
-                    pending[submit(run, members, again=True)] = (run, members, tries + 1)
+                    pending[submit(run, members)] = (run, members, tries + 1)
                     continue
                 collected.add(part, members)
                 if progress is not None:
