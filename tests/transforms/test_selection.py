@@ -200,10 +200,10 @@ def test_ruined_and_out_of_band_configurations_are_not_chosen() -> None:
     assert none.config == -1 and none.eligible == 0
 
 
-def _cscv_by_hand(returns: np.ndarray, groups: int) -> float:
-    """PBO from the definition, one split at a time in plain Python: the training
-    winner (first best annualised Sharpe) and its relative rank on the test groups,
-    ties sharing the middle of their ranks; the share of logits at most zero."""
+def _cscv_by_hand(returns: np.ndarray, groups: int) -> np.ndarray:
+    """CSCV's logits from the definition, one split at a time in plain Python: the
+    training winner (first best annualised Sharpe) and its relative rank on the test
+    groups, ties sharing the middle of their ranks."""
     import itertools
 
     months, position = month_index(DATES)
@@ -226,21 +226,25 @@ def _cscv_by_hand(returns: np.ndarray, groups: int) -> float:
         equal = sum(t == test_sr[best] for t in test_sr)
         w = (below + (equal + 1) / 2) / (len(returns) + 1)
         logits.append(math.log(w / (1 - w)))
-    return float(np.mean(np.array(logits) <= 0))
+    return np.array(logits)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_compiled_pbo_equals_a_brute_force_cscv(seed: int) -> None:
-    """On small inputs (6 configurations, 8 groups: 70 splits) with ties built in (two
-    identical series; a series that is a multiple of another has its Sharpe ratio), the
-    compiled CSCV gives exactly the share the definition gives."""
+@pytest.mark.parametrize(("seed", "groups"), [(1, 8), (2, 8), (3, 8), (4, 2), (5, 4), (6, 6)])
+def test_compiled_pbo_equals_a_brute_force_cscv(seed: int, groups: int) -> None:
+    """On small inputs (6 configurations; 8 groups: 70 splits, down to 2 groups: 2) with
+    ties built in (two identical series; a series that is a multiple of another has its
+    Sharpe ratio), the compiled CSCV gives every split's logit the definition gives
+    (the compiled one carries the training sums from split to split), and so its
+    share."""
     rng = np.random.default_rng(seed)
     returns = rng.normal(0.0003, 0.01, (6, len(DATES)))
     returns[3] = returns[1]  # a tie everywhere
     returns[4] = 2.0 * returns[2]  # equal Sharpe ratios on every window
-    result = pbo(_blocks(returns), groups=8)
-    assert result.splits == 70
-    assert result.pbo == pytest.approx(_cscv_by_hand(returns, 8), abs=1e-12)
+    result = pbo(_blocks(returns), groups=groups)
+    by_hand = _cscv_by_hand(returns, groups)
+    assert result.splits == math.comb(groups, groups // 2) == len(by_hand)
+    np.testing.assert_allclose(result.logits, by_hand, rtol=0, atol=1e-12)
+    assert result.pbo == pytest.approx(float(np.mean(by_hand <= 0)), abs=1e-12)
 
 
 def test_a_tie_at_the_median_counts_as_overfit() -> None:

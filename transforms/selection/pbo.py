@@ -69,8 +69,8 @@ def pbo(
         raise ValueError(f"PBO with {groups} groups needs {2 * groups} months, got {len(b.months)}")
     used = ("n", "ov", "ov2") if overlay else ("n", "ex", "ex2")  # what sharpe() reads
     g = _group_sums(Blocks(b.months, {k: b.sums[k] for k in used}, b.ruin), groups)
-    sums = np.stack([g[k] for k in used], axis=2)  # configurations x groups x 3
-    sums = np.ascontiguousarray(sums if rows is None else sums[rows])
+    sums = np.stack([g[k] if rows is None else g[k][rows] for k in used])  # 3 x configs x groups
+    sums = np.ascontiguousarray(sums.transpose(2, 0, 1))  # groups x 3 x configurations
     combos = np.array(list(itertools.combinations(range(groups), groups // 2)), dtype=np.int64)
     lam, deg = np.empty(len(combos)), np.empty(len(combos))
     _splits(sums, combos, lam, deg)
@@ -83,7 +83,7 @@ def pbo(
     )
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _sharpe(n: float, s: float, s2: float) -> float:
     """:func:`transforms.selection.blocks.sharpe` of one configuration's totals, with
     -inf where it has none (it ranks last)."""
@@ -94,38 +94,66 @@ def _sharpe(n: float, s: float, s2: float) -> float:
     return -math.inf
 
 
+PARTS = 64  # runs of consecutive splits, shared among the cores
+
+
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def _splits(sums: F64, combos: NDArray[np.int64], logits: F64, degradation: F64) -> None:
     """Per split: the training winner (the first best), its relative rank on the test
-    groups (ties share the middle of their ranks) as a logit, and test - train Sharpe."""
-    n, groups = sums.shape[0], sums.shape[1]
-    whole = np.zeros((n, 3))
-    for k in range(n):
-        for j in range(groups):
-            for f in range(3):
-                whole[k, f] += sums[k, j, f]
-    for c in numba.prange(combos.shape[0]):
+    groups (ties share the middle of their ranks) as a logit, and test - train Sharpe.
+
+    ``sums`` is groups x (n, sum, sum of squares) x configurations, so that each step
+    runs across configurations. ``combos`` come in lexicographic order: consecutive
+    splits share a prefix of training groups, whose running sums (``prefix[d]``: the
+    first d groups, added in order from zero, as a sum group by group would) are
+    kept, and only the groups after it are added again; the last group is added on
+    the way into the Sharpe ratios."""
+    groups, n = sums.shape[0], sums.shape[2]
+    half = combos.shape[1]
+    whole = np.zeros((3, n))
+    for j in range(groups):
+        for f in range(3):
+            for k in range(n):
+                whole[f, k] += sums[j, f, k]
+    for part in numba.prange(PARTS):
+        first = combos.shape[0] * part // PARTS
+        end = combos.shape[0] * (part + 1) // PARTS
+        prefix = np.zeros((half, 3, n))
+        train = np.empty(n)
         test = np.empty(n)
-        best, best_train = 0, -math.inf
-        for k in range(n):
-            t0 = t1 = t2 = 0.0
-            for j in combos[c]:
-                t0 += sums[k, j, 0]
-                t1 += sums[k, j, 1]
-                t2 += sums[k, j, 2]
-            value = _sharpe(t0, t1, t2)
-            test[k] = _sharpe(whole[k, 0] - t0, whole[k, 1] - t1, whole[k, 2] - t2)
-            if k == 0 or value > best_train:
-                best, best_train = k, value
-        chosen = test[best]
-        below = 0
-        equal = 0
-        for k in range(n):
-            if test[k] < chosen:
-                below += 1
-            elif test[k] == chosen:
-                equal += 1
-        w = (below + (equal + 1) / 2.0) / (n + 1)
-        logits[c] = math.log(w / (1 - w))
-        finite = math.isfinite(chosen) and math.isfinite(best_train)
-        degradation[c] = chosen - best_train if finite else math.nan
+        for c in range(first, end):
+            same = 0
+            while c > first and same < half - 1 and combos[c, same] == combos[c - 1, same]:
+                same += 1
+            for d in range(same, half - 1):
+                j = combos[c, d]
+                for f in range(3):
+                    for k in range(n):
+                        prefix[d + 1, f, k] = prefix[d, f, k] + sums[j, f, k]
+            last, t = combos[c, half - 1], prefix[half - 1]
+            for k in range(n):
+                t0 = t[0, k] + sums[last, 0, k]
+                t1 = t[1, k] + sums[last, 1, k]
+                t2 = t[2, k] + sums[last, 2, k]
+                train[k] = _sharpe(t0, t1, t2)
+                test[k] = _sharpe(whole[0, k] - t0, whole[1, k] - t1, whole[2, k] - t2)
+            logits[c], degradation[c] = _winner(train, test)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _winner(train: F64, test: F64) -> tuple[float, float]:
+    """The training winner's logit and its test - train Sharpe ratio."""
+    n = len(train)
+    best = 0
+    for k in range(1, n):
+        if train[k] > train[best]:
+            best = k
+    chosen, best_train = test[best], train[best]
+    below = 0
+    equal = 0
+    for k in range(n):
+        below += test[k] < chosen
+        equal += test[k] == chosen
+    w = (below + (equal + 1) / 2.0) / (n + 1)
+    finite = math.isfinite(chosen) and math.isfinite(best_train)
+    return math.log(w / (1 - w)), chosen - best_train if finite else math.nan
