@@ -8,7 +8,9 @@ no traceback; ``alvh --debug COMMAND`` shows the traceback and Prefect's own log
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -627,6 +629,31 @@ FLOW_COMMANDS = frozenset(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit code. From the command line (no ``argv``), the process
+    then ends without the interpreter's teardown (:func:`_exit_at_once`)."""
+    if argv is not None:
+        return _command(argv)
+    code: list[int] = []
+    atexit.register(_exit_at_once, code)  # first of this process's handlers: runs last
+    code.append(_command(None))
+    return code[0]
+
+
+def _exit_at_once(code: list[int]) -> None:
+    """End the process with the command's exit code once every other exit handler has
+    run (Prefect's, the temporary server's stop) and logging and the standard streams
+    are flushed, skipping the interpreter's teardown, which frees every module and object
+    one at a time: 0.3-0.5 s after a command's imports and work, for nothing. A command
+    that did not return (an uncaught exception) or a stream that cannot be flushed (a
+    closed pipe) gets the usual teardown."""
+    if code:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code[0])
+
+
+def _command(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings.configure()

@@ -242,6 +242,53 @@ def _empty_warehouse(folder: Path) -> Path:
     return db
 
 
+TORN_DOWN = """
+import sys
+from cli.main import main
+class Kept:
+    def __del__(self):
+        print("torn down", flush=True)
+kept = Kept()  # freed by the interpreter's teardown, if there is one
+sys.argv = ["alvh", *sys.argv[1:]]
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize(
+    ("query", "code", "out"),
+    [("SELECT 42 AS answer", 0, "answer\n42\n"), ("SELECT * FROM nowhere", 1, "")],
+)
+def test_a_command_line_ends_without_the_interpreters_teardown(
+    tmp_path: Path, query: str, code: int, out: str
+) -> None:
+    """From the command line, the process ends once the command returned and every exit
+    handler ran, with the command's exit code and all of its (buffered) output, but
+    without the interpreter's teardown: an object still alive is never freed. Called
+    with arguments (as tests and other callers do), main() returns as any function."""
+    db = _empty_warehouse(tmp_path)
+    args = ["sql", "--db", str(db), "--format", "csv", query]
+    result = subprocess.run(
+        [sys.executable, "-c", TORN_DOWN, *args],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        timeout=120,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (code, out), result.stderr
+    assert ("error:" in result.stderr) == (code != 0)
+    called = TORN_DOWN.replace("main()", f"main({args!r})")
+    result = subprocess.run(
+        [sys.executable, "-c", called],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        timeout=120,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (code, out + "torn down\n"), result.stderr
+
+
 def test_invalid_parameters_and_oversized_grids_are_refused_at_the_door(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
