@@ -29,7 +29,8 @@ SHOWN_METRICS = (
 )
 GRID_HELP = """\
 TOML grid file: fixed parameters under [base], one sweep dimension per key under [grid]
-(a list of values, or "start:stop:step"; r2_band takes "low-high" strings):
+(a list of values, or "start:stop:step"; r2_band takes "low-high" strings; parameters
+that vary together are one key, their names joined by commas, with a list of rows):
 
   [base]
   lots = 50
@@ -37,6 +38,7 @@ TOML grid file: fixed parameters under [base], one sweep dimension per key under
   hedge_ratio = "0:0.4:0.02"
   r2_band = ["0.45-0.65", "0.35-0.55"]
   call_delta = [0.25, 0.30, 0.40]
+  "ladder_w2,ladder_w3,ladder_w4" = [[0.4, 0.4, 0.2], [0.6, 0.3, 0.1]]
 """
 
 
@@ -104,7 +106,8 @@ def add_parsers(sub: Any, add_db: Callable[[argparse.ArgumentParser], None]) -> 
         action="append",
         default=[],
         metavar="NAME=VALUES",
-        help="another sweep dimension (repeatable): NAME=start:stop:step or NAME=v1,v2",
+        help="another sweep dimension (repeatable): NAME=start:stop:step or NAME=v1,v2; "
+        "parameters that vary together: A,B=a1/b1,a2/b2",
     )
     p.add_argument("--grid", type=Path, help="TOML grid file (see below)")
     p.add_argument(

@@ -112,6 +112,29 @@ def test_ranges_include_their_end_and_grids_are_products() -> None:
         dimension("r2_band", "0.45")
 
 
+def test_parameters_that_vary_together_are_one_dimension_as_text_and_in_a_grid_file() -> None:
+    """The ladder's weights, swept as triples: one axis of rows, from ``--dim`` text
+    (a/b/c,...) and from a TOML grid (a list of lists), typed by each parameter."""
+    names = ["ladder_w2", "ladder_w3", "ladder_w4"]
+    rows = [[0.4, 0.4, 0.2], [0.6, 0.3, 0.1]]
+    assert dimension(",".join(names), "0.4/0.4/0.2, 0.6/0.3/0.1") == (names, rows)
+    text = '[grid]\n"ladder_w2, ladder_w3,ladder_w4" = [[0.4, 0.4, 0.2], [0.6, 0.3, 0.1]]\n'
+    _, specs = read_grid(text, where="g.toml")
+    assert dimension(*specs[0]) == (names, rows)
+    grid = expand_grid(BacktestParams(), [dimension(*specs[0]), dimension("lots", "1,2")])
+    assert [(g.ladder, g.lots) for g in grid] == [
+        ((0.4, 0.4, 0.2), 1), ((0.4, 0.4, 0.2), 2), ((0.6, 0.3, 0.1), 1), ((0.6, 0.3, 0.1), 2)
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match=r"each value is 3 values, one per name"):
+        dimension(",".join(names), "0.4/0.6")
+    with pytest.raises(ValueError, match=r"each value is 2 values"):
+        dimension("ladder_w2,ladder_w3", [0.4, 0.6])
+    with pytest.raises(ValueError, match=r"grid file g.toml: unknown parameter 'ladder_w5'"):
+        read_grid('[grid]\n"ladder_w2,ladder_w5" = [[0.5, 0.5]]\n', where="g.toml")
+    with pytest.raises(ValueError, match=r"ladder_w2 1.5 outside"):
+        expand_grid(BacktestParams(), [dimension("ladder_w2,ladder_w3", "1.5/0.1")])
+
+
 def test_vix_call_strike_is_the_listed_strike_nearest_the_target_delta() -> None:
     forward, t, rate = 19.4, 29 / 365, 0.02
     targets = np.array([0.25, 0.30, 0.40])

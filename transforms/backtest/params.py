@@ -710,9 +710,35 @@ BAND = "r2_band"
 """Sweep dimension name for R-squared bands: (band_low, band_high) pairs."""
 
 
+JOINT = ","
+"""Separates the names of parameters that vary together in one sweep dimension:
+``ladder_w2,ladder_w3,ladder_w4``, whose values are rows (``0.4/0.4/0.2,0.6/0.3/0.1`` as
+text, a list of lists in a TOML grid)."""
+
+
+def _joint(name: str, spec: str | Sequence[object]) -> Dimension:
+    """The dimension of several parameters that vary together (:data:`JOINT`)."""
+    names = [n.strip() for n in name.split(JOINT)]
+    for n in names:
+        _known(n)
+    rows: list[Sequence[object]] = []
+    for row in spec.split(",") if isinstance(spec, str) else spec:
+        values = row.split("/") if isinstance(row, str) else row
+        if not isinstance(values, Sequence) or len(values) != len(names):
+            raise ValueError(
+                f"sweep dimension {name}: each value is {len(names)} values, one per name "
+                f"(a/b/c as text, [a, b, c] in a grid file), got {row!r}"
+            )
+        rows.append(values)
+    return (names, [[parse_value(n, v) for n, v in zip(names, r, strict=True)] for r in rows])
+
+
 def dimension(name: str, spec: str | Sequence[object], *, limit: int = MAX_CONFIGS) -> Dimension:
-    """A sweep dimension from text (``a:b:step``, ``v1,v2``; bands ``lo-hi,lo-hi``) or
-    from a list of values (a TOML grid file)."""
+    """A sweep dimension from text (``a:b:step``, ``v1,v2``; bands ``lo-hi,lo-hi``;
+    parameters that vary together, :data:`JOINT`) or from a list of values (a TOML grid
+    file)."""
+    if JOINT in name:
+        return _joint(name, spec)
     if name == BAND:
         text = spec if isinstance(spec, str) else ",".join(str(v) for v in spec)
         return (["band_low", "band_high"], [list(b) for b in parse_bands(text)])
@@ -807,8 +833,9 @@ def read_grid(text: str, *, where: str) -> tuple[dict[str, object], GridSpec]:
     try:
         base = {name: parse_value(name, value) for name, value in doc.get("base", {}).items()}
         for name in doc.get("grid", {}):
-            if name != BAND:
-                _known(name)
+            for one in name.split(JOINT):
+                if one.strip() != BAND:
+                    _known(one.strip())
     except ValueError as exc:
         raise ValueError(f"grid file {where}: {exc}") from None
     return base, list(doc.get("grid", {}).items())
