@@ -19,10 +19,13 @@ from transforms.backtest.params import (
     frange,
     parse_value,
     read_grid,
+    sweep_dimensions,
     with_values,
 )
 from transforms.options.black import black76
 from transforms.options.vix import base_vol, call_strike, call_value, call_vol
+
+BANDS = ["band_low", "band_high"]
 
 
 def test_values_parse_by_field_type_and_unknown_names_get_a_hint() -> None:
@@ -133,6 +136,10 @@ def test_parameters_that_vary_together_are_one_dimension_as_text_and_in_a_grid_f
         read_grid('[grid]\n"ladder_w2,ladder_w5" = [[0.5, 0.5]]\n', where="g.toml")
     with pytest.raises(ValueError, match=r"ladder_w2 1.5 outside"):
         expand_grid(BacktestParams(), [dimension("ladder_w2,ladder_w3", "1.5/0.1")])
+    # a sweep's default hedge ratios and bands are added only where no dimension has them
+    joint = [("hedge_ratio,lots", "0.1/1"), ("band_low,band_high", "0.4/0.6")]
+    assert [n for n, _ in sweep_dimensions(joint)] == [["hedge_ratio", "lots"], BANDS]
+    assert [n for n, _ in sweep_dimensions([])] == [["hedge_ratio"], BANDS]
 
 
 def test_vix_call_strike_is_the_listed_strike_nearest_the_target_delta() -> None:

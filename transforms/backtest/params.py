@@ -848,10 +848,10 @@ def grid_spec(
     (the given ones, else the defaults, unless ``specs`` already sweeps them). Compact
     (ranges stay ``a:b:step``): this is what travels to Prefect."""
     specs = list(specs)
-    named = {name for name, _ in specs}
+    named = {one.strip() for name, _ in specs for one in name.split(JOINT)}
     if hedge_ratio or "hedge_ratio" not in named:
         specs.append(("hedge_ratio", hedge_ratio or DEFAULT_HEDGE_RATIOS))
-    if r2_band or BAND not in named:
+    if r2_band or not named & {BAND, "band_low", "band_high"}:
         specs.append((BAND, r2_band or DEFAULT_BANDS))
     return specs
 
