@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, fields, replace
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -83,8 +84,10 @@ class Market:
         """SPX's simple close-to-close return per session (0 on the first)."""
         return np.concatenate([[0.0], self.spx[1:] / self.spx[:-1] - 1.0])
 
+    @cached_property
     def snapshot(self) -> str:
-        """Hash of every array: the data snapshot a result was computed on."""
+        """Hash of every array: the data snapshot a result was computed on (hashed once
+        per market: a market's arrays are never written after it is built)."""
         h = hashlib.sha256()
         for f in fields(self):
             value = getattr(self, f.name)

@@ -211,7 +211,7 @@ def backtest(
     rows = _rows([p], metrics, hex_digests(observed.hashes), (market, paths.ruin_day))
     last = result.daily["day"][-1]
     condor = [t for t in group.condor.trades if t.day <= last]
-    return Backtest(p, market.snapshot(), daily, trades, rows, condor)
+    return Backtest(p, market.snapshot, daily, trades, rows, condor)
 
 
 def _hedge_contracts(trades: pl.DataFrame, p: BacktestParams) -> float:
@@ -316,7 +316,7 @@ def plan(
         key = tuple(getattr(first, f) for f in MARKET_FIELDS)
         if key not in markets:
             markets[key] = inputs.market(first)
-            snapshots[_market_label(first)] = markets[key].snapshot()
+            snapshots[_market_label(first)] = markets[key].snapshot
         group = group_for(markets[key], first)
         run = prepare(group, first, metric_params)
         chunks += [(run, members[lo : lo + chunk]) for lo in range(0, len(members), chunk)]

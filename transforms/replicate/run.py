@@ -174,7 +174,7 @@ def _futures(
     for name in (i for i in INDICES if i in indices and i in FUTURES):
         pub = reference.sp_vix.drop_nulls(name)
         m = c.market(pub["date"].min(), pub["date"].max())  # type: ignore[arg-type]
-        c.snapshots[name] = m.snapshot()
+        c.snapshots[name] = m.snapshot
         level = vix_futures.index_level(m, FUTURES[name], unscheduled=unscheduled, base=1.0)
         levels = _window(_levels(m.dates, level, pub, name), windows.futures)
         c.rows.append(
@@ -186,7 +186,7 @@ def _futures(
 def _vxth(c: _Acc, reference: Reference, params: BacktestParams, windows: Windows) -> None:
     pub = reference.vxth
     m = c.market(pub["date"].min(), pub["date"].max())  # type: ignore[arg-type]
-    c.snapshots["VXTH"] = m.snapshot()
+    c.snapshots["VXTH"] = m.snapshot
     calls = vix_calls.quoted_calls(m, pub.select("date", "expiry", "strike", "mid"))
     fit = vix_calls.window(calls, *windows.call_calibration)
     model, _ = vix_calls.calibrate(fit, vol_of_vol=params.vol_of_vol)
@@ -239,7 +239,7 @@ def _option_writing(
     monthly, daily_pub = reference.cboe_monthly, reference.cboe_daily
     m = c.market(params.start_date, monthly["date"].max())  # type: ignore[arg-type]
     for name in writers:
-        c.snapshots[name] = m.snapshot()
+        c.snapshots[name] = m.snapshot
     month_pub = monthly.with_columns(pl.col("date").dt.month_end())
 
     def monthly_levels(level: np.ndarray, name: str) -> pl.DataFrame:
