@@ -422,14 +422,13 @@ def run_reference(group: Group, p: BacktestParams) -> Result:
     every_session = p.controller and p.controller_halflife > 0  # the EWMA controller
     alpha = 1.0 - 0.5 ** (1.0 / p.controller_halflife) if every_session else 0.0
     moments = [0.0] * 5
-    days: list[dict[str, object]] = []
+    days: list[tuple[object, ...]] = []  # the book's state at each close (_DAY)
     last_day = m.days - 1  # the last session the book trades: its ruin, if it is ruined
     for i in range(m.days):
         previous = book.equity
         live = book.live
         # 1. P&L of yesterday's positions
         condor_pnl = live * float(cp.pnl[i])
-        condor_costs = live * float(cp.costs[i])
         eq_pnl = book.equity_carry(i, previous)
         fut_pnl = book.futures_carry(i)
         call_pnl = book.calls_carry(i)
@@ -465,42 +464,15 @@ def run_reference(group: Group, p: BacktestParams) -> Result:
             spx_ret.append(float(group.spx_return[i]))
             if every_session:
                 moments = ewma_moments(moments, alpha, book_ret[-1], spx_ret[-1])
-        live = book.live
         calls, slots = book.calls, book.slots
         days.append(
-            {
-                "day": i,
-                "date": m.dates[i].item(),
-                "equity": equity,
-                "pnl_equity": eq_pnl,
-                "pnl_condor": condor_pnl,
-                "pnl_futures": fut_pnl - fut_cost,
-                "pnl_calls": call_pnl - call_cost,
-                "pnl_total": equity - previous,
-                "costs": condor_costs + fut_cost + call_cost,
-                "hedge_ratio": book.h,
-                "ladder_shift": book.shift,
-                "futures_m2": slots[0].contracts,
-                "futures_m3": slots[1].contracts,
-                "futures_m4": slots[2].contracts,
-                "calls": calls.contracts,
-                "call_strike": calls.strike if calls.held else None,
-                "condor_open": int(live * cp.open_count[i]),
-                "condor_margin": live * float(cp.margin[i]),
-                "delta": live * (float(cp.delta[i]) + p.equity_weight * equity / float(m.spx[i])),
-                "gamma": live * float(cp.gamma[i]),
-                "condor_vega": live * float(cp.vega[i]),
-                "hedge_vega": book.hedge_vega(i),
-                "theta": live * float(cp.theta[i]),
-                "controller_r2": r2,
-                "breadth_divergence": bool(m.breadth[i]),
-                "vix_rsi_low": bool(m.vix_rsi[i] < p.rsi_threshold),
-                "cpi_ppi_divergence": bool(abs(m.cpi_z[i]) > p.cpi_z_threshold),
-                "fomc_day": bool(m.fomc[i]),
-                "rehedge": rehedge,
-                "liquidity_cut": cut,
-            }
-        )
+            (
+                previous, equity, live, book.live, eq_pnl, fut_pnl - fut_cost,
+                call_pnl - call_cost, fut_cost, call_cost, book.h, book.shift,
+                slots[0].contracts, slots[1].contracts, slots[2].contracts, calls.contracts,
+                calls.strike if calls.held else None, book.hedge_vega(i), r2, rehedge, cut,
+            )
+        )  # fmt: skip
     for ct in cp.trades:
         if ct.day > last_day:  # a ruined book trades no more
             continue
@@ -508,9 +480,64 @@ def run_reference(group: Group, p: BacktestParams) -> Result:
         label = f"SPX IC {ct.expiry} {k[1]:g}/{k[0]:g}/{k[2]:g}/{k[3]:g}"
         qty = -ct.lots if ct.action == "open" else ct.lots
         book.trade(ct.day, "condor", ct.action, label, qty, ct.price, ct.cost, ct.reason)
-    daily = pl.DataFrame(days, infer_schema_length=None)
+    daily = _daily(group, p, days)
     trades = pl.DataFrame(book.trades, schema=_TRADE_SCHEMA).sort("day", maintain_order=True)
     return Result(daily=daily, trades=trades)
+
+
+_DAY = (
+    "previous", "equity", "live", "live_at_close", "pnl_equity", "pnl_futures", "pnl_calls",
+    "futures_cost", "calls_cost", "hedge_ratio", "ladder_shift", "futures_m2", "futures_m3",
+    "futures_m4", "calls", "call_strike", "hedge_vega", "controller_r2", "rehedge",
+    "liquidity_cut",
+)  # fmt: skip
+"""The book's state at a session's close, as :func:`run_reference` keeps it (``live``:
+at the open, which the condor's P&L and costs follow; ``live_at_close``: after a ruin,
+which its positions and greeks follow)."""
+
+
+def _daily(group: Group, p: BacktestParams, days: list[tuple[object, ...]]) -> pl.DataFrame:
+    """The daily rows: the book's state at each close (:data:`_DAY`), and the condor's
+    and the market's columns from their arrays, as the book held them."""
+    m, cp = group.market, group.condor
+    state = dict(zip(_DAY, zip(*days, strict=True), strict=True))
+    col = {k: np.asarray(v) for k, v in state.items() if k != "call_strike"}
+    live, held = col["live"], col["live_at_close"]
+    equity = col["equity"]
+    return pl.DataFrame(
+        {
+            "day": np.arange(m.days),
+            "date": pl.Series(m.dates).cast(pl.Date),
+            "equity": equity,
+            "pnl_equity": col["pnl_equity"],
+            "pnl_condor": live * cp.pnl,
+            "pnl_futures": col["pnl_futures"],
+            "pnl_calls": col["pnl_calls"],
+            "pnl_total": equity - col["previous"],
+            "costs": live * cp.costs + col["futures_cost"] + col["calls_cost"],
+            "hedge_ratio": col["hedge_ratio"],
+            "ladder_shift": col["ladder_shift"].astype(np.int64),
+            "futures_m2": col["futures_m2"].astype(np.float64),
+            "futures_m3": col["futures_m3"].astype(np.float64),
+            "futures_m4": col["futures_m4"].astype(np.float64),
+            "calls": col["calls"].astype(np.float64),
+            "call_strike": pl.Series(state["call_strike"], dtype=pl.Float64),
+            "condor_open": (held * cp.open_count).astype(np.int64),
+            "condor_margin": held * cp.margin,
+            "delta": held * (cp.delta + p.equity_weight * equity / m.spx),
+            "gamma": held * cp.gamma,
+            "condor_vega": held * cp.vega,
+            "hedge_vega": col["hedge_vega"].astype(np.float64),
+            "theta": held * cp.theta,
+            "controller_r2": col["controller_r2"],
+            "breadth_divergence": m.breadth.astype(bool),
+            "vix_rsi_low": m.vix_rsi < p.rsi_threshold,
+            "cpi_ppi_divergence": np.abs(m.cpi_z) > p.cpi_z_threshold,
+            "fomc_day": m.fomc.astype(bool),
+            "rehedge": col["rehedge"].astype(bool),
+            "liquidity_cut": col["liquidity_cut"].astype(bool),
+        }
+    )
 
 
 _TRADE_SCHEMA = {
