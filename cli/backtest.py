@@ -222,7 +222,7 @@ def print_metrics(metrics: Any, print_table: Callable[..., None]) -> None:
 
 
 def backtest(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) -> int:
-    from flows.backtest import BACKTEST_STEPS, BacktestRequest, backtest_flow, reporting
+    from flows.backtest import BACKTEST_STEPS, BacktestRequest, backtest_flow, reporting, warm
     from transforms.backtest.params import BacktestParams, as_record, with_values
     from transforms.calibration import calibration_id
 
@@ -234,6 +234,7 @@ def backtest(args: argparse.Namespace, db: Path, print_table: Callable[..., None
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    warm(request)  # while Prefect's temporary server starts
     ephemeral.start()
     with _bar("backtest", BACKTEST_STEPS) as advance, reporting(advance):
         rid, metrics = backtest_flow(request)
@@ -332,10 +333,11 @@ def sweep(args: argparse.Namespace, db: Path, print_table: Callable[..., None]) 
         return 2
     sizes = " x ".join(f"{'/'.join(n)} {len(r)}" for n, r in dims)
     print(f"sweep: {configs} configurations ({sizes})", flush=True)
-    from flows.backtest import reporting, sweep_flow
+    from flows.backtest import reporting, sweep_flow, warm
 
     if not _cluster_usable(args):
         return 2
+    warm(request)  # while Prefect's temporary server starts
     ephemeral.start()
     with _bar("sweep", configs) as advance, reporting(advance):
         out = sweep_flow(request)  # on Dask when the request asks for workers

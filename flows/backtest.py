@@ -53,7 +53,9 @@ from transforms.backtest.run import (
     SweepResult,
     backtest,
     evaluate,
+    group_for,
     plan,
+    prepare,
     run_id,
     sweep,
     sweep_id,
@@ -158,12 +160,78 @@ def _store(db: Path, name: str, write: Callable[[Any], Any], **rows: Any) -> Any
         raise ResultsStaged(busy, stage(db, name, **rows), db) from None
 
 
+_WARM: dict[str, tuple[Any, ...]] = {}
+"""The last inputs read, under the state of their file, and the last group prepared,
+under its inputs and key: a command reads and prepares them while Prefect's temporary
+server starts (:func:`warm`), and its flow finds them here."""
+
+
+def _file_state(db: Path) -> tuple[object, ...]:
+    """What a write to the warehouse changes: its file's and its write-ahead log's
+    identity, size and modification time."""
+    state: list[object] = [str(db.resolve())]
+    for path in (db, db.with_name(db.name + ".wal")):
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            state.append(None)
+        else:
+            state.append((st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(state)
+
+
 def read_inputs(db: Path) -> Inputs:
+    """The tables a backtest reads (:func:`inputs_from`), read again only when the
+    warehouse has changed since the last read."""
+    state = _file_state(db)
+    held = _WARM.get("inputs")
+    if held is not None and held[0] == state:
+        inputs: Inputs = held[1]
+        return inputs
     con = connect_reader(db, wait_seconds=WRITER_WAIT.seconds)
     try:
-        return inputs_from(con, db)
+        inputs = inputs_from(con, db)
     finally:
         con.close()
+    _WARM["inputs"] = (state, inputs)
+    return inputs
+
+
+def prepared(inputs: Inputs, p: BacktestParams, mp: MetricParams) -> GroupRun:
+    """``p``'s group prepared (market, condor path, unhedged book, stress h), kept for
+    the next call on the same inputs."""
+    key = (group_key(p), mp)
+    held = _WARM.get("run")
+    if held is not None and held[0] is inputs and held[1] == key:
+        run: GroupRun = held[2]
+        return run
+    run = prepare(group_for(inputs.market(p), p), p, mp)
+    _WARM["run"] = (inputs, key, run)
+    return run
+
+
+def _known(inputs: Inputs, mp: MetricParams) -> dict[tuple[object, ...], GroupRun]:
+    """The group prepared last on ``inputs`` (by its key), for a sweep's plan."""
+    held = _WARM.get("run")
+    if held is None or held[0] is not inputs or held[1][1] != mp:
+        return {}
+    return {held[1][0]: held[2]}
+
+
+def warm(request: BacktestRequest | SweepRequest) -> None:
+    """Do now what the flow does first: read the inputs and prepare the group of the
+    (first) configuration, kept for the flow (:func:`read_inputs`, :func:`prepared`).
+    A command calls it while Prefect's temporary server starts. What fails here is the
+    flow's to meet again and report, so it is not raised."""
+    mp = MetricParams(holdout_start=request.holdout_start)
+    try:
+        base = with_values(BacktestParams(), request.values.given())
+        if isinstance(request, SweepRequest):
+            first = [zip(names, rows[0], strict=True) for names, rows in request.grid]
+            base = with_values(base, {n: v for pairs in first for n, v in pairs})
+        prepared(read_inputs(request.db), base, mp)
+    except Exception:  # reported by the flow, which meets it again
+        return
 
 
 def inputs_from(con: Any, db: Path) -> Inputs:
@@ -187,7 +255,7 @@ BACKTEST_STEPS = 3  # read, simulate with metrics, write
 @task(name="simulate", cache_policy=NO_CACHE)
 def simulate(inputs: Inputs, params: BacktestParams, mp: MetricParams) -> Backtest:
     """The reference simulator and the metrics of one configuration."""
-    return backtest(inputs, params, metric_params=mp)
+    return backtest(inputs, params, metric_params=mp, prepared=prepared(inputs, params, mp))
 
 
 @task(name="write-backtest", cache_policy=NO_CACHE)
@@ -259,8 +327,9 @@ def evaluate_grid(
 ) -> SweepResult:
     """The whole grid in this process, chunk after chunk."""
     return sweep(
-        inputs, configs, collect=SpillCollector, metric_params=mp, chunk=chunk, progress=progress
-    )
+        inputs, configs, collect=SpillCollector, metric_params=mp, chunk=chunk,
+        progress=progress, known=_known(inputs, mp),
+    )  # fmt: skip
 
 
 @task(name="evaluate-chunk", cache_policy=NO_CACHE)
@@ -297,7 +366,7 @@ def _evaluate_on_workers(
     is kept."""
     from distributed.client import FutureCancelledError
 
-    work = plan(inputs, configs, chunk=chunk, metric_params=mp)
+    work = plan(inputs, configs, chunk=chunk, metric_params=mp, known=_known(inputs, mp))
     runner = FlowRunContext.get().task_runner  # type: ignore[union-attr]
     assert _on_dask()  # sweep_flow makes sure of it
     shipped: dict[int, Any] = {}

@@ -261,6 +261,40 @@ def test_a_one_configuration_sweep_says_why_it_has_no_deflated_sharpe(
     assert query(db, "SELECT deflated_sharpe FROM results.sweep_runs").rows() == [(None,)]
 
 
+def test_a_command_reads_and_prepares_before_its_flow_and_the_flow_reuses_it(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a command does while Prefect's temporary server starts (warm: read the
+    inputs, prepare the first configuration's group) its flow does not do again, and
+    gives the numbers a flow that does it gives; a write makes the next read fresh."""
+    import flows.backtest as fb
+
+    prepares: list[object] = []
+    real = fb.prepare
+    monkeypatch.setattr(fb, "prepare", lambda *a: prepares.append(a[1]) or real(*a))
+    monkeypatch.setattr(fb, "_WARM", {})
+    request = fb.BacktestRequest(db=db, values={"start_date": "2019-01-02", "lots": 10})
+    fb.warm(request)
+    inputs = fb.read_inputs(db)
+    assert fb.read_inputs(db) is inputs and len(prepares) == 1
+    rid, metrics = fb.backtest_flow(request)
+    assert len(prepares) == 1  # the flow found the group prepared
+    assert fb.read_inputs(db) is not inputs  # the flow wrote the warehouse
+    monkeypatch.setattr(fb, "_WARM", {})
+    again, cold = fb.backtest_flow(request)
+    assert (again, len(prepares)) == (rid, 2) and cold.equals(metrics)
+    # a sweep's plan takes the prepared group of its first configuration
+    grid = {"hedge_ratio": "0.1,0.2", "r2_band": "0.45-0.65"}
+    sweep = SweepRequest(db=db, values=request.values, dimensions=grid, top_n=1)
+    fb.warm(sweep)
+    assert len(prepares) == 3
+    rows = fb.sweep_flow(sweep)["record"]
+    assert len(prepares) == 3 and rows["configurations"] == 2
+    # what fails while warming is left to the flow, which reports it
+    fb.warm(fb.BacktestRequest(db=tmp_path / "none.duckdb"))
+    fb.warm(SweepRequest(db=db, values={"lots": 10}, dimensions={"h_min": "0.5"}))
+
+
 @pytest.mark.slow
 def test_a_ruined_book_trades_no_more_and_is_never_ranked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

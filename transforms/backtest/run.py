@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -302,23 +302,27 @@ def plan(
     *,
     chunk: int = 1000,
     metric_params: MetricParams = DEFAULT_METRICS,
+    known: Mapping[tuple[object, ...], GroupRun] | None = None,
 ) -> Plan:
     """Group the configurations, build each group's market, condor path, unhedged path
-    and stress calibration once, and cut the groups into chunks of at most ``chunk``."""
+    and stress calibration once (unless ``known`` holds the group's run, prepared on
+    these inputs with these metric settings), and cut the groups into chunks of at most
+    ``chunk``."""
     groups: dict[tuple[object, ...], list[int]] = {}
     for k, c in enumerate(configs):
         groups.setdefault(group_key(c), []).append(k)
     markets: dict[tuple[object, ...], Market] = {}
     snapshots: dict[str, str] = {}
     chunks: list[tuple[GroupRun, list[int]]] = []
-    for members in groups.values():
+    for gk, members in groups.items():
         first = configs[members[0]]
         key = tuple(getattr(first, f) for f in MARKET_FIELDS)
+        run = (known or {}).get(gk)
         if key not in markets:
-            markets[key] = inputs.market(first)
+            markets[key] = run.group.market if run is not None else inputs.market(first)
             snapshots[_market_label(first)] = markets[key].snapshot
-        group = group_for(markets[key], first)
-        run = prepare(group, first, metric_params)
+        if run is None:
+            run = prepare(group_for(markets[key], first), first, metric_params)
         chunks += [(run, members[lo : lo + chunk]) for lo in range(0, len(members), chunk)]
     return Plan(chunks, snapshots, configs)
 
@@ -391,11 +395,12 @@ def sweep(
     metric_params: MetricParams = DEFAULT_METRICS,
     chunk: int = 1000,
     progress: Progress | None = None,
+    known: Mapping[tuple[object, ...], GroupRun] | None = None,
 ) -> SweepResult:
     """Metrics for every configuration (rows in input order), chunk after chunk in this
     process, their monthly sums, and the data snapshot of each market used; ``collect``
     makes what keeps the chunks' results."""
-    work = plan(inputs, configs, chunk=chunk, metric_params=metric_params)
+    work = plan(inputs, configs, chunk=chunk, metric_params=metric_params, known=known)
     collected = collect(work)
     try:
         for run, members in work.chunks:
