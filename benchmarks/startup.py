@@ -8,7 +8,8 @@ from before (measured on this 2-core machine, quiet, at a34fe91).
    (no `PREFECT_API_URL`: the command starts one), then against a running
    `prefect server start` named by `PREFECT_API_URL` (started here, not timed).
 4. The phases of one warm backtest with the temporary server: the command's own start
-   (arguments, imports) until it waits for the server, that wait, and the rest.
+   (arguments, imports, reading the inputs and preparing the group) until it waits for
+   the server, that wait, and the rest.
 5. The scale benchmark's 12,096-configuration grid (`benchmarks/backtest.py`) as a user
    runs it, `alvh sweep --grid` from process start to exit, against the running server.
 
@@ -145,8 +146,9 @@ def main(data: Path, tree: Path) -> None:
             before_wait, wait = (float(x) for x in phases["phase"])
             total = float(phases["total"][0])
             print(
-                f"  phases of a backtest: start {before_wait:.2f} s (arguments, imports), "
-                f"waiting for the server {wait:.2f} s, the flow and exit "
+                f"  phases of a backtest: start {before_wait:.2f} s (arguments, imports, "
+                f"inputs read and group prepared), waiting for the server {wait:.2f} s, "
+                "the flow and exit "
                 f"{total - before_wait - wait:.2f} s ({total:.2f} s in the interpreter)",
                 flush=True,
             )
