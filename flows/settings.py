@@ -71,10 +71,16 @@ def code_version(root: Path = REPO) -> str:
     modules and SQL files under :data:`RESULT_CODE`, ``pyproject.toml`` (the dependency
     ranges) and the installed versions of the numerical dependencies
     (:func:`dependency_versions`). Ingest fingerprints and run and sweep ids depend on it."""
-    digest = hashlib.sha256(dependency_versions().encode())
     files = [root / "pyproject.toml"]
     for folder in RESULT_CODE:
         files += sorted(p for p in (root / folder).rglob("*") if p.suffix in (".py", ".sql"))
+    return _content_hash(root, files, seed=dependency_versions())
+
+
+def _content_hash(root: Path, files: list[Path], *, seed: str = "") -> str:
+    """16 hex digits of the SHA-256 of ``seed`` and each file's name (under ``root``) and
+    bytes, in the order given (files that do not exist are left out)."""
+    digest = hashlib.sha256(seed.encode())
     for path in files:
         if path.is_file():
             digest.update(str(path.relative_to(root)).encode())
@@ -87,11 +93,7 @@ def numba_cache(root: Path = REPO) -> Path:
     hash of ``transforms/`` under ``NUMBA_CACHE_DIR`` (else ``$XDG_CACHE_HOME/alvh/numba``).
     numba checks only a cached function's own file, so a kernel cached before a change to
     a function it inlines from another module would load stale machine code."""
-    digest = hashlib.sha256()
-    for path in sorted((root / "transforms").rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
-    name = digest.hexdigest()[:16]
+    name = _content_hash(root, sorted((root / "transforms").rglob("*.py")))
     given = os.environ.get("NUMBA_CACHE_DIR", "").strip()
     if given:
         base = Path(given)

@@ -716,9 +716,14 @@ JOINT = ","
 text, a list of lists in a TOML grid)."""
 
 
+def _names(key: str) -> list[str]:
+    """The parameter names of a sweep dimension's key (several, :data:`JOINT`)."""
+    return [n.strip() for n in key.split(JOINT)]
+
+
 def _joint(name: str, spec: str | Sequence[object]) -> Dimension:
     """The dimension of several parameters that vary together (:data:`JOINT`)."""
-    names = [n.strip() for n in name.split(JOINT)]
+    names = _names(name)
     for n in names:
         _known(n)
     rows: list[Sequence[object]] = []
@@ -833,9 +838,8 @@ def read_grid(text: str, *, where: str) -> tuple[dict[str, object], GridSpec]:
     try:
         base = {name: parse_value(name, value) for name, value in doc.get("base", {}).items()}
         for name in doc.get("grid", {}):
-            for one in name.split(JOINT):
-                if one.strip() != BAND:
-                    _known(one.strip())
+            for one in _names(name) if name != BAND else []:
+                _known(one)
     except ValueError as exc:
         raise ValueError(f"grid file {where}: {exc}") from None
     return base, list(doc.get("grid", {}).items())
@@ -848,7 +852,7 @@ def grid_spec(
     (the given ones, else the defaults, unless ``specs`` already sweeps them). Compact
     (ranges stay ``a:b:step``): this is what travels to Prefect."""
     specs = list(specs)
-    named = {one.strip() for name, _ in specs for one in name.split(JOINT)}
+    named = {one for name, _ in specs for one in _names(name)}
     if hedge_ratio or "hedge_ratio" not in named:
         specs.append(("hedge_ratio", hedge_ratio or DEFAULT_HEDGE_RATIOS))
     if r2_band or not named & {BAND, "band_low", "band_high"}:
