@@ -541,7 +541,15 @@ def ladder_roll(  # noqa: PLR0912, PLR0915, PLR0917 (the reference's roll, branc
     a contract that stays in the ladder's months keeps
     its position; one that leaves them rolls into the month that joined, contract for
     contract, or is closed when none did. ``scratch``: room for 9 integers and 3 numbers
-    (read and written here only: the kernel's own outputs never travel in a tuple)."""
+    (read and written here only: the kernel's own outputs never travel in a tuple).
+    On most sessions the ladder's months are the ones held, in order: every slot then
+    finds itself below, and nothing changes, so that case returns at once."""
+    if (
+        market.ladder[i, 1 + shift] == slot_c[0]
+        and market.ladder[i, 2 + shift] == slot_c[1]
+        and market.ladder[i, 3 + shift] == slot_c[2]
+    ):
+        return paid
     cost, traded = paid
     room, new_n = scratch
     new_c = room[0:3]
@@ -769,6 +777,7 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the day loop; inputs, then ou
         spx_ring = np.zeros(window)
         filled = 0
         acc = acc_out[k]
+        blocks = blocks_out[k]
         start(acc, q.initial_equity)
         metric_ring = np.empty(metric_window)
         digest = HASH_SEED
@@ -836,7 +845,7 @@ def _simulate(  # noqa: PLR0912, PLR0915, PLR0917 (the day loop; inputs, then ou
             call_net = call_pnl - call_cost
             session = (equity, previous, eq_pnl, fut_net + call_net, condor, fut_net, call_net, h)
             band = (q.band_low, q.band_high)
-            ex = observe(acc, metric_ring, blocks_out[k], table, i, band, session)[0]
+            ex = observe(acc, metric_ring, blocks, table, i, band, session)[0]
             if i > 0:
                 digest = hash_step(digest, ex)
             if keep:
