@@ -231,20 +231,43 @@ def _cscv_by_hand(returns: np.ndarray, groups: int) -> np.ndarray:
 
 @pytest.mark.parametrize(("seed", "groups"), [(1, 8), (2, 8), (3, 8), (4, 2), (5, 4), (6, 6)])
 def test_compiled_pbo_equals_a_brute_force_cscv(seed: int, groups: int) -> None:
-    """On small inputs (6 configurations; 8 groups: 70 splits, down to 2 groups: 2) with
-    ties built in (two identical series; a series that is a multiple of another has its
+    """On small inputs (7 configurations; 8 groups: 70 splits, down to 2 groups: 2) with
+    ties built in (identical series; a series that is a multiple of another has its
     Sharpe ratio), the compiled CSCV gives every split's logit the definition gives
-    (the compiled one carries the training sums from split to split), and so its
+    (the compiled one carries the training sums from split to split, and evaluates
+    identical configurations once, counted as often as they appear), and so its
     share."""
     rng = np.random.default_rng(seed)
-    returns = rng.normal(0.0003, 0.01, (6, len(DATES)))
+    returns = rng.normal(0.0003, 0.01, (7, len(DATES)))
     returns[3] = returns[1]  # a tie everywhere
     returns[4] = 2.0 * returns[2]  # equal Sharpe ratios on every window
+    returns[5] = returns[4]  # a copy of the multiple, after it
+    returns[0] = returns[6]  # a copy before its original
     result = pbo(_blocks(returns), groups=groups)
     by_hand = _cscv_by_hand(returns, groups)
     assert result.splits == math.comb(groups, groups // 2) == len(by_hand)
     np.testing.assert_allclose(result.logits, by_hand, rtol=0, atol=1e-12)
     assert result.pbo == pytest.approx(float(np.mean(by_hand <= 0)), abs=1e-12)
+
+
+@pytest.mark.parametrize("a_first", [True, False])
+def test_a_training_tie_goes_to_the_configuration_that_appears_first(a_first: bool) -> None:
+    """Two distinct configurations equal over the first half (both win it) and apart
+    over the second: the winner of the split that trains on the first half is the one
+    that appears first, though each is repeated (the compiled CSCV evaluates each once)
+    and whatever order their values sort in."""
+    months, position = month_index(DATES)
+    first_half = position < round(len(months) / 2)
+    rng = np.random.default_rng(7)
+    returns = rng.normal(0.0003, 0.01, (6, len(DATES)))
+    a = returns[1] + 0.005 * first_half
+    b = np.where(first_half, a, returns[2])
+    returns[1], returns[2] = (a, b) if a_first else (b, a)
+    returns[3] = returns[2]
+    returns[5] = returns[1]
+    result = pbo(_blocks(returns), groups=2)
+    np.testing.assert_allclose(result.logits, _cscv_by_hand(returns, 2), rtol=0, atol=1e-12)
+    assert result.logits[0] != pbo(_blocks(returns[[0, 2, 1, 3, 4, 5]]), groups=2).logits[0]
 
 
 def test_a_tie_at_the_median_counts_as_overfit() -> None:

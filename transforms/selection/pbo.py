@@ -70,10 +70,11 @@ def pbo(
     used = ("n", "ov", "ov2") if overlay else ("n", "ex", "ex2")  # what sharpe() reads
     g = _group_sums(Blocks(b.months, {k: b.sums[k] for k in used}, b.ruin), groups)
     sums = np.stack([g[k] if rows is None else g[k][rows] for k in used])  # 3 x configs x groups
-    sums = np.ascontiguousarray(sums.transpose(2, 0, 1))  # groups x 3 x configurations
+    rows_of, weights = _distinct(sums)
+    sums = np.ascontiguousarray(sums[:, rows_of].transpose(2, 0, 1))  # groups x 3 x distinct
     combos = np.array(list(itertools.combinations(range(groups), groups // 2)), dtype=np.int64)
     lam, deg = np.empty(len(combos)), np.empty(len(combos))
-    _splits(sums, combos, lam, deg)
+    _splits(sums, weights, combos, lam, deg)
     return Pbo(
         pbo=float(np.mean(lam <= 0)),
         splits=len(lam),
@@ -81,6 +82,19 @@ def pbo(
         logits=lam,
         degradation=float(np.nanmean(deg)) if np.isfinite(deg).any() else math.nan,
     )
+
+
+def _distinct(sums: F64) -> tuple[NDArray[np.intp], NDArray[np.int64]]:
+    """Configurations (columns of ``sums``, 3 x configurations x groups) whose group sums
+    are the same to the bit have the same Sharpe ratios on every split: each distinct
+    one is evaluated once and counted as many times as it appears. Their first
+    appearances, in input order (so the first best is the same configuration's), and
+    their counts."""
+    flat = np.ascontiguousarray(sums.transpose(1, 0, 2).reshape(sums.shape[1], -1))
+    keys = flat.view(np.dtype((np.void, flat.itemsize * flat.shape[1]))).ravel()
+    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    order = np.argsort(first)
+    return first[order].astype(np.intp), counts[order].astype(np.int64)
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
@@ -98,18 +112,22 @@ PARTS = 64  # runs of consecutive splits, shared among the cores
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def _splits(sums: F64, combos: NDArray[np.int64], logits: F64, degradation: F64) -> None:
+def _splits(
+    sums: F64, weights: NDArray[np.int64], combos: NDArray[np.int64], logits: F64, degradation: F64
+) -> None:
     """Per split: the training winner (the first best), its relative rank on the test
     groups (ties share the middle of their ranks) as a logit, and test - train Sharpe.
 
-    ``sums`` is groups x (n, sum, sum of squares) x configurations, so that each step
-    runs across configurations. ``combos`` come in lexicographic order: consecutive
+    ``sums`` is groups x (n, sum, sum of squares) x distinct configurations, so that
+    each step runs across configurations; ``weights``: how many configurations each
+    stands for. ``combos`` come in lexicographic order: consecutive
     splits share a prefix of training groups, whose running sums (``prefix[d]``: the
     first d groups, added in order from zero, as a sum group by group would) are
     kept, and only the groups after it are added again; the last group is added on
     the way into the Sharpe ratios."""
     groups, n = sums.shape[0], sums.shape[2]
     half = combos.shape[1]
+    total = weights.sum()
     whole = np.zeros((3, n))
     for j in range(groups):
         for f in range(3):
@@ -137,23 +155,23 @@ def _splits(sums: F64, combos: NDArray[np.int64], logits: F64, degradation: F64)
                 t2 = t[2, k] + sums[last, 2, k]
                 train[k] = _sharpe(t0, t1, t2)
                 test[k] = _sharpe(whole[0, k] - t0, whole[1, k] - t1, whole[2, k] - t2)
-            logits[c], degradation[c] = _winner(train, test)
+            logits[c], degradation[c] = _winner(train, test, weights, total)
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _winner(train: F64, test: F64) -> tuple[float, float]:
-    """The training winner's logit and its test - train Sharpe ratio."""
-    n = len(train)
+def _winner(train: F64, test: F64, weights: NDArray[np.int64], total: int) -> tuple[float, float]:
+    """The training winner's logit among ``total`` configurations and its test - train
+    Sharpe ratio."""
     best = 0
-    for k in range(1, n):
+    for k in range(1, len(train)):
         if train[k] > train[best]:
             best = k
     chosen, best_train = test[best], train[best]
     below = 0
     equal = 0
-    for k in range(n):
-        below += test[k] < chosen
-        equal += test[k] == chosen
-    w = (below + (equal + 1) / 2.0) / (n + 1)
+    for k in range(len(test)):
+        below += weights[k] * (test[k] < chosen)
+        equal += weights[k] * (test[k] == chosen)
+    w = (below + (equal + 1) / 2.0) / (total + 1)
     finite = math.isfinite(chosen) and math.isfinite(best_train)
     return math.log(w / (1 - w)), chosen - best_train if finite else math.nan
