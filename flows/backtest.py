@@ -210,6 +210,19 @@ def prepared(inputs: Inputs, p: BacktestParams, mp: MetricParams) -> GroupRun:
     return run
 
 
+def simulated(inputs: Inputs, p: BacktestParams, mp: MetricParams) -> Backtest:
+    """``p`` through the reference simulator, with its metrics, kept for the next call
+    on the same inputs."""
+    key = (p, mp)
+    held = _WARM.get("backtest")
+    if held is not None and held[0] is inputs and held[1] == key:
+        result: Backtest = held[2]
+        return result
+    result = backtest(inputs, p, metric_params=mp, prepared=prepared(inputs, p, mp))
+    _WARM["backtest"] = (inputs, key, result)
+    return result
+
+
 def _known(inputs: Inputs, mp: MetricParams) -> dict[tuple[object, ...], GroupRun]:
     """The group prepared last on ``inputs`` (by its key), for a sweep's plan."""
     held = _WARM.get("run")
@@ -220,16 +233,21 @@ def _known(inputs: Inputs, mp: MetricParams) -> dict[tuple[object, ...], GroupRu
 
 def warm(request: BacktestRequest | SweepRequest) -> None:
     """Do now what the flow does first: read the inputs and prepare the group of the
-    (first) configuration, kept for the flow (:func:`read_inputs`, :func:`prepared`).
-    A command calls it while Prefect's temporary server starts. What fails here is the
-    flow's to meet again and report, so it is not raised."""
+    (first) configuration, kept for the flow (:func:`read_inputs`, :func:`prepared`);
+    then a backtest's simulation, kept too (:func:`simulated`), or a sweep's first
+    configuration through the engine, which loads its compiled code. A command calls it
+    while Prefect's temporary server starts. What fails here is the flow's to meet
+    again and report, so it is not raised."""
     mp = MetricParams(holdout_start=request.holdout_start)
     try:
         base = with_values(BacktestParams(), request.values.given())
-        if isinstance(request, SweepRequest):
-            first = [zip(names, rows[0], strict=True) for names, rows in request.grid]
-            base = with_values(base, {n: v for pairs in first for n, v in pairs})
-        prepared(read_inputs(request.db), base, mp)
+        inputs = read_inputs(request.db)
+        if isinstance(request, BacktestRequest):
+            simulated(inputs, base, mp)
+            return
+        first = [zip(names, rows[0], strict=True) for names, rows in request.grid]
+        base = with_values(base, {n: v for pairs in first for n, v in pairs})
+        evaluate(prepared(inputs, base, mp), [base])
     except Exception:  # reported by the flow, which meets it again
         return
 
@@ -255,7 +273,7 @@ BACKTEST_STEPS = 3  # read, simulate with metrics, write
 @task(name="simulate", cache_policy=NO_CACHE)
 def simulate(inputs: Inputs, params: BacktestParams, mp: MetricParams) -> Backtest:
     """The reference simulator and the metrics of one configuration."""
-    return backtest(inputs, params, metric_params=mp, prepared=prepared(inputs, params, mp))
+    return simulated(inputs, params, mp)
 
 
 @task(name="write-backtest", cache_policy=NO_CACHE)

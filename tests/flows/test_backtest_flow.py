@@ -265,29 +265,40 @@ def test_a_command_reads_and_prepares_before_its_flow_and_the_flow_reuses_it(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What a command does while Prefect's temporary server starts (warm: read the
-    inputs, prepare the first configuration's group) its flow does not do again, and
+    inputs, prepare the first configuration's group, then simulate a backtest or run a
+    sweep's first configuration through the engine) its flow does not do again, and
     gives the numbers a flow that does it gives; a write makes the next read fresh."""
     import flows.backtest as fb
 
     prepares: list[object] = []
     real = fb.prepare
     monkeypatch.setattr(fb, "prepare", lambda *a: prepares.append(a[1]) or real(*a))
+    simulations: list[object] = []
+    real_backtest = fb.backtest
+    monkeypatch.setattr(
+        fb, "backtest", lambda i, p, **k: simulations.append(p) or real_backtest(i, p, **k)
+    )
+    evaluated: list[int] = []
+    real_evaluate = fb.evaluate
+    monkeypatch.setattr(
+        fb, "evaluate", lambda r, c: evaluated.append(len(c)) or real_evaluate(r, c)
+    )
     monkeypatch.setattr(fb, "_WARM", {})
     request = fb.BacktestRequest(db=db, values={"start_date": "2019-01-02", "lots": 10})
     fb.warm(request)
     inputs = fb.read_inputs(db)
-    assert fb.read_inputs(db) is inputs and len(prepares) == 1
+    assert fb.read_inputs(db) is inputs and (len(prepares), len(simulations)) == (1, 1)
     rid, metrics = fb.backtest_flow(request)
-    assert len(prepares) == 1  # the flow found the group prepared
+    assert (len(prepares), len(simulations)) == (1, 1)  # the flow found them done
     assert fb.read_inputs(db) is not inputs  # the flow wrote the warehouse
     monkeypatch.setattr(fb, "_WARM", {})
     again, cold = fb.backtest_flow(request)
-    assert (again, len(prepares)) == (rid, 2) and cold.equals(metrics)
+    assert (again, len(prepares), len(simulations)) == (rid, 2, 2) and cold.equals(metrics)
     # a sweep's plan takes the prepared group of its first configuration
     grid = {"hedge_ratio": "0.1,0.2", "r2_band": "0.45-0.65"}
     sweep = SweepRequest(db=db, values=request.values, dimensions=grid, top_n=1)
     fb.warm(sweep)
-    assert len(prepares) == 3
+    assert len(prepares) == 3 and evaluated == [1]
     rows = fb.sweep_flow(sweep)["record"]
     assert len(prepares) == 3 and rows["configurations"] == 2
     # what fails while warming is left to the flow, which reports it
