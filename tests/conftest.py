@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -73,10 +73,12 @@ def nothing_left_behind() -> Iterator[None]:
     from prefect.logging.handlers import APILogWorker
     from prefect.server.api.server import SubprocessASGIServer
 
+    from flows import ephemeral
+
     APILogWorker.drain_all(timeout=5)  # the run logs still queued for it, first
     SubprocessASGIServer().stop()  # this process's ephemeral API, as at exit
     shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
-    left = []
+    ours = []
     for process in psutil.process_iter():
         try:
             if (
@@ -86,10 +88,16 @@ def nothing_left_behind() -> Iterator[None]:
                 # process's own helper: it ends when this process does, by design
                 and "multiprocessing.resource_tracker" not in " ".join(process.cmdline())
             ):
-                left.append(f"{process.pid} {' '.join(process.cmdline())[:200]}")
-                process.kill()
+                ours.append((process, " ".join(process.cmdline())[:200]))
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
+    # a command's Prefect server finishes its shutdown after the command has ended (well
+    # within its graceful-shutdown timeout): what still runs after that is left behind
+    _, alive = psutil.wait_procs([p for p, _ in ours], timeout=ephemeral.GRACEFUL_SHUTDOWN + 5)
+    left = [f"{p.pid} {cmdline}" for p, cmdline in ours if p in alive]
+    for process in alive:
+        with suppress(psutil.NoSuchProcess):
+            process.kill()
     folders = sorted(
         str(p)
         for p in tmp.iterdir()
