@@ -147,7 +147,7 @@ def main(data: Path, tree: Path) -> None:
             total = float(phases["total"][0])
             print(
                 f"  phases of a backtest: start {before_wait:.2f} s (arguments, imports, "
-                f"inputs read and group prepared), waiting for the server {wait:.2f} s, "
+                f"inputs read, group prepared, simulated), waiting for the server {wait:.2f} s, "
                 "the flow and exit "
                 f"{total - before_wait - wait:.2f} s ({total:.2f} s in the interpreter)",
                 flush=True,

@@ -90,6 +90,8 @@ def launch() -> None:
             "PREFECT__SERVER_EPHEMERAL": "1",
             "PREFECT__SERVER_FINAL": "1",
         },
+        stdin=subprocess.DEVNULL,
+        stdout=log,  # nothing of this process: a pipe it writes to closes when it ends
         stderr=log,
         preexec_fn=_die_with_parent,  # noqa: PLW1509 (before Prefect starts any thread)
     )
