@@ -210,15 +210,19 @@ def prepared(inputs: Inputs, p: BacktestParams, mp: MetricParams) -> GroupRun:
     return run
 
 
-def simulated(inputs: Inputs, p: BacktestParams, mp: MetricParams) -> Backtest:
-    """``p`` through the reference simulator, with its metrics, kept for the next call
-    on the same inputs."""
+def simulated(
+    inputs: Inputs, p: BacktestParams, mp: MetricParams, run: GroupRun | None = None
+) -> Backtest:
+    """``p`` through the reference simulator, with its metrics (on its group's prepared
+    ``run``, else the one :func:`prepared` keeps), kept for the next call on the same
+    inputs."""
     key = (p, mp)
     held = _WARM.get("backtest")
     if held is not None and held[0] is inputs and held[1] == key:
         result: Backtest = held[2]
         return result
-    result = backtest(inputs, p, metric_params=mp, prepared=prepared(inputs, p, mp))
+    group = run if run is not None else prepared(inputs, p, mp)
+    result = backtest(inputs, p, metric_params=mp, prepared=group)
     _WARM["backtest"] = (inputs, key, result)
     return result
 
@@ -235,7 +239,8 @@ def warm(request: BacktestRequest | SweepRequest) -> None:
     """Do now what the flow does first: read the inputs and prepare the group of the
     (first) configuration, kept for the flow (:func:`read_inputs`, :func:`prepared`);
     then a backtest's simulation, kept too (:func:`simulated`), or a sweep's first
-    configuration through the engine, which loads its compiled code. A command calls it
+    configuration through the engine, which loads its compiled code (and, when it is the
+    sweep's only one, through the simulator, as its best). A command calls it
     while Prefect's temporary server starts. What fails here is the flow's to meet
     again and report, so it is not raised."""
     mp = MetricParams(holdout_start=request.holdout_start)
@@ -248,6 +253,8 @@ def warm(request: BacktestRequest | SweepRequest) -> None:
         first = [zip(names, rows[0], strict=True) for names, rows in request.grid]
         base = with_values(base, {n: v for pairs in first for n, v in pairs})
         evaluate(prepared(inputs, base, mp), [base])
+        if all(len(rows) == 1 for _, rows in request.grid):  # its own best: re-run at the end
+            simulated(inputs, base, mp)
     except Exception:  # reported by the flow, which meets it again
         return
 
@@ -505,7 +512,7 @@ def rerun_top(
     on their groups' prepared runs (market, condor path, stress h: not rebuilt)."""
     out = []
     for p in chosen:
-        one = backtest(inputs, p, metric_params=mp, prepared=runs[group_key(p)])
+        one = simulated(inputs, p, mp, runs[group_key(p)])
         rid = run_id(p, code_version=code, snapshot=one.snapshot, metric_params=mp)
         out.append(
             run_rows(one, rid=rid, code=code, started=started, finished=datetime.now(), sweep=sid)

@@ -298,9 +298,17 @@ def test_a_command_reads_and_prepares_before_its_flow_and_the_flow_reuses_it(
     grid = {"hedge_ratio": "0.1,0.2", "r2_band": "0.45-0.65"}
     sweep = SweepRequest(db=db, values=request.values, dimensions=grid, top_n=1)
     fb.warm(sweep)
-    assert len(prepares) == 3 and evaluated == [1]
+    assert len(prepares) == 3 and evaluated == [1] and len(simulations) == 2
     rows = fb.sweep_flow(sweep)["record"]
     assert len(prepares) == 3 and rows["configurations"] == 2
+    assert len(simulations) == 3  # its best, re-run
+    # a sweep of one configuration: its best, simulated while the server starts
+    grid = {"hedge_ratio": "0.3", "r2_band": "0.45-0.65"}
+    one = SweepRequest(db=db, values=request.values, dimensions=grid, top_n=1)
+    fb.warm(one)
+    assert len(simulations) == 4
+    best = fb.sweep_flow(one)["best"]
+    assert len(simulations) == 4 and best.height == 1
     # what fails while warming is left to the flow, which reports it
     fb.warm(fb.BacktestRequest(db=tmp_path / "none.duckdb"))
     fb.warm(SweepRequest(db=db, values={"lots": 10}, dimensions={"h_min": "0.5"}))
