@@ -15,6 +15,7 @@ import hashlib
 import itertools
 import json
 import math
+import operator
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -628,22 +629,37 @@ def config_hash(params: BacktestParams) -> str:
     return config_hashes([params])[0]
 
 
+_SORTED = sorted(NAMES)
+
+
 def config_hashes(configs: Sequence[BacktestParams]) -> list[str]:
     """Each configuration's :func:`config_hash`: the SHA-256 of its :func:`as_record` as
     compact JSON with sorted keys, each field's JSON written once per distinct value (a
-    sweep's fields take a few values each)."""
-    columns = []
-    for name in sorted(NAMES):
+    sweep's fields take a few values each), and each run of fields that no configuration
+    changes (one object throughout, as a grid's base gives them) joined once."""
+    if not configs:
+        return []
+    parts: list[str | list[str]] = []  # a run of unchanged fields, joined; a changed field
+    for name in _SORTED:
+        column = list(map(operator.attrgetter(name), configs))
         key = json.dumps(name) + ":"
+        first = column[0]
+        if all(value is first for value in column):
+            field = key + json.dumps(_plain(first))
+            if parts and isinstance(parts[-1], str):
+                parts[-1] = f"{parts[-1]},{field}"
+            else:
+                parts.append(field)
+            continue
         written: dict[tuple[type, object], str] = {}
-        column = []
-        for c in configs:
-            value = getattr(c, name)
+        changed = []
+        for value in column:
             at = (type(value), value)
             if at not in written:
                 written[at] = key + json.dumps(_plain(value))
-            column.append(written[at])
-        columns.append(column)
+            changed.append(written[at])
+        parts.append(changed)
+    columns = [itertools.repeat(p, len(configs)) if isinstance(p, str) else p for p in parts]
     return [
         hashlib.sha256(("{" + ",".join(fields) + "}").encode()).hexdigest()[:16]
         for fields in zip(*columns, strict=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
@@ -138,7 +139,9 @@ def _rows(
             "config_hash": config_hashes(configs),
             "returns_hash": hashes,
             **{
-                name: pl.Series(name, [getattr(c, name) for c in configs], dtype=types.get(name))
+                name: pl.Series(
+                    name, list(map(operator.attrgetter(name), configs)), dtype=types.get(name)
+                )
                 for name in NAMES
             },
             **{name: metrics[name].astype(np.float64) for name in METRICS},

@@ -19,6 +19,7 @@ CDF below follows scipy's ``ndtr`` (cephes) branch for branch.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -59,7 +60,7 @@ def pack(configs: Sequence[BacktestParams]) -> NDArray[np.void]:
     """The configurations as :data:`PARAMS` records."""
     out = np.empty(len(configs), dtype=PARAMS)
     for name in KERNEL_FIELDS:
-        out[name] = [float(getattr(c, name)) for c in configs]
+        out[name] = list(map(operator.attrgetter(name), configs))
     return out
 
 
@@ -163,12 +164,17 @@ def market_1d(group: Group) -> Market1D:
     )
 
 
+_PATH_NAMES = tuple(sorted(PATH_FIELDS))
+_PATH = operator.attrgetter(*_PATH_NAMES)
+
+
 def _check_group(configs: Sequence[BacktestParams]) -> None:
-    first = configs[0]
+    first = _PATH(configs[0])
     for c in configs[1:]:
-        for name in PATH_FIELDS:
-            if getattr(c, name) != getattr(first, name):
-                raise ValueError(f"configurations differ in {name}: group them first")
+        path = _PATH(c)
+        if path != first:
+            name = next(n for n, a, b in zip(_PATH_NAMES, path, first, strict=True) if a != b)
+            raise ValueError(f"configurations differ in {name}: group them first")
 
 
 def run_chunk(
