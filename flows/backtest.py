@@ -161,9 +161,9 @@ def _store(db: Path, name: str, write: Callable[[Any], Any], **rows: Any) -> Any
 
 
 _WARM: dict[str, tuple[Any, ...]] = {}
-"""The last inputs read, under the state of their file, and the last group prepared,
-under its inputs and key: a command reads and prepares them while Prefect's temporary
-server starts (:func:`warm`), and its flow finds them here."""
+"""The last inputs read, under the state of their file; the last group prepared and the
+last simulation, each under its inputs and key: a command does that work while Prefect's
+temporary server starts (:func:`warm`), and its flow finds it here."""
 
 
 def _file_state(db: Path) -> tuple[object, ...]:
@@ -197,16 +197,23 @@ def read_inputs(db: Path) -> Inputs:
     return inputs
 
 
+def _kept(slot: str, inputs: Inputs, key: tuple[object, ...], make: Callable[[], Any]) -> Any:
+    """What ``slot`` of :data:`_WARM` holds for these ``inputs`` (the same object) and
+    ``key``; else ``make()``, held there instead."""
+    held = _WARM.get(slot)
+    if held is not None and held[0] is inputs and held[1] == key:
+        return held[2]
+    value = make()
+    _WARM[slot] = (inputs, key, value)
+    return value
+
+
 def prepared(inputs: Inputs, p: BacktestParams, mp: MetricParams) -> GroupRun:
     """``p``'s group prepared (market, condor path, unhedged book, stress h), kept for
     the next call on the same inputs."""
-    key = (group_key(p), mp)
-    held = _WARM.get("run")
-    if held is not None and held[0] is inputs and held[1] == key:
-        run: GroupRun = held[2]
-        return run
-    run = prepare(group_for(inputs.market(p), p), p, mp)
-    _WARM["run"] = (inputs, key, run)
+    run: GroupRun = _kept(
+        "run", inputs, (group_key(p), mp), lambda: prepare(group_for(inputs.market(p), p), p, mp)
+    )
     return run
 
 
@@ -216,14 +223,12 @@ def simulated(
     """``p`` through the reference simulator, with its metrics (on its group's prepared
     ``run``, else the one :func:`prepared` keeps), kept for the next call on the same
     inputs."""
-    key = (p, mp)
-    held = _WARM.get("backtest")
-    if held is not None and held[0] is inputs and held[1] == key:
-        result: Backtest = held[2]
-        return result
-    group = run if run is not None else prepared(inputs, p, mp)
-    result = backtest(inputs, p, metric_params=mp, prepared=group)
-    _WARM["backtest"] = (inputs, key, result)
+
+    def simulate() -> Backtest:
+        group = run if run is not None else prepared(inputs, p, mp)
+        return backtest(inputs, p, metric_params=mp, prepared=group)
+
+    result: Backtest = _kept("backtest", inputs, (p, mp), simulate)
     return result
 
 
